@@ -1,0 +1,1 @@
+"""Sliding-window inference, aggregation into activity curves, and regions (no Qt)."""

@@ -1,0 +1,1 @@
+"""Training: data sources, synthesis, augmentation, training loop, reports."""
