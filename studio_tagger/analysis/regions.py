@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -24,3 +27,87 @@ class Region:
     @classmethod
     def from_dict(cls, d: dict) -> Region:
         return cls(str(d["label"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)))
+
+
+@dataclass
+class RegionParams:
+    """How activity curves become regions. Times in seconds, thresholds on activity in [0, 1].
+
+    A region opens where the smoothed curve rises above ``threshold_on`` and closes where it falls below
+    ``threshold_off`` (hysteresis, so a curve hovering near one threshold does not flicker); gaps shorter
+    than ``merge_gap`` are bridged, then regions shorter than ``min_duration`` are dropped.
+    """
+
+    smoothing: float = 0.75
+    threshold_on: float = 0.5
+    threshold_off: float = 0.35
+    min_duration: float = 1.0
+    merge_gap: float = 1.0
+    per_label: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def thresholds(self, label: str) -> tuple[float, float]:
+        on, off = self.per_label.get(label, (self.threshold_on, self.threshold_off))
+        return on, min(off, on)
+
+
+def smooth(curve: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average over ``width`` bins; edges average over the bins that exist."""
+    if width <= 1 or len(curve) == 0:
+        return curve.astype(np.float64, copy=True)
+    kernel = np.ones(width)
+    total = np.convolve(curve, kernel, mode="same")
+    count = np.convolve(np.ones(len(curve)), kernel, mode="same")
+    return total / count
+
+
+def _hysteresis(curve: np.ndarray, on: float, off: float) -> list[tuple[int, int]]:
+    """Index ranges [i, j) where the curve is 'on'."""
+    spans: list[tuple[int, int]] = []
+    start = None
+    for i, value in enumerate(curve):
+        if start is None and value >= on:
+            start = i
+        elif start is not None and value < off:
+            spans.append((start, i))
+            start = None
+    if start is not None:
+        spans.append((start, len(curve)))
+    return spans
+
+
+def find_regions(
+    times: np.ndarray, activity: np.ndarray, labels: Sequence[str], params: RegionParams | None = None,
+    duration: float | None = None,
+) -> list[Region]:
+    """Regions of every label, sorted by start time. ``times`` are bin centres on a regular grid."""
+    params = params or RegionParams()
+    times = np.asarray(times, dtype=np.float64)
+    activity = np.asarray(activity, dtype=np.float64)
+    if len(times) == 0:
+        return []
+    hop = float(times[1] - times[0]) if len(times) > 1 else 2.0 * float(times[0])
+    end_of_file = duration if duration is not None else float(times[-1] + hop / 2)
+    width = max(1, int(round(params.smoothing / hop)))
+    regions: list[Region] = []
+    for column, label in enumerate(labels):
+        raw = activity[:, column]
+        curve = smooth(raw, width)
+        on, off = params.thresholds(label)
+        spans = _merge(_hysteresis(curve, on, off), max(0, int(round(params.merge_gap / hop))))
+        for i, j in spans:
+            start = max(0.0, float(times[i] - hop / 2))
+            end = min(end_of_file, float(times[j - 1] + hop / 2))
+            if end - start + 1e-9 >= params.min_duration:
+                regions.append(Region(label, round(start, 6), round(end, 6), round(float(raw[i:j].mean()), 4)))
+    regions.sort(key=lambda r: (r.start, r.label))
+    return regions
+
+
+def _merge(spans: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for i, j in spans:
+        if merged and i - merged[-1][1] <= gap:
+            merged[-1] = (merged[-1][0], j)
+        else:
+            merged.append((i, j))
+    return merged

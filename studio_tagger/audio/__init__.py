@@ -1,1 +1,5 @@
-"""audio."""
+"""Decoding, streaming blocks, resampling and waveform summaries."""
+
+from .reader import AudioError, AudioInfo, iter_blocks, probe, read_mono
+
+__all__ = ["AudioError", "AudioInfo", "iter_blocks", "probe", "read_mono"]

@@ -1,0 +1,173 @@
+"""Sliding-window analysis of a whole recording, streamed block by block.
+
+file -> audio blocks (decoded on a helper thread) -> log-mel, computed once over the recording ->
+window scores -> overlap-add into activity bins -> `on_chunk` callbacks in time order -> result.
+Memory stays bounded by the block size plus the activity matrix, whatever the length of the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..audio import AudioError, iter_blocks, probe
+from ..features import LogMel, StreamingLogMel, window_frames
+from ..models import LoadedModel, load_model
+from .aggregate import BinAggregator
+from .device import resolve_device
+from .prefetch import Prefetch
+from .regions import Region
+from .windows import ClipWindowScorer, FrameWindowScorer
+
+
+class Cancelled(Exception):
+    """Raised by `Analyzer.analyze` when ``should_cancel`` answered True."""
+
+
+@dataclass
+class ActivityChunk:
+    times: np.ndarray  # (n,) bin centres in seconds
+    activity: np.ndarray  # (n, labels) in [0, 1]
+    done: float  # seconds of audio consumed so far
+    total: float  # seconds in the file
+
+
+@dataclass
+class AnalysisResult:
+    file: str
+    duration: float
+    sample_rate: int
+    model: str
+    labels: tuple[str, ...]
+    hop: float
+    window: float
+    times: np.ndarray
+    activity: np.ndarray
+    device: str = "cpu"
+    elapsed: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_json_dict(self, regions: list[Region] | None = None) -> dict:
+        return {
+            "file": self.file,
+            "duration": round(self.duration, 6),
+            "sample_rate": self.sample_rate,
+            "model": self.model,
+            "labels": list(self.labels),
+            "hop": self.hop,
+            "window": self.window,
+            "times": [round(float(t), 6) for t in self.times],
+            "activity": [[round(float(p), 5) for p in row] for row in self.activity],
+            "regions": [r.to_dict() for r in (regions or [])],
+        }
+
+    def mean_scores(self) -> dict[str, float]:
+        """One score per label for the whole file: the mean activity (what `classify` reports)."""
+        if len(self.activity) == 0:
+            return dict.fromkeys(self.labels, 0.0)
+        means = self.activity.mean(axis=0)
+        return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
+
+
+def bin_times(n_bins: int, hop: float) -> np.ndarray:
+    return (np.arange(n_bins) + 0.5) * hop
+
+
+class Analyzer:
+    """Runs one model over recordings. Reuse it: the model and front end stay loaded on the device."""
+
+    def __init__(
+        self, model: LoadedModel | str | Path | None = None, device: str | torch.device = "auto",
+        hop: float = 0.5, block_seconds: float | None = None,
+    ) -> None:
+        self.model = model if isinstance(model, LoadedModel) else load_model(model)
+        self.device = resolve_device(device)
+        params = self.model.features
+        hop_frames = int(round(hop * params.frame_rate))
+        if hop_frames < 1 or hop > self.model.window_seconds:
+            raise ValueError(f"hop must be between {1 / params.frame_rate:g} s and the window length")
+        self.hop_frames = hop_frames
+        self.hop = hop_frames / params.frame_rate
+        self.win_frames = window_frames(self.model.window_seconds, params)
+        self.module = self.model.module.to(self.device).eval()
+        self.logmel = LogMel(params).to(self.device)
+        on_gpu = self.device.type == "cuda"
+        # Bigger stretches keep a GPU busy; on a CPU they only cost memory.
+        self.block_seconds = block_seconds or (120.0 if on_gpu else 30.0)
+        self.segment_frames = int(self.block_seconds * params.frame_rate * 2)
+        self.activation = str(self.model.card.get("activation", "sigmoid"))
+
+    def _scorer(self):
+        if self.model.kind == "frames":
+            return FrameWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.segment_frames)
+        batch = 256 if self.device.type == "cuda" else 32
+        return ClipWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.model.features, batch)
+
+    def _probs(self, logits: torch.Tensor) -> np.ndarray:
+        if logits.numel() == 0:
+            return np.zeros((0, len(self.model.labels)), np.float32)
+        p = torch.softmax(logits, dim=-1) if self.activation == "softmax" else torch.sigmoid(logits)
+        return p.float().cpu().numpy()
+
+    def analyze(
+        self, path: str | os.PathLike, *, progress: Callable[[float], None] | None = None,
+        on_chunk: Callable[[ActivityChunk], None] | None = None, should_cancel: Callable[[], bool] | None = None,
+    ) -> AnalysisResult:
+        started = time.perf_counter()
+        info = probe(path)
+        params = self.model.features
+        if info.frames < params.frame_length * info.sample_rate / params.sample_rate:
+            raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least 0.025 s)")
+        n_bins = max(1, math.ceil(round(info.duration / self.hop, 6)))
+        aggregator = BinAggregator(BinAggregator.windows_per_bin(self.model.window_seconds, self.hop), n_bins,
+                                   len(self.model.labels))
+        frontend = StreamingLogMel(self.logmel, self.device)
+        scorer = self._scorer()
+        times: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        total_in = max(1, int(round(info.duration * params.sample_rate)))
+        consumed = 0
+
+        def deliver(new_rows: np.ndarray) -> None:
+            if len(new_rows) == 0:
+                return
+            t = bin_times(n_bins, self.hop)[sum(len(r) for r in rows) :][: len(new_rows)]
+            rows.append(new_rows)
+            times.append(t)
+            if on_chunk is not None:
+                on_chunk(ActivityChunk(t, new_rows, min(info.duration, consumed / params.sample_rate), info.duration))
+
+        def check_cancel() -> None:
+            if should_cancel is not None and should_cancel():
+                raise Cancelled(f"analysis of {info.path} cancelled")
+
+        blocks = Prefetch(iter_blocks(info.path, params.sample_rate, self.block_seconds))
+        try:
+            with torch.inference_mode():
+                for block in blocks:
+                    check_cancel()
+                    consumed += len(block)
+                    window_logits = scorer.push(frontend.push(block))
+                    deliver(aggregator.push(self._probs(window_logits)))
+                    if progress is not None:
+                        progress(min(1.0, consumed / total_in) * 0.999)
+                check_cancel()
+                deliver(aggregator.push(self._probs(scorer.finish()), final=True))
+        finally:
+            blocks.close()
+        if progress is not None:
+            progress(1.0)
+        activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
+        return AnalysisResult(
+            file=str(info.path), duration=info.duration, sample_rate=info.sample_rate, model=self.model.name,
+            labels=self.model.labels, hop=self.hop, window=self.model.window_seconds,
+            times=np.concatenate(times) if times else np.zeros(0), activity=np.clip(activity, 0.0, 1.0),
+            device=str(self.device), elapsed=time.perf_counter() - started,
+        )

@@ -1,0 +1,134 @@
+"""Decoding: any file soundfile reads, in blocks, down-mixed to mono and resampled with soxr.
+
+A 3-hour 48 kHz stereo take is 4 GB as float64, so nothing here reads a file whole unless asked to:
+`iter_blocks` yields bounded float32 blocks and resamples them with a streaming resampler, so block
+boundaries leave no seam.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+
+class AudioError(Exception):
+    """A recording that cannot be read; ``str()`` is one line naming the file and why."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def _why(exc: BaseException) -> str:
+    """libsndfile's messages repeat the path; keep only the reason."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if ": " in text and text.startswith("Error opening"):
+        text = text.split(": ", 1)[1]
+    return text.rstrip(".")
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty")
+
+
+def _open(path: Path) -> sf.SoundFile:
+    _check_path(path)
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({_why(exc)})") from exc
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Read the header only."""
+    path = Path(path)
+    with _open(path) as f:
+        frames = f.frames
+        if frames < 0 or frames >= 2**62:  # streams with unknown length report huge counts
+            raise AudioError(f"{path}: cannot tell the length of this file")
+        if f.samplerate <= 0 or f.channels <= 0:
+            raise AudioError(f"{path}: header has no sample rate or channels")
+        return AudioInfo(path, int(f.samplerate), int(f.channels), int(frames), f.format, f.subtype)
+
+
+def _clean(block: np.ndarray) -> np.ndarray:
+    """Down-mix to mono float32; NaN and Inf (broken float files) become silence, not poison."""
+    mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block.astype(np.float32, copy=False)
+    if not np.isfinite(mono).all():
+        mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    return mono
+
+
+def iter_blocks(
+    path: str | os.PathLike,
+    target_rate: int | None = None,
+    block_seconds: float = 30.0,
+    start: float = 0.0,
+    stop: float | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield mono float32 blocks of about ``block_seconds`` at ``target_rate`` (the file's own if None).
+
+    The concatenation of the blocks is the resampled file (or its [start, stop) part): the resampler
+    is streamed and flushed at the end.
+    """
+    path = Path(path)
+    info = probe(path)
+    rate = info.sample_rate
+    first = max(0, int(round(start * rate)))
+    last = info.frames if stop is None else min(info.frames, int(round(stop * rate)))
+    block = max(1024, int(block_seconds * rate))
+    resampler = None
+    if target_rate is not None and target_rate != rate:
+        resampler = soxr.ResampleStream(rate, target_rate, 1, dtype="float32", quality="HQ")
+    with _open(path) as f:
+        if first:
+            f.seek(first)
+        pos = first
+        while pos < last:
+            try:
+                raw = f.read(min(block, last - pos), dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise AudioError(f"{path}: read failed at {pos / rate:.1f} s ({_why(exc)})") from exc
+            if len(raw) == 0:  # truncated data: the header promised more than the file holds
+                break
+            pos += len(raw)
+            mono = _clean(raw)
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=pos >= last)
+            if len(mono):
+                yield mono
+        if resampler is not None and pos < last:
+            tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+            if len(tail):
+                yield tail
+
+
+def read_mono(
+    path: str | os.PathLike, target_rate: int | None = None, start: float = 0.0, stop: float | None = None
+) -> np.ndarray:
+    """The [start, stop) part of a file as one mono float32 array (for short files and excerpts)."""
+    blocks = list(iter_blocks(path, target_rate, start=start, stop=stop))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)

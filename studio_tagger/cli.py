@@ -1,0 +1,293 @@
+"""The command line: classify and analyze recordings, export regions; `studio-tagger FILE` opens the app.
+
+Exit status: 0 on success, 2 on usage errors (argparse), 1 with a one-line message on any other failure
+(a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SUBCOMMANDS = ("classify", "analyze", "export", "app")
+
+
+class CliError(Exception):
+    """A failure to report in one line."""
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="PATH", help="model (.safetensors beside its .json card); default: shipped")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where inference runs")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary on stdout")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _export_spec(text: str) -> tuple[str, str]:
+    fmt, sep, path = text.partition("=")
+    if not sep or not fmt or not path:
+        raise argparse.ArgumentTypeError(f"expected FORMAT=PATH, got {text!r}")
+    return fmt.strip().lower(), path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studio-tagger",
+        description="Find where each instrument plays in recordings. `studio-tagger FILE` opens the app.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("classify", help="name the instrument of each file (archive tagging)")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--json", metavar="OUT", help="write [{file, label, scores}] as JSON ('-' for stdout)")
+    c.add_argument("--csv", metavar="OUT", help="write file,label,<score per label> as CSV ('-' for stdout)")
+    _add_common(c)
+
+    a = sub.add_parser("analyze", help="instrument activity over time and regions for one file")
+    a.add_argument("file", metavar="FILE")
+    a.add_argument("--hop", type=_positive, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
+    a.add_argument("--json", metavar="OUT", help="write the analysis as JSON ('-' for stdout)")
+    a.add_argument("--export", action="append", type=_export_spec, default=[], metavar="FORMAT=PATH",
+                   help="also export regions (repeatable); formats: audacity, reaper, audition, "
+                        "sonic-visualiser, wav, midi, json, csv")
+    a.add_argument("--threshold", type=_fraction, metavar="P", help="activity that opens a region (default 0.5)")
+    a.add_argument("--smoothing", type=float, metavar="S", help="smoothing of activity curves in seconds")
+    a.add_argument("--min-duration", type=float, metavar="S", help="shortest region kept, seconds")
+    a.add_argument("--merge-gap", type=float, metavar="S", help="gaps shorter than this are bridged, seconds")
+    _add_common(a)
+
+    e = sub.add_parser("export", help="export the regions of a session or analysis JSON")
+    e.add_argument("source", metavar="SESSION_OR_JSON")
+    e.add_argument("--format", required=True, metavar="F")
+    e.add_argument("--out", required=True, metavar="PATH")
+    e.add_argument("--labels", metavar="L1,L2", help="only these instruments")
+    e.add_argument("--min-score", type=_fraction, default=0.0, metavar="P")
+    e.add_argument("--name", default="{label}", metavar="TEMPLATE", help="region names, e.g. '{label} {n}'")
+    e.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    o = sub.add_parser("app", help="open the desktop app")
+    o.add_argument("files", nargs="*", metavar="FILE")
+    o.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _open_output(target: str):
+    """stdout for '-', else an atomic file write."""
+    if target == "-":
+        return _Stdout()
+    from .atomic import atomic_write
+
+    return atomic_write(Path(target), "w", encoding="utf-8", newline="")
+
+
+class _Stdout:
+    def __enter__(self) -> io.TextIOBase:
+        return sys.stdout
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+
+
+def _progress(desc: str, quiet: bool):
+    from .progress import ProgressBar
+
+    return ProgressBar(desc, enabled=not quiet)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .analysis import Analyzer
+
+    analyzer = Analyzer(args.model, device=args.device)
+    rows = []
+    for path in args.files:
+        bar = _progress(Path(path).name, args.quiet)
+        try:
+            result = analyzer.analyze(path, progress=bar.update)
+        finally:
+            bar.close()
+        scores = result.mean_scores()
+        label = max(scores, key=scores.get)
+        rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
+        if not args.quiet and args.json != "-" and args.csv != "-":
+            print(f"{path}\t{label}\t{scores[label]:.3f}")
+    if args.json:
+        with _open_output(args.json) as f:
+            json.dump(rows, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+    if args.csv:
+        labels = list(analyzer.model.labels)
+        with _open_output(args.csv) as f:
+            writer = csv.writer(f)
+            writer.writerow(["file", "label", *labels])
+            for row in rows:
+                writer.writerow([row["file"], row["label"], *(row["scores"][k] for k in labels)])
+    return 0
+
+
+def region_params_from(args: argparse.Namespace):
+    from .analysis import RegionParams
+
+    params = RegionParams()
+    if args.threshold is not None:
+        params.threshold_on = args.threshold
+        params.threshold_off = min(params.threshold_off, args.threshold)
+    for name in ("smoothing", "min_duration", "merge_gap"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 0:
+                raise CliError(f"--{name.replace('_', '-')} must be >= 0")
+            setattr(params, name, value)
+    return params
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import Analyzer, find_regions
+
+    exports = _check_exports(args.export)
+    params = region_params_from(args)
+    analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
+    bar = _progress(Path(args.file).name, args.quiet)
+    try:
+        result = analyzer.analyze(args.file, progress=bar.update)
+    finally:
+        bar.close()
+    regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)
+    if args.json:
+        with _open_output(args.json) as f:
+            json.dump(result.to_json_dict(regions), f, ensure_ascii=False)
+            f.write("\n")
+    for fmt, out in exports:
+        _export(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
+    if not args.quiet and args.json != "-":
+        speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
+        print(f"{args.file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
+              f"{len(regions)} regions")
+        for r in regions:
+            print(f"  {_clock(r.start)} - {_clock(r.end)}  {r.label:<26} {r.score:.2f}")
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    if not specs:
+        return []
+    from .interchange import FORMATS
+
+    for fmt, _ in specs:
+        if fmt not in FORMATS:
+            raise CliError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    return list(specs)
+
+
+def _export(fmt: str, regions, out: Path, source_audio: Path | None, result=None, options=None) -> None:
+    from .interchange import ActivityTable, export_regions
+
+    activity = None
+    if result is not None:
+        activity = ActivityTable(times=result.times, activity=result.activity, labels=tuple(result.labels))
+    export_regions(fmt, regions, out, options=options, source_audio=source_audio, activity=activity)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .interchange import ExportOptions
+
+    _check_exports([(args.format, args.out)])
+    regions, source_audio, result = _load_regions_source(Path(args.source))
+    labels = {s.strip() for s in args.labels.split(",")} if args.labels else None
+    options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name)
+    _export(args.format, regions, Path(args.out), source_audio, result, options)
+    return 0
+
+
+def _load_regions_source(path: Path):
+    """Regions (and the recording they belong to) from an analysis JSON or a saved session."""
+    import numpy as np
+
+    from .analysis import AnalysisResult, Region
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CliError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CliError(f"{path}: not a studio-tagger analysis or session ({exc})") from exc
+    if not isinstance(data, dict) or "regions" not in data:
+        raise CliError(f"{path}: not a studio-tagger analysis or session (no 'regions')")
+    try:
+        regions = [Region.from_dict(r) for r in data["regions"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CliError(f"{path}: a region is malformed ({exc})") from exc
+    source = data.get("file") or data.get("source", {}).get("path")
+    result = None
+    if "activity" in data and "times" in data:
+        result = AnalysisResult(
+            file=str(source), duration=float(data.get("duration", 0.0)), sample_rate=int(data.get("sample_rate", 0)),
+            model=str(data.get("model", "")), labels=tuple(data.get("labels", [])), hop=float(data.get("hop", 0.5)),
+            window=float(data.get("window", 2.0)), times=np.asarray(data["times"], dtype=np.float64),
+            activity=np.asarray(data["activity"], dtype=np.float32),
+        )
+    return regions, (Path(source) if source else None), result
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from .app.main import run_app
+    except ImportError as exc:
+        raise CliError(f"the desktop app is not available ({exc})") from exc
+    return run_app(args.files)
+
+
+COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "export": cmd_export, "app": cmd_app}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `studio-tagger` alone or `studio-tagger FILE...` opens the app.
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        argv = ["app", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("studio-tagger: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every failure becomes one line; --debug shows where
+        if getattr(args, "debug", False):
+            raise
+        print(f"studio-tagger: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main())

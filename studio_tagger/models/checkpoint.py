@@ -1,0 +1,118 @@
+"""Checkpoints: safetensors weights beside a JSON model card. No pickles.
+
+The card carries everything needed to rebuild and trust the model: architecture and its parameters,
+labels, feature parameters, window length, training data, metrics and versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from .. import __version__
+from ..atomic import atomic_write
+from ..features import FeatureParams
+from .registry import build_model
+
+CARD_FORMAT = "studio-tagger-model"
+CARD_VERSION = 1
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+
+
+class ModelError(Exception):
+    """A model file that is missing, corrupt or does not match its card; one-line message."""
+
+
+@dataclass
+class LoadedModel:
+    module: torch.nn.Module
+    card: dict
+    labels: tuple[str, ...]
+    name: str
+    window_seconds: float
+    features: FeatureParams = field(default_factory=FeatureParams)
+    path: Path | None = None
+
+    @property
+    def kind(self) -> str:
+        """'frames' (scores every frame; windows share computation) or 'clip' (one score per window)."""
+        return getattr(self.module, "kind", "clip")
+
+
+def default_model_path() -> Path:
+    override = os.environ.get("STUDIO_TAGGER_MODEL")
+    return Path(override) if override else RESOURCES / "models" / "default.safetensors"
+
+
+def _paths(path: Path) -> tuple[Path, Path]:
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[Path, Path]:
+    """Write weights and card atomically; returns their paths."""
+    weights, card_path = _paths(Path(path))
+    card = {"format": CARD_FORMAT, "format_version": CARD_VERSION, "studio_tagger_version": __version__, **card}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(weights, "wb") as f:
+        f.write(save(tensors))
+    with atomic_write(card_path, "w") as f:
+        json.dump(card, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    return weights, card_path
+
+
+def load_model(path: str | Path | None = None) -> LoadedModel:
+    """Rebuild a model from its card and weights; raises ModelError with the reason."""
+    weights, card_path = _paths(Path(path) if path is not None else default_model_path())
+    for p in (weights, card_path):
+        if not p.is_file():
+            raise ModelError(f"{p}: model file not found")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{card_path}: model card is not valid JSON ({exc})") from exc
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelError(f"{card_path}: not a studio-tagger model card")
+    try:
+        labels = tuple(str(x) for x in card["labels"])
+        arch = card["architecture"]
+        module = build_model(arch["type"], dict(arch.get("params", {})))
+        window = float(card.get("window_seconds", 2.0))
+        features = FeatureParams.from_dict(card.get("features", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{card_path}: model card is incomplete ({exc})") from exc
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{weights}: weights file is corrupt ({exc})") from exc
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        why = first[1].strip() if len(first) > 1 else first[0]
+        raise ModelError(f"{weights}: weights do not match the card's architecture ({why})") from exc
+    n_out = _output_size(module)
+    if n_out is not None and n_out != len(labels):
+        raise ModelError(f"{card_path}: card names {len(labels)} labels but the model has {n_out} outputs")
+    module.eval()
+    return LoadedModel(
+        module=module, card=card, labels=labels, name=str(card.get("name", weights.stem)),
+        window_seconds=window, features=features, path=weights,
+    )
+
+
+def _output_size(module: torch.nn.Module) -> int | None:
+    for name in ("head", "classifier"):
+        layer = getattr(module, name, None)
+        if layer is not None:
+            return getattr(layer, "out_channels", None) or getattr(layer, "out_features", None)
+    ast = getattr(module, "ast", None)
+    return ast.config.num_labels if ast is not None else None

@@ -1,0 +1,44 @@
+"""A one-line progress bar on stderr, for the command line and training scripts."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """Redraws one line with percentage, rate and ETA. Silent unless the stream is a terminal
+    (or STUDIO_TAGGER_PROGRESS=1), so logs and pipes stay clean."""
+
+    def __init__(self, desc: str, *, enabled: bool = True, stream: TextIO | None = None, unit: str = "") -> None:
+        self.stream = stream or sys.stderr
+        forced = os.environ.get("STUDIO_TAGGER_PROGRESS") == "1"
+        self.enabled = enabled and (forced or self.stream.isatty())
+        self.desc, self.unit = desc, unit
+        self.started = time.monotonic()
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def update(self, fraction: float, rate: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        fraction = min(1.0, max(0.0, fraction))
+        if fraction < 1.0 and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        elapsed = now - self.started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else 0.0
+        filled = int(fraction * 30)
+        bar = "#" * filled + "-" * (30 - filled)
+        extra = f" {rate}" if rate else ""
+        self.stream.write(f"\r{self.desc} [{bar}] {fraction * 100:5.1f}%{extra} {elapsed:5.1f}s eta {eta:5.1f}s")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
