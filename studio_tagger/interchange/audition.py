@@ -1,0 +1,45 @@
+"""Adobe Audition marker list (Markers panel > Export/Import): tab-delimited text despite the ``.csv``
+name, times as ``H:MM:SS.mmm`` in the ``decimal`` time format, range markers of type ``Cue``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from studio_tagger.analysis.regions import Region
+
+from .context import ExportContext
+from .markers import Marker
+from .text import bad_line, clock_text, parse_time, read_text, text_writer
+
+HEADER = ("Name", "Start", "Duration", "Time Format", "Type", "Description")
+
+
+def render(markers: Sequence[Marker], ctx: ExportContext) -> str:
+    lines = ["\t".join(HEADER)]
+    for m in markers:
+        # Duration from the rounded ends, so Start + Duration lands on the rounded end exactly.
+        duration_ms = round(m.end * 1000) - round(m.start * 1000)
+        lines.append("\t".join([m.name, clock_text(m.start), clock_text(duration_ms / 1000), "decimal", "Cue", ""]))
+    return "\n".join(lines) + "\n"
+
+
+write = text_writer(render)
+
+
+def read(path: Path) -> list[Region]:
+    """Markers in the ``decimal`` time format as regions (score 1); other time formats are refused."""
+    regions = []
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
+        fields = line.split("\t")
+        if not line.strip() or fields[0] == HEADER[0]:
+            continue
+        if len(fields) < 4 or fields[3].strip().lower() != "decimal":
+            raise bad_line(path, line_no, "expected Name, Start, Duration, 'decimal' separated by tabs")
+        try:
+            start = parse_time(fields[1])
+            duration = parse_time(fields[2])
+        except ValueError as e:
+            raise bad_line(path, line_no, str(e)) from e
+        regions.append(Region(fields[0], start, start + duration))
+    return regions

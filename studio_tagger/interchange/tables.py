@@ -1,0 +1,101 @@
+"""JSON and CSV for scripts: the regions (with names, labels and scores) and the activity matrix."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from studio_tagger.analysis.regions import Region
+
+from .context import ExportContext
+from .errors import ExportError, MarkerFileError
+from .markers import Marker
+from .text import read_text, seconds_text, text_writer
+
+JSON_FORMAT_ID = "studio-tagger regions"
+CSV_HEADER = ["name", "label", "start", "end", "duration", "score"]
+
+
+def render_json(markers: Sequence[Marker], ctx: ExportContext) -> str:
+    """``{"format", "version", "source", "regions": [...], "activity"?: {labels, times, values}}``."""
+    doc: dict = {
+        "format": JSON_FORMAT_ID,
+        "version": 1,
+        "source": ctx.source_audio.name if ctx.source_audio else None,
+        "regions": [
+            {"name": m.name, "label": m.label, "start": m.start, "end": m.end, "score": m.score}
+            for m in markers
+        ],
+    }
+    if ctx.activity is not None:
+        doc["activity"] = {
+            "labels": list(ctx.activity.labels),
+            "times": [round(float(t), 6) for t in ctx.activity.times],
+            # 6 decimals is far below the model's precision and keeps long recordings' files small.
+            "values": [[round(float(v), 6) for v in row] for row in ctx.activity.activity],
+        }
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def render_csv(markers: Sequence[Marker], ctx: ExportContext) -> str:
+    buf = io.StringIO()
+    rows = csv.writer(buf, lineterminator="\n")
+    rows.writerow(CSV_HEADER)
+    for m in markers:
+        rows.writerow([m.name, m.label, seconds_text(m.start), seconds_text(m.end), seconds_text(m.duration),
+                       f"{m.score:.6f}"])
+    return buf.getvalue()
+
+
+def render_activity_csv(markers: Sequence[Marker], ctx: ExportContext) -> str:
+    """``time,<label>,<label>...``: one row per analysis window; the markers are not used."""
+    if ctx.activity is None:
+        raise ExportError("the activity CSV needs the activity matrix of an analysis")
+    buf = io.StringIO()
+    rows = csv.writer(buf, lineterminator="\n")
+    rows.writerow(["time", *ctx.activity.labels])
+    for t, row in zip(ctx.activity.times, ctx.activity.activity, strict=True):
+        rows.writerow([seconds_text(float(t)), *(f"{float(v):.6f}" for v in row)])
+    return buf.getvalue()
+
+
+write_json = text_writer(render_json)
+write_csv = text_writer(render_csv)
+write_activity_csv = text_writer(render_activity_csv)
+
+
+def _region(path: Path, where: str, d: object) -> Region:
+    if not isinstance(d, dict):
+        raise MarkerFileError(f"{path}: {where} is not an object with label, start and end")
+    try:
+        region = Region.from_dict({**d, "label": d.get("label", d.get("name"))})
+    except (KeyError, TypeError, ValueError) as e:
+        raise MarkerFileError(f"{path}: {where} needs label (or name), start and end as numbers") from e
+    if region.end < region.start or region.start < 0:
+        raise MarkerFileError(f"{path}: {where} has invalid times {region.start}..{region.end}")
+    return region
+
+
+def read_json(path: Path) -> list[Region]:
+    """Regions from this module's JSON, or any JSON holding a ``regions`` list or a bare list of
+    ``{label, start, end, score?}`` objects (such as an analysis result)."""
+    try:
+        doc = json.loads(read_text(path))
+    except json.JSONDecodeError as e:
+        raise MarkerFileError(f"{path}: not valid JSON ({e})") from e
+    items = doc.get("regions") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise MarkerFileError(f"{path}: no list of regions found")
+    return [_region(path, f"region {i + 1}", d) for i, d in enumerate(items)]
+
+
+def read_csv(path: Path) -> list[Region]:
+    rows = csv.DictReader(io.StringIO(read_text(path)))
+    if not rows.fieldnames or not {"start", "end"} <= set(rows.fieldnames):
+        raise MarkerFileError(f"{path}: expected a header with label (or name), start and end")
+    # DictReader counts the header as line 1.
+    return [_region(path, f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")})
+            for i, row in enumerate(rows)]

@@ -1,0 +1,292 @@
+"""Text exports (Audacity, REAPER, Audition, Sonic Visualiser, JSON, CSV) read back with the csv/json
+modules, not with the project's importers, plus the importers themselves and the export options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from studio_tagger.analysis.regions import Region
+from studio_tagger.interchange import (
+    FORMATS,
+    ActivityTable,
+    ExportCancelled,
+    ExportError,
+    ExportOptions,
+    MarkerFileError,
+    detect_import_format,
+    export_regions,
+    format_for_path,
+    import_regions,
+)
+
+DURATION = 187.25
+REGIONS = [
+    Region("clarinet", 0.0, 4.5, 0.91),  # at time 0
+    Region("female singer", 3.25, 17.0625, 0.66),
+    Region("violin", 12.0001, 30.5, 0.42),
+    Region("clarinet", 40.123456, 52.0, 0.77),
+    Region("distorted electric guitar", 180.0, DURATION, 0.8),  # ends at the very end
+]
+UNICODE_REGIONS = [Region("Flöte – 笛 🎶", 1.0, 2.5), Region("Ünïcødé, \"quoted\"", 3.0, 4.0)]
+TEXT_FORMATS = ["audacity", "reaper", "audition", "sonic-visualiser", "json", "csv"]
+
+
+def read_back(fmt: str, path: Path) -> list[tuple[str, float, float]]:
+    """(name, start, end) per row, parsed with the standard library only."""
+    text = path.read_bytes().decode("utf-8")  # every text export is UTF-8 without BOM
+    assert not text.startswith("\ufeff")
+    if fmt == "audacity":
+        rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+        for row in rows:
+            assert re.fullmatch(r"\d+\.\d{6}", row[0]) and re.fullmatch(r"\d+\.\d{6}", row[1])
+        return [(r[2], float(r[0]), float(r[1])) for r in rows]
+    if fmt == "reaper":
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["#", "Name", "Start", "End", "Length"]
+        for i, r in enumerate(rows[1:], start=1):
+            assert r[0] == f"R{i}"
+            assert float(r[4]) == pytest.approx(float(r[3]) - float(r[2]), abs=2e-6)
+        return [(r[1], float(r[2]), float(r[3])) for r in rows[1:]]
+    if fmt == "audition":
+        rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+        assert rows[0] == ["Name", "Start", "Duration", "Time Format", "Type", "Description"]
+
+        def clock(s: str) -> float:
+            h, m, sec = re.fullmatch(r"(\d+):(\d\d):(\d\d\.\d{3})", s).groups()
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+
+        assert all(r[3:] == ["decimal", "Cue", ""] for r in rows[1:])
+        return [(r[0], clock(r[1]), clock(r[1]) + clock(r[2])) for r in rows[1:]]
+    if fmt == "sonic-visualiser":
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["time", "value", "duration", "label"]
+        return [(r[3], float(r[0]), float(r[0]) + float(r[2])) for r in rows[1:]]
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["format"] == "studio-tagger regions" and doc["version"] == 1
+        return [(d["name"], d["start"], d["end"]) for d in doc["regions"]]
+    assert fmt == "csv"
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [(r["name"], float(r["start"]), float(r["end"])) for r in rows]
+
+
+def expected(regions: list[Region]) -> list[tuple[str, float, float]]:
+    return sorted(((r.label, r.start, r.end) for r in regions), key=lambda t: (t[1], t[2]))
+
+
+def assert_same(got: list[tuple[str, float, float]], want: list[tuple[str, float, float]], tol: float = 1e-3) -> None:
+    assert [g[0] for g in got] == [w[0] for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert abs(g[1] - w[1]) < tol and abs(g[2] - w[2]) < tol, (g, w)
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_round_trip_through_an_independent_parser(tmp_path: Path, fmt: str) -> None:
+    out = export_regions(fmt, REGIONS, tmp_path / f"take{FORMATS[fmt].extensions[0]}")
+    assert_same(read_back(fmt, out), expected(REGIONS))
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_unicode_names_and_file_names(tmp_path: Path, fmt: str) -> None:
+    out = export_regions(fmt, UNICODE_REGIONS, tmp_path / f"Prise – Flöte 🎵{FORMATS[fmt].extensions[0]}")
+    assert_same(read_back(fmt, out), expected(UNICODE_REGIONS))
+    assert import_regions(out, fmt) == [Region(r.label, r.start, r.end, r.score) for r in UNICODE_REGIONS]
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_zero_regions(tmp_path: Path, fmt: str) -> None:
+    out = export_regions(fmt, [], tmp_path / f"empty{FORMATS[fmt].extensions[0]}")
+    assert read_back(fmt, out) == []
+    assert import_regions(out, fmt) == []
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_thousands_of_regions(tmp_path: Path, fmt: str) -> None:
+    rng = np.random.default_rng(5)
+    starts = np.sort(rng.uniform(0, 7200, 5000))
+    regions = [Region(f"label{i % 8}", float(s), float(s + rng.uniform(0.5, 20))) for i, s in enumerate(starts)]
+    out = export_regions(fmt, regions, tmp_path / f"many{FORMATS[fmt].extensions[0]}")
+    assert_same(read_back(fmt, out), expected(regions))
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_importer_round_trip(tmp_path: Path, fmt: str) -> None:
+    out = export_regions(fmt, REGIONS, tmp_path / f"take{FORMATS[fmt].extensions[0]}")
+    assert detect_import_format(out) == fmt
+    back = import_regions(out)
+    assert_same([(r.label, r.start, r.end) for r in back], expected(REGIONS))
+    if fmt in ("json", "csv", "sonic-visualiser"):  # the formats that carry the score
+        assert [r.score for r in back] == pytest.approx([r.score for r in sorted(REGIONS, key=lambda r: r.start)])
+
+
+def test_json_keeps_label_and_name_apart_and_adds_activity(tmp_path: Path) -> None:
+    times = np.array([0.25, 0.75, 1.25])
+    act = np.array([[0.1, 0.9], [0.5, 0.5], [1.0, 0.0]], dtype=np.float32)
+    table = ActivityTable(times, act, ("clarinet", "violin"))
+    out = export_regions("json", REGIONS[:2], tmp_path / "r.json", activity=table,
+                         options=ExportOptions(name_template="{label} #{n}"), source_audio=tmp_path / "take.flac")
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["source"] == "take.flac"
+    assert [(d["name"], d["label"]) for d in doc["regions"]] == [("clarinet #1", "clarinet"),
+                                                                 ("female singer #1", "female singer")]
+    assert doc["activity"]["labels"] == ["clarinet", "violin"]
+    assert doc["activity"]["times"] == [0.25, 0.75, 1.25]
+    np.testing.assert_allclose(doc["activity"]["values"], act, atol=1e-6)
+    assert import_regions(out) == REGIONS[:2]  # labels, not names, come back
+
+
+def test_json_import_of_an_analysis_result_layout(tmp_path: Path) -> None:
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps({"file": "x.wav", "times": [], "activity": [],
+                                "regions": [r.to_dict() for r in REGIONS]}), encoding="utf-8")
+    assert import_regions(path) == REGIONS
+
+
+def test_activity_csv(tmp_path: Path) -> None:
+    table = ActivityTable(np.array([0.25, 0.75]), np.array([[0.125, 1.0], [0.0, 0.5]]), ("piano", "flöte"))
+    out = export_regions("csv-activity", REGIONS, tmp_path / "act.csv", activity=table)
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[0] == ["time", "piano", "flöte"]
+    np.testing.assert_allclose(np.array(rows[1:], dtype=float), [[0.25, 0.125, 1.0], [0.75, 0.0, 0.5]])
+    with pytest.raises(ExportError, match="activity matrix"):
+        export_regions("csv-activity", REGIONS, tmp_path / "none.csv")
+    assert not (tmp_path / "none.csv").exists()
+    with pytest.raises(ExportError, match=r"activity must be"):
+        ActivityTable(np.zeros(3), np.zeros((2, 2)), ("a", "b"))
+
+
+# --- options ---------------------------------------------------------------------------------------
+
+def names(path: Path) -> list[str]:
+    return [r[0] for r in read_back("audacity", path)]
+
+
+def test_label_filter_min_score_and_template(tmp_path: Path) -> None:
+    opts = ExportOptions(labels={"clarinet", "violin"}, min_score=0.5, name_template="{label} {n} ({score:.2f})")
+    out = export_regions("audacity", REGIONS, tmp_path / "a.txt", options=opts)
+    assert names(out) == ["clarinet 1 (0.91)", "clarinet 2 (0.77)"]  # violin's 0.42 is below 0.5
+
+
+def test_n_counts_per_label_in_time_order(tmp_path: Path) -> None:
+    shuffled = [REGIONS[3], REGIONS[1], REGIONS[0], REGIONS[2]]
+    out = export_regions("audacity", shuffled, tmp_path / "a.txt", options=ExportOptions(name_template="{label} {n}"))
+    assert names(out) == ["clarinet 1", "female singer 1", "violin 1", "clarinet 2"]
+
+
+def test_merge_joins_near_regions_of_one_label_only(tmp_path: Path) -> None:
+    regions = [Region("flute", 0, 1, 0.6), Region("flute", 1.4, 2, 0.9), Region("piano", 2.2, 3, 0.5),
+               Region("flute", 3.0, 4, 0.7), Region("flute", 2.5, 2.8, 0.2)]
+    out = export_regions("csv", regions, tmp_path / "m.csv", options=ExportOptions(merge_gap=0.5))
+    rows = [(r["label"], float(r["start"]), float(r["end"]), float(r["score"]))
+            for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))]
+    assert rows == [("flute", 0.0, 4.0, 0.9), ("piano", 2.2, 3.0, 0.5)]
+    unmerged = export_regions("csv", regions[:2], tmp_path / "u.csv", options=ExportOptions(merge_gap=0.3))
+    assert len(read_back("csv", unmerged)) == 2
+
+
+def test_merge_off_keeps_touching_regions(tmp_path: Path) -> None:
+    regions = [Region("flute", 0, 1), Region("flute", 1, 2)]
+    assert len(read_back("csv", export_regions("csv", regions, tmp_path / "t.csv"))) == 2
+
+
+@pytest.mark.parametrize(("template", "why"), [("{instrument}", "unknown field {instrument}"),
+                                               ("{label", "not valid"), ("{score:d}", "not valid")])
+def test_bad_template_is_refused_before_writing(tmp_path: Path, template: str, why: str) -> None:
+    with pytest.raises(ExportError, match=re.escape(why)):
+        export_regions("audacity", [], tmp_path / "a.txt", options=ExportOptions(name_template=template))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_control_characters_in_names_become_spaces(tmp_path: Path) -> None:
+    out = export_regions("audacity", [Region("a\tb\nc", 0, 1)], tmp_path / "a.txt")
+    assert names(out) == ["a b c"]
+
+
+@pytest.mark.parametrize("bad", [Region("x", -1, 1), Region("x", 2, 1), Region("x", 0, float("nan"))])
+def test_invalid_region_times_are_refused(tmp_path: Path, bad: Region) -> None:
+    with pytest.raises(ExportError, match="invalid times"):
+        export_regions("reaper", [bad], tmp_path / "r.csv")
+
+
+# --- errors and atomicity ---------------------------------------------------------------------------
+
+def test_unknown_format_and_extension_guess() -> None:
+    with pytest.raises(ExportError, match="unknown format 'protools'"):
+        export_regions("protools", [], "x.txt")
+    assert format_for_path("a.TXT") == "audacity"
+    assert format_for_path("b.mid") == format_for_path("b.midi") == "midi"
+    assert format_for_path("c.csv") == "csv"
+    with pytest.raises(ExportError, match="cannot tell the format"):
+        format_for_path("d.xyz")
+
+
+def test_cancel_leaves_existing_file_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "r.csv"
+    target.write_text("previous export")
+    with pytest.raises(ExportCancelled):
+        export_regions("reaper", REGIONS, target, should_cancel=lambda: True)
+    assert target.read_text() == "previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+def test_cancel_during_the_write_is_honoured(tmp_path: Path) -> None:
+    calls = iter([False, True])  # passes the first check, cancels at the last one
+    with pytest.raises(ExportCancelled):
+        export_regions("audacity", REGIONS, tmp_path / "a.txt", should_cancel=lambda: next(calls))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- importers on files other tools write ----------------------------------------------------------
+
+def test_audacity_import_of_comma_decimals_points_and_frequency_lines(tmp_path: Path) -> None:
+    path = tmp_path / "labels.txt"
+    path.write_bytes("\ufeff1,500000\t2,250000\tFlöte 1\r\n"
+                     "\\\t220,000000\t880,000000\r\n"
+                     "3.000000\t3.000000\tpoint\r\n"
+                     "4.5\t6\t\r\n"
+                     "\r\n".encode())
+    assert import_regions(path) == [Region("Flöte 1", 1.5, 2.25), Region("point", 3.0, 3.0), Region("", 4.5, 6.0)]
+
+
+def test_audacity_import_reports_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text("1.0\t2.0\tok\nabc\tdef\tbad\n", encoding="utf-8")
+    with pytest.raises(MarkerFileError, match=r"bad\.txt:2: expected start<TAB>end<TAB>label"):
+        import_regions(path)
+
+
+def test_reaper_import_of_markers_quotes_and_clock_times(tmp_path: Path) -> None:
+    path = tmp_path / "reaper.csv"
+    path.write_text('#,Name,Start,End,Length\nR1,"Intro, take 2",0:01.500,0:03.000,0:01.500\n'
+                    "M2,hit,12.25,,\nR3,Outro,1:00:00.000,1:00:10.000,10\n", encoding="utf-8")
+    assert import_regions(path) == [Region("Intro, take 2", 1.5, 3.0), Region("hit", 12.25, 12.25),
+                                    Region("Outro", 3600.0, 3610.0)]
+
+
+def test_reaper_measures_beats_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "beats.csv"
+    path.write_text("#,Name,Start,End,Length\nR1,Verse,1.1.00,5.1.00,4.0.00\n", encoding="utf-8")
+    with pytest.raises(MarkerFileError, match=r"beats\.csv:2: times must be in seconds"):
+        import_regions(path)
+
+
+def test_import_of_unknown_or_export_only_files(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("alpha;beta\n1;2\n", encoding="utf-8")
+    with pytest.raises(MarkerFileError, match="not a marker list"):
+        import_regions(tmp_path / "x.csv")
+    with pytest.raises(MarkerFileError, match="cannot import markers from a .wav"):
+        import_regions(tmp_path / "x.wav")
+    with pytest.raises(MarkerFileError, match="can be exported but not imported"):
+        import_regions(tmp_path / "x.csv", "csv-activity")
+    with pytest.raises(MarkerFileError, match="cannot read"):
+        import_regions(tmp_path / "missing.txt")
+    (tmp_path / "bad.json").write_text('{"regions": [{"label": "a", "start": "soon"}]}', encoding="utf-8")
+    with pytest.raises(MarkerFileError, match="region 1 needs label"):
+        import_regions(tmp_path / "bad.json")
