@@ -211,6 +211,7 @@ def test_sample_formats_are_copied_exactly(tmp_path: Path, subtype: str, channel
     ("AIFF", "PCM_16", "aiff", "PCM_16"),
     ("RF64", "PCM_16", "wav", "PCM_16"),
     ("OGG", "VORBIS", "ogg", "FLOAT"),
+    ("MP3", "MPEG_LAYER_III", "mp3", "FLOAT"),
 ])
 def test_other_source_formats(tmp_path: Path, fmt: str, subtype: str, ext: str, expect: str) -> None:
     src = tmp_path / f"src.{ext}"

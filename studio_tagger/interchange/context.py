@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +29,6 @@ class ActivityTable:
             raise ExportError(
                 f"activity must be (times, labels) = ({len(times)}, {len(self.labels)}), got {activity.shape}"
             )
-
-    @classmethod
-    def from_result(cls, result: object) -> ActivityTable:
-        """From anything with ``times``, ``activity`` and ``labels`` (e.g. an ``AnalysisResult``)."""
-        labels: Sequence[str] = result.labels  # type: ignore[attr-defined]
-        return cls(result.times, result.activity, tuple(labels))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
