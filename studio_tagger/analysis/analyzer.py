@@ -101,7 +101,7 @@ class Analyzer:
         on_gpu = self.device.type == "cuda"
         # Bigger stretches keep a GPU busy; on a CPU they only cost memory.
         self.block_seconds = block_seconds or (120.0 if on_gpu else 30.0)
-        self.segment_frames = int(self.block_seconds * params.frame_rate * 2)
+        self.segment_frames = int(self.block_seconds * params.frame_rate)
         self.activation = str(self.model.card.get("activation", "sigmoid"))
 
     def _scorer(self):

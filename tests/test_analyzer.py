@@ -1,0 +1,91 @@
+"""The streaming analyzer: timing, seams, order, progress, cancel, short files."""
+
+import numpy as np
+import pytest
+from audiogen import tone_burst
+
+from studio_tagger.analysis import Analyzer, Cancelled
+from studio_tagger.audio import AudioError
+
+
+@pytest.mark.parametrize("model_fixture", ["energy_model", "energy_clip_model"])
+@pytest.mark.parametrize("hop", [0.5, 0.25])
+def test_tone_burst_shows_up_where_it_was_placed(request, write_audio, model_fixture, hop):
+    path = write_audio("burst.wav", tone_burst(30.0, 44100, 12.0, 14.0, channels=2), 44100)
+    result = Analyzer(request.getfixturevalue(model_fixture), device="cpu", hop=hop).analyze(path)
+    curve = result.activity[:, 0]
+    peak = result.times[np.argmax(curve)]
+    assert abs(peak - 13.0) <= hop
+    active = result.times[curve > 0.5 * (curve.max() + curve.min())]
+    assert abs(active.min() - 12.0) <= 1.0 + hop and abs(active.max() - 14.0) <= 1.0 + hop
+    assert curve[result.times < 9.0].max() < curve.max() - 0.3
+
+
+def test_times_cover_the_file_on_a_regular_grid(write_audio, energy_model):
+    path = write_audio("grid.flac", tone_burst(10.3, 48000, 2.0, 3.0), 48000)
+    result = Analyzer(energy_model, device="cpu", hop=0.5).analyze(path)
+    assert result.duration == pytest.approx(10.3)
+    assert len(result.times) == 21 and result.activity.shape == (21, 8)
+    np.testing.assert_allclose(np.diff(result.times), 0.5)
+    assert result.times[0] == pytest.approx(0.25)
+    assert np.all((result.activity >= 0) & (result.activity <= 1))
+
+
+@pytest.mark.parametrize("model_fixture", ["energy_model", "energy_clip_model", "random_model_path"])
+def test_no_seam_where_blocks_meet(request, write_audio, model_fixture):
+    rng = np.random.default_rng(5)
+    audio = (0.1 * rng.standard_normal((44100 * 70, 2))).astype(np.float32)
+    audio[44100 * 20 : 44100 * 31] *= 6  # a loud stretch across block boundaries
+    path = write_audio("long.wav", audio, 44100)
+    model = request.getfixturevalue(model_fixture)
+    reference = Analyzer(model, device="cpu", block_seconds=300.0).analyze(path).activity
+    for block in (3.7, 11.0, 30.0):
+        analyzer = Analyzer(model, device="cpu", block_seconds=block)
+        analyzer.segment_frames = int(block * 100)  # stretches of the model end inside blocks too
+        np.testing.assert_allclose(analyzer.analyze(path).activity, reference, atol=1e-5)
+
+
+def test_chunks_arrive_in_time_order_and_make_up_the_result(write_audio, random_model_path):
+    path = write_audio("chunks.wav", tone_burst(75.0, 22050, 10, 20), 22050)
+    chunks, fractions = [], []
+    result = Analyzer(random_model_path, device="cpu", block_seconds=10.0).analyze(
+        path, on_chunk=chunks.append, progress=fractions.append
+    )
+    assert len(chunks) >= 5
+    starts = [c.times[0] for c in chunks]
+    assert starts == sorted(starts)
+    np.testing.assert_array_equal(np.concatenate([c.times for c in chunks]), result.times)
+    np.testing.assert_array_equal(np.concatenate([c.activity for c in chunks]), result.activity)
+    assert all(0.0 <= f <= 1.0 for f in fractions) and fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
+    assert all(c.done <= c.total == pytest.approx(75.0) for c in chunks)
+
+
+def test_cancel_stops_and_the_analyzer_stays_usable(write_audio, random_model_path):
+    path = write_audio("cancel.wav", tone_burst(120.0, 16000, 5, 6), 16000)
+    analyzer = Analyzer(random_model_path, device="cpu", block_seconds=5.0)
+    seen = []
+    with pytest.raises(Cancelled):
+        analyzer.analyze(path, on_chunk=seen.append, should_cancel=lambda: len(seen) >= 2)
+    assert 2 <= len(seen) <= 3
+    assert len(analyzer.analyze(path).times) == 240
+
+
+def test_file_shorter_than_one_window_gets_one_row_per_hop(write_audio, energy_model):
+    path = write_audio("short.wav", tone_burst(0.8, 44100, 0.1, 0.7), 44100)
+    result = Analyzer(energy_model, device="cpu").analyze(path)
+    assert len(result.times) == 2
+    assert result.activity[:, 0].max() > 0.5
+
+
+def test_too_short_to_analyse_is_a_clear_error(write_audio, energy_model):
+    path = write_audio("tiny.wav", np.zeros(100, np.float32), 16000)
+    with pytest.raises(AudioError, match="tiny.wav: too short"):
+        Analyzer(energy_model, device="cpu").analyze(path)
+
+
+def test_hop_must_fit_the_window(energy_model):
+    with pytest.raises(ValueError, match="hop"):
+        Analyzer(energy_model, device="cpu", hop=3.0)
+    with pytest.raises(ValueError, match="hop"):
+        Analyzer(energy_model, device="cpu", hop=0.001)

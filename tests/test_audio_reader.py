@@ -1,0 +1,114 @@
+"""Decoding any format, rate, depth and channel count, in blocks; clear errors for bad input."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from studio_tagger.audio import AudioError, iter_blocks, probe, read_mono
+
+
+def _signal(seconds: float, rate: int, channels: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    mono = 0.4 * np.sin(2 * np.pi * 220 * t)
+    return np.stack([mono * (1 - 0.1 * c) for c in range(channels)], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "subtype"),
+    [
+        ("a.wav", "WAV", "PCM_U8"), ("a.wav", "WAV", "PCM_16"), ("a.wav", "WAV", "PCM_24"),
+        ("a.wav", "WAV", "PCM_32"), ("a.wav", "WAV", "FLOAT"), ("a.wav", "WAV", "DOUBLE"),
+        ("a.flac", "FLAC", "PCM_24"), ("a.ogg", "OGG", "VORBIS"), ("a.mp3", "MP3", "MPEG_LAYER_III"),
+        ("a.aiff", "AIFF", "PCM_16"), ("a.rf64", "RF64", "PCM_16"), ("a.w64", "W64", "FLOAT"),
+    ],
+)
+def test_formats_decode_to_the_same_mono_signal(tmp_path, name, fmt, subtype):
+    data = _signal(1.0, 44100, 2)
+    path = tmp_path / name
+    sf.write(str(path), data, 44100, format=fmt, subtype=subtype)
+    info = probe(path)
+    assert info.channels == 2 and info.sample_rate == 44100
+    mono = read_mono(path)
+    lossy = fmt in ("OGG", "MP3")
+    assert abs(len(mono) - 44100) <= (2000 if lossy else 0)
+    if not lossy:
+        tol = {"PCM_U8": 2e-2, "PCM_16": 1e-4}.get(subtype, 1e-6)
+        np.testing.assert_allclose(mono, data.mean(axis=1), atol=tol)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (192000, 2), (48000, 8), (22050, 3)])
+def test_any_rate_and_channel_count_resamples_to_16k(write_audio, rate, channels):
+    path = write_audio("x.wav", _signal(2.0, rate, channels), rate)
+    mono = read_mono(path, 16000)
+    assert abs(len(mono) - 32000) <= 1
+    expected = soxr.resample(_signal(2.0, rate, channels).mean(axis=1), rate, 16000)
+    np.testing.assert_allclose(mono[1000:-1000], expected[1000:-1000], atol=2e-3)
+
+
+def test_blocks_are_bounded_and_seamless(write_audio):
+    data = _signal(20.0, 48000, 2)
+    path = write_audio("blocks.wav", data, 48000)
+    blocks = list(iter_blocks(path, 16000, block_seconds=1.3))
+    assert max(len(b) for b in blocks) <= 1.3 * 16000 + 1000  # plus the resampler's flush
+    assert all(b.dtype == np.float32 and b.ndim == 1 for b in blocks)
+    joined = np.concatenate(blocks)
+    one_pass = np.concatenate(list(iter_blocks(path, 16000, block_seconds=60.0)))
+    np.testing.assert_allclose(joined, one_pass, atol=1e-5)
+
+
+def test_excerpt_by_seconds(write_audio):
+    data = np.arange(48000, dtype=np.float32)[:, None] / 48000
+    path = write_audio("ramp.wav", data, 48000, subtype="FLOAT")
+    part = read_mono(path, start=0.25, stop=0.5)
+    assert len(part) == 12000 and part[0] == pytest.approx(0.25)
+
+
+def test_nan_and_inf_become_silence(write_audio):
+    data = _signal(1.0, 16000, 1)
+    data[100:200] = np.nan
+    data[300] = np.inf
+    path = write_audio("nan.wav", data, 16000, subtype="FLOAT")
+    mono = read_mono(path)
+    assert np.isfinite(mono).all() and mono[150] == 0.0
+
+
+def test_reading_never_writes_the_source(write_audio):
+    path = write_audio("keep.wav", _signal(3.0, 44100, 2), 44100)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    read_mono(path, 16000)
+    list(iter_blocks(path, 22050, block_seconds=0.5))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: p.write_bytes(b""), "file is empty"),
+        (lambda p: p.write_text("hello, this is not audio\n" * 20), "not a readable audio file"),
+        (lambda p: p.write_bytes(np.random.default_rng(0).bytes(5000)), "not a readable audio file"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a readable audio file"),
+        (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt "), "not a readable audio file"),
+    ],
+    ids=["missing", "folder", "empty", "text", "random", "png", "truncated-header"],
+)
+def test_bad_input_is_one_line_naming_the_file(tmp_path, make, message):
+    path = tmp_path / "bad input ü.wav"
+    make(path)
+    with pytest.raises(AudioError) as info:
+        probe(path)
+    text = str(info.value)
+    assert text.startswith(str(path)) and message in text and "\n" not in text
+
+
+def test_truncated_data_reads_what_is_there(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(str(path), _signal(2.0, 16000, 1), 16000, subtype="PCM_16")
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    mono = read_mono(path)
+    assert 0 < len(mono) <= 16000 + 10

@@ -1,0 +1,64 @@
+"""Activity curves -> regions: hysteresis, smoothing, minimum duration, gap merging."""
+
+import numpy as np
+import pytest
+
+from studio_tagger.analysis import Region, RegionParams, find_regions
+
+HOP = 0.5
+
+
+def grid(values):
+    values = np.asarray(values, dtype=float)
+    return (np.arange(len(values)) + 0.5) * HOP, values[:, None]
+
+
+def test_a_plateau_becomes_one_region_with_bin_edges():
+    times, act = grid([0, 0, 0.9, 0.9, 0.9, 0.9, 0, 0])
+    [r] = find_regions(times, act, ["flute"], RegionParams(smoothing=0, min_duration=0.5, merge_gap=0))
+    assert (r.label, r.start, r.end) == ("flute", 1.0, 3.0)
+    assert r.score == pytest.approx(0.9)
+
+
+def test_hysteresis_keeps_a_region_open_between_the_thresholds():
+    times, act = grid([0, 0.6, 0.4, 0.4, 0.6, 0.2, 0])
+    params = RegionParams(smoothing=0, threshold_on=0.5, threshold_off=0.35, min_duration=0, merge_gap=0)
+    [r] = find_regions(times, act, ["piano"], params)
+    assert (r.start, r.end) == (0.5, 2.5)
+    params.threshold_off = 0.5
+    assert len(find_regions(times, act, ["piano"], params)) == 2
+
+
+def test_short_gaps_merge_and_short_regions_drop():
+    times, act = grid([0.9, 0.9, 0, 0.9, 0.9, 0, 0, 0, 0, 0.9, 0])
+    params = RegionParams(smoothing=0, min_duration=0.0, merge_gap=0.5)
+    spans = [(r.start, r.end) for r in find_regions(times, act, ["violin"], params)]
+    assert spans == [(0.0, 2.5), (4.5, 5.0)]
+    params.min_duration = 1.0
+    assert [(r.start, r.end) for r in find_regions(times, act, ["violin"], params)] == [(0.0, 2.5)]
+
+
+def test_smoothing_removes_a_one_bin_spike():
+    times, act = grid([0, 0, 0, 1.0, 0, 0, 0])
+    assert find_regions(times, act, ["flute"], RegionParams(smoothing=0, min_duration=0)) != []
+    assert find_regions(times, act, ["flute"], RegionParams(smoothing=1.5, min_duration=0)) == []
+
+
+def test_per_label_thresholds_and_sorted_output():
+    times = (np.arange(6) + 0.5) * HOP
+    act = np.array([[0.45, 0], [0.45, 0], [0.45, 0.9], [0, 0.9], [0, 0], [0, 0]])
+    params = RegionParams(smoothing=0, min_duration=0, per_label={"clarinet": (0.4, 0.3)})
+    regions = find_regions(times, act, ["clarinet", "trumpet"], params)
+    assert [r.label for r in regions] == ["clarinet", "trumpet"]
+    assert regions[0].start <= regions[1].start
+
+
+def test_region_at_the_end_is_clipped_to_the_duration():
+    times, act = grid([0, 0, 0.9, 0.9])
+    [r] = find_regions(times, act, ["flute"], RegionParams(smoothing=0, min_duration=0), duration=1.8)
+    assert r.end == 1.8
+
+
+def test_region_dict_round_trip():
+    r = Region("female singer", 1.25, 3.5, 0.75)
+    assert Region.from_dict(r.to_dict()) == r and r.duration == 2.25
