@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", metavar="OUT", help="write the analysis as JSON ('-' for stdout)")
     a.add_argument("--export", action="append", type=_export_spec, default=[], metavar="FORMAT=PATH",
                    help="also export regions (repeatable); formats: audacity, reaper, audition, "
-                        "sonic-visualiser, wav, midi, json, csv")
+                        "sonic-visualiser, wav, midi, json, csv, csv-activity")
     a.add_argument("--threshold", type=_fraction, metavar="P", help="activity that opens a region (default 0.5)")
     a.add_argument("--smoothing", type=float, metavar="S", help="smoothing of activity curves in seconds")
     a.add_argument("--min-duration", type=float, metavar="S", help="shortest region kept, seconds")
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--labels", metavar="L1,L2", help="only these instruments")
     e.add_argument("--min-score", type=_fraction, default=0.0, metavar="P")
     e.add_argument("--name", default="{label}", metavar="TEMPLATE", help="region names, e.g. '{label} {n}'")
+    e.add_argument("--merge-gap", type=float, default=0.0, metavar="S", help="join same-label regions closer than S")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
 
     o = sub.add_parser("app", help="open the desktop app")
@@ -220,7 +221,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     _check_exports([(args.format, args.out)])
     regions, source_audio, result = _load_regions_source(Path(args.source))
     labels = {s.strip() for s in args.labels.split(",")} if args.labels else None
-    options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name)
+    options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
+                            merge_gap=max(0.0, args.merge_gap))
     _export(args.format, regions, Path(args.out), source_audio, result, options)
     return 0
 
