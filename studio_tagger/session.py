@@ -1,0 +1,220 @@
+"""Sessions: one edited analysis of one recording, saved and reopened without re-running the model (no Qt).
+
+A session is a JSON file (``.stsession``) beside an optional ``.npz`` cache of view summaries:
+
+* ``source``: the recording's path, size and a content fingerprint (see :func:`content_hash`);
+* the analysis: model, device, hop, window, labels, ``times`` and ``activity`` (inline, so
+  ``studio-tagger export SESSION`` can use it), and the region parameters;
+* ``edits``: what the user changed, as a list of :class:`Edit` applied over the detected regions, and
+  ``regions``: the result, for tools that read regions only;
+* ``view``: visible range, playhead, selected instrument.
+
+User edits are an overlay, not a copy of the regions: detected regions are recomputed from the
+activity whenever thresholds change, then every edit is applied on top (:func:`apply_edits`). An
+edited or added region is frozen as the user left it, and a region the user deleted or changed
+suppresses any detected region of that instrument that overlaps it, so edits survive new thresholds.
+
+Both files are written atomically; the cache is optional and ignored when it does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .analysis.regions import Region, RegionParams, find_regions
+from .atomic import atomic_write
+
+SESSION_FORMAT = "studio-tagger-session"
+SESSION_VERSION = 1
+SESSION_SUFFIX = ".stsession"
+_HASH_PIECE = 1 << 20
+
+
+class SessionError(Exception):
+    """A session that cannot be read; one line naming the file and why."""
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """A fingerprint of a recording: SHA-256 of its size and of 1 MiB at its start, middle and end.
+
+    Reading a 2-hour take whole would take seconds; any re-render, trim or replacement changes the
+    size or one of the three pieces (the header alone changes with the length), so this tells a
+    changed file from the same one while keeping reopening instant.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    digest = hashlib.sha256(f"{size}:".encode())
+    with open(p, "rb") as f:
+        for offset in sorted({0, max(0, size // 2 - _HASH_PIECE // 2), max(0, size - _HASH_PIECE)}):
+            f.seek(offset)
+            digest.update(f.read(_HASH_PIECE))
+    return "sha256-3x1MiB:" + digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One user change: ``add`` (new), ``delete`` (old) or ``replace`` (old -> new: drag, relabel)."""
+
+    kind: str
+    old: Region | None = None
+    new: Region | None = None
+
+    def __post_init__(self) -> None:
+        needs = {"add": (False, True), "delete": (True, False), "replace": (True, True)}
+        if self.kind not in needs or needs[self.kind] != (self.old is not None, self.new is not None):
+            raise ValueError(f"malformed edit {self.kind!r}")
+
+    def to_dict(self) -> dict:
+        d: dict = {"kind": self.kind}
+        if self.old is not None:
+            d["old"] = self.old.to_dict()
+        if self.new is not None:
+            d["new"] = self.new.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Edit:
+        return cls(str(d["kind"]), Region.from_dict(d["old"]) if d.get("old") else None,
+                   Region.from_dict(d["new"]) if d.get("new") else None)
+
+
+def _overlaps(a: Region, b: Region) -> bool:
+    return a.label == b.label and a.start < b.end and b.start < a.end
+
+
+def apply_edits(detected: Sequence[Region], edits: Sequence[Edit]) -> list[Region]:
+    """The regions a user sees: detected ones, minus what edits suppress, plus the edited ones."""
+    user: list[Region] = []
+    suppressed: list[Region] = []
+    for e in edits:
+        if e.old is not None:
+            if e.old in user:
+                user.remove(e.old)  # an edit of the user's own region
+            else:
+                suppressed.append(e.old)
+        if e.new is not None:
+            user.append(e.new)
+    kept = [d for d in detected if not any(_overlaps(d, x) for x in (*user, *suppressed))]
+    return sorted([*kept, *user], key=lambda r: (r.start, r.label, r.end))
+
+
+def params_to_dict(params: RegionParams) -> dict:
+    d = asdict(params)
+    d["per_label"] = {k: [float(on), float(off)] for k, (on, off) in params.per_label.items()}
+    return d
+
+
+def params_from_dict(d: dict) -> RegionParams:
+    params = RegionParams()
+    for key in ("smoothing", "threshold_on", "threshold_off", "min_duration", "merge_gap"):
+        if key in d:
+            setattr(params, key, float(d[key]))
+    params.per_label = {str(k): (float(v[0]), float(v[1])) for k, v in d.get("per_label", {}).items()}
+    return params
+
+
+@dataclass
+class Session:
+    source: Path
+    source_hash: str
+    duration: float
+    sample_rate: int
+    model: str
+    labels: tuple[str, ...]
+    hop: float
+    times: np.ndarray
+    activity: np.ndarray
+    window: float = 2.0
+    model_path: str | None = None
+    device: str = "auto"
+    params: RegionParams = field(default_factory=RegionParams)
+    edits: list[Edit] = field(default_factory=list)
+    view: dict = field(default_factory=dict)
+    cache: dict[str, np.ndarray] = field(default_factory=dict)  # view summaries (peaks, spectrogram)
+
+    def regions(self) -> list[Region]:
+        detected = find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
+        return apply_edits(detected, self.edits)
+
+    def matches_source(self) -> bool:
+        """The recording is where the session says, with the same content."""
+        try:
+            return content_hash(self.source) == self.source_hash
+        except OSError:
+            return False
+
+
+def cache_path(session_path: str | os.PathLike) -> Path:
+    p = Path(session_path)
+    return p.with_name(p.name + "-cache.npz")
+
+
+def save_session(session: Session, path: str | os.PathLike) -> Path:
+    """Write the session (and its cache, when it has one) atomically; returns the session path."""
+    target = Path(path)
+    data = {
+        "format": SESSION_FORMAT, "version": SESSION_VERSION,
+        "source": {"path": str(session.source), "hash": session.source_hash},
+        "file": str(session.source), "duration": session.duration, "sample_rate": session.sample_rate,
+        "model": session.model, "model_path": session.model_path, "device": session.device,
+        "labels": list(session.labels), "hop": session.hop, "window": session.window,
+        "params": params_to_dict(session.params),
+        "edits": [e.to_dict() for e in session.edits],
+        "regions": [r.to_dict() for r in session.regions()],
+        "view": session.view,
+        "times": [round(float(t), 6) for t in session.times],
+        "activity": np.round(np.asarray(session.activity, np.float64), 5).tolist(),
+    }
+    if session.cache:
+        data["cache"] = {"file": cache_path(target).name, "hash": session.source_hash}
+        with atomic_write(cache_path(target), "wb") as f:
+            np.savez(f, **session.cache)
+    with atomic_write(target, "w") as f:
+        json.dump(data, f, ensure_ascii=False)
+        f.write("\n")
+    return target
+
+
+def load_session(path: str | os.PathLike) -> Session:
+    """Read a session; a missing or stale cache is dropped silently (views rebuild it)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SessionError(f"{p}: no such file") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SessionError(f"{p}: not a studio-tagger session ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+        raise SessionError(f"{p}: not a studio-tagger session")
+    if int(data.get("version", 0)) > SESSION_VERSION:
+        raise SessionError(f"{p}: saved by a newer studio-tagger (session version {data['version']})")
+    try:
+        labels = tuple(str(x) for x in data["labels"])
+        activity = np.asarray(data["activity"], np.float32).reshape(-1, len(labels))
+        session = Session(
+            source=Path(data["source"]["path"]), source_hash=str(data["source"]["hash"]),
+            duration=float(data["duration"]), sample_rate=int(data["sample_rate"]), model=str(data["model"]),
+            labels=labels, hop=float(data["hop"]), times=np.asarray(data["times"], np.float64), activity=activity,
+            window=float(data.get("window", 2.0)), model_path=data.get("model_path"),
+            device=str(data.get("device", "auto")), params=params_from_dict(data.get("params", {})),
+            edits=[Edit.from_dict(e) for e in data.get("edits", [])], view=dict(data.get("view", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SessionError(f"{p}: session is incomplete or malformed ({exc})") from exc
+    if len(session.times) != len(session.activity):
+        raise SessionError(f"{p}: session has {len(session.times)} times but {len(session.activity)} activity rows")
+    cache = data.get("cache")
+    if cache and cache.get("hash") == session.source_hash:
+        try:
+            with np.load(p.with_name(cache["file"])) as npz:
+                session.cache = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, KeyError):
+            session.cache = {}
+    return session
