@@ -1,0 +1,103 @@
+"""The synthetic data generator: phrases in range, SoundFont presets, rendered clips in Medley layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from studio_tagger.labels import LABELS
+from training.medley import COLUMNS, METADATA, NOT_A_LABEL, read_metadata
+from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, PITCHWHEEL, random_phrase
+from training.render import frame_rms
+from training.soundfonts import DRUM_BANK, get_soundfont, read_presets
+from training.synth import ACCOMPANIMENT_DIR, CLIP_SAMPLES, Job, plan, render_job, synthesize
+
+TIM = get_soundfont("TimGM6mb")
+needs_tim = pytest.mark.skipif(not TIM.path.exists(), reason="TimGM6mb SoundFont not installed")
+
+
+@pytest.mark.parametrize("style", [*LABEL_STYLES.values(), *ACCOMPANIMENT_STYLES.values()], ids=lambda s: s.name)
+def test_phrases_stay_in_the_instruments_range(style) -> None:
+    rng = np.random.default_rng(11)
+    pitches = []
+    for _ in range(40):
+        phrase = random_phrase(style, rng)
+        assert phrase.notes, "a phrase must play something"
+        assert all(0 <= n.start < n.end for n in phrase.notes)
+        assert all(1 <= n.velocity <= 127 for n in phrase.notes)
+        for c in phrase.controls:
+            assert -8192 <= c.value <= 8191 if c.number == PITCHWHEEL else 0 <= c.value <= 127
+        pitches += [n.pitch for n in phrase.notes]
+    assert style.low <= min(pitches) and max(pitches) <= style.high
+    if not style.drums:  # phrases wander over the range rather than sitting in one spot
+        assert max(pitches) - min(pitches) >= 0.6 * (style.high - style.low)
+
+
+def test_expressive_habits_show_up_in_the_midi() -> None:
+    rng = np.random.default_rng(5)
+    singer = [random_phrase(LABEL_STYLES["female singer"], rng) for _ in range(20)]
+    assert sum(any(c.number == PITCHWHEEL and c.value != 0 for c in p.controls) for p in singer) >= 10
+    piano = [random_phrase(LABEL_STYLES["piano"], rng) for _ in range(10)]
+    assert all(not any(c.number == PITCHWHEEL for c in p.controls) for p in piano)
+    chords = sum(len({n.start for n in p.notes}) < len(p.notes) for p in piano)
+    assert chords == len(piano), "piano phrases play several notes at once"
+
+
+@needs_tim
+def test_preset_list_is_read_from_the_soundfont() -> None:
+    presets = read_presets(TIM.path)
+    assert all((0, p) in presets for p in (0, 29, 30, 40, 52, 56, 66, 71, 73))
+    assert (DRUM_BANK, 0) in presets
+    assert "clarinet" in presets[(0, 71)].lower()
+
+
+def test_plan_splits_clips_over_programs_and_chunks() -> None:
+    jobs = plan(["TimGM6mb"], 150, 24, seed=0)
+    for label in LABELS:
+        mine = [j for j in jobs if j.instrument == label]
+        assert sum(j.clips for j in mine) == 150
+        assert all(j.clips <= 64 for j in mine)
+    assert {j.program for j in jobs if j.instrument == "piano"} == {0, 1, 2}
+    assert sum(j.clips for j in jobs if j.label_id == NOT_A_LABEL) == 24
+
+
+@needs_tim
+def test_dataset_layout_clips_and_rerun(tmp_path: Path) -> None:
+    jobs = plan(["TimGM6mb"], 2, 3, seed=0)
+    records, failed = synthesize(tmp_path, jobs, workers=2)
+    assert not failed
+    header = (tmp_path / METADATA).read_text().splitlines()[0].split(",")
+    assert header[:5] == list(COLUMNS)
+    solos = read_metadata(tmp_path)
+    accompaniment = read_metadata(tmp_path / ACCOMPANIMENT_DIR)
+    assert len(solos) == 2 * len(LABELS) and len(accompaniment) == 3
+    assert sorted(r.label for r in solos) == sorted(LABELS * 2)
+    assert all(r.label_id == NOT_A_LABEL and r.label not in LABELS for r in accompaniment)
+    for r in solos + accompaniment:
+        assert r.subset == "TimGM6mb" and r.extra["family"] == "gm6"
+        assert re.fullmatch(rf"Medley-solos-DB_TimGM6mb-{r.label_id}_[0-9a-f-]{{36}}\.wav", r.path.name)
+        info = sf.info(r.path)
+        assert (info.samplerate, info.channels, info.frames, info.subtype) == (44100, 1, CLIP_SAMPLES, "PCM_16")
+        audio, _ = sf.read(r.path, dtype="float32")
+        env = frame_rms(audio)
+        assert env.max() > 0.02 and np.mean(env > env.max() * 0.03) >= 0.6, f"{r.path.name} is mostly silent"
+    stamps = {r.path: r.path.stat().st_mtime_ns for r in solos}
+    again, failed = synthesize(tmp_path, jobs, workers=1)
+    assert not failed and [r.uuid for r in again] == [r.uuid for r in records]
+    assert all(r.path.stat().st_mtime_ns == stamps[r.path] for r in solos), "a finished job was redone"
+
+
+@needs_tim
+def test_same_seed_same_audio_other_seed_other_audio(tmp_path: Path) -> None:
+    job = Job("TimGM6mb", "violin", 40, 0, 3, seed=7)
+    first = render_job(job, tmp_path / "a")
+    second = render_job(job, tmp_path / "b")
+    assert [r.uuid for r in first] == [r.uuid for r in second]
+    for r1, r2 in zip(first, second, strict=True):
+        assert r1.path.read_bytes() == r2.path.read_bytes()
+    other = render_job(Job("TimGM6mb", "violin", 40, 0, 3, seed=8), tmp_path / "c")
+    assert sf.read(other[0].path)[0].tolist() != sf.read(first[0].path)[0].tolist()

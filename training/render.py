@@ -1,0 +1,135 @@
+"""Turning phrases into audio: MIDI files written with mido, rendered by the FluidSynth command line.
+
+Loading a SoundFont costs far more than rendering a few seconds, so callers put many phrases into one MIDI
+file (``Part`` = one instrument on one channel, ``Placement`` = a phrase at a time) and render it once.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from training.phrases import PITCHWHEEL, Phrase
+from training.soundfonts import SoundFont
+
+SAMPLE_RATE = 44100
+TICKS_PER_BEAT = 960
+_TEMPO_US = 500_000  # 120 bpm: one tick is 1/1920 s, fine enough for vibrato curves
+_TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / _TEMPO_US
+DRUM_CHANNEL = 9
+
+
+@dataclass(frozen=True)
+class Placement:
+    time: float
+    """Seconds from the start of the render."""
+    phrase: Phrase
+    reverb: int = 40
+    """CC91 reverb send, 0..127."""
+    chorus: int = 0
+    """CC93 chorus send, 0..127."""
+
+
+@dataclass(frozen=True)
+class Part:
+    program: int
+    """GM program, or the drum kit number when ``drums``."""
+    placements: tuple[Placement, ...]
+    drums: bool = False
+    volume: int = 100
+    """CC7 channel volume."""
+
+
+def _ticks(seconds: float) -> int:
+    return round(seconds * _TICKS_PER_SECOND)
+
+
+def _part_events(part: Part, channel: int) -> list[tuple[int, int, mido.Message]]:
+    """(tick, order, message) for one part; order puts note-offs before controls before note-ons."""
+    events = [(0, 1, mido.Message("program_change", channel=channel, program=part.program))]
+    for pl in part.placements:
+        t = pl.time
+        # Each phrase starts from a clean channel: no leftover bend, pedal, expression or modulation.
+        for number, value in ((121, 0), (7, part.volume), (10, 64), (91, pl.reverb), (93, pl.chorus)):
+            events.append((_ticks(t), 1, mido.Message("control_change", channel=channel, control=number,
+                                                      value=value)))
+        for c in pl.phrase.controls:
+            msg = (mido.Message("pitchwheel", channel=channel, pitch=c.value) if c.number == PITCHWHEEL
+                   else mido.Message("control_change", channel=channel, control=c.number, value=c.value))
+            events.append((_ticks(t + c.time), 2, msg))
+        notes = sorted(pl.phrase.notes, key=lambda n: (n.pitch, n.start))
+        for i, n in enumerate(notes):
+            end = n.end
+            if i + 1 < len(notes) and notes[i + 1].pitch == n.pitch:
+                end = min(end, notes[i + 1].start)  # a note-off must not cut the repeated note short
+            on, off = _ticks(t + n.start), max(_ticks(t + end), _ticks(t + n.start) + 1)
+            events.append((on, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
+            events.append((off, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+    return events
+
+
+def write_midi(parts: Sequence[Part], path: Path, length: float) -> None:
+    """A type-1 MIDI file with one track per part; every track lasts ``length`` seconds."""
+    mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    melodic = (c for c in range(16) if c != DRUM_CHANNEL)
+    for part in parts:
+        channel = DRUM_CHANNEL if part.drums else next(melodic)
+        track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=_TEMPO_US, time=0)])
+        now = 0
+        for tick, _, msg in sorted(_part_events(part, channel), key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=tick - now))
+            now = tick
+        track.append(mido.MetaMessage("end_of_track", time=max(0, _ticks(length) - now)))
+        mf.tracks.append(track)
+    mf.save(path)
+
+
+def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: float = 0.4,
+           room_size: float = 0.2) -> np.ndarray:
+    """Mono float32 audio at SAMPLE_RATE, exactly ``length`` seconds long, of ``parts`` played by the bank.
+
+    FluidSynth renders stereo with its reverb and chorus on; the channels are averaged (every part is
+    panned to the centre, so nothing cancels).
+    """
+    frames = math.ceil(length * SAMPLE_RATE)
+    with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
+        midi, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
+        write_midi(parts, midi, length)
+        cmd = ["fluidsynth", "-ni", "-q", "-o", "synth.dynamic-sample-loading=1",
+               "-o", "synth.polyphony=512", "-o", f"synth.reverb.room-size={room_size:.3f}",
+               "-g", f"{gain:g}", "-r", str(SAMPLE_RATE), "-T", "raw", "-O", "float", "-E", "little",
+               "-F", str(raw), str(soundfont.path), str(midi)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not raw.exists():
+            raise RuntimeError(f"fluidsynth failed on {soundfont.name} ({proc.returncode}): "
+                               f"{proc.stderr.strip()[-500:]}")
+        stereo = np.fromfile(raw, dtype="<f4")
+    mono = stereo[: len(stereo) // 2 * 2].reshape(-1, 2).mean(axis=1)
+    out = np.zeros(frames, dtype=np.float32)
+    out[: min(frames, len(mono))] = mono[:frames]
+    return out
+
+
+def frame_rms(audio: np.ndarray, frame: int = 1024) -> np.ndarray:
+    """RMS of consecutive non-overlapping frames (a short tail is dropped)."""
+    n = len(audio) // frame
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    blocks = audio[: n * frame].astype(np.float64).reshape(n, frame)
+    return np.sqrt(np.mean(blocks**2, axis=1)).astype(np.float32)
+
+
+def sounding_extent(audio: np.ndarray, floor_db: float = -40.0, frame: int = 512) -> tuple[int, int] | None:
+    """(first, last+1) sample of the frames within ``floor_db`` of the loudest frame, or None if silent."""
+    env = frame_rms(audio, frame)
+    if env.size == 0 or env.max() <= 1e-7:
+        return None
+    loud = np.flatnonzero(env >= env.max() * 10 ** (floor_db / 20))
+    return int(loud[0]) * frame, (int(loud[-1]) + 1) * frame

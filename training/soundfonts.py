@@ -1,0 +1,96 @@
+"""The Debian GM SoundFonts we render from, and which GM presets each one really has.
+
+A bank may lack some GM programs (FluidSynth then plays nothing), so every program is checked against the
+bank's own preset list, read from the SF2/SF3 ``phdr`` chunk (SF3 keeps the SF2 RIFF layout and only
+compresses the sample data).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from training.phrases import Style
+
+DRUM_BANK = 128
+"""SoundFont bank number of GM percussion kits (MIDI channel 10)."""
+
+
+@dataclass(frozen=True)
+class SoundFont:
+    name: str
+    path: Path
+    family: str
+    """Banks of one family share samples; validation across families is the honest cross-collection test."""
+
+
+SOUNDFONTS: dict[str, SoundFont] = {
+    sf.name: sf
+    for sf in (
+        SoundFont("FluidR3_GM", Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), "fluid"),
+        SoundFont("MuseScore_General", Path("/usr/share/sounds/sf3/MuseScore_General.sf3"), "fluid"),
+        SoundFont("TimGM6mb", Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "gm6"),
+        SoundFont("sf_GMbank", Path("/usr/share/sounds/sf2/sf_GMbank.sf2"), "gm6"),
+    )
+}
+
+
+def get_soundfont(name: str) -> SoundFont:
+    """The known bank called ``name``; a ValueError lists the known names otherwise."""
+    try:
+        return SOUNDFONTS[name]
+    except KeyError:
+        raise ValueError(f"unknown SoundFont bank {name!r}; known: {', '.join(SOUNDFONTS)}") from None
+
+
+def _chunks(data: bytes, start: int, end: int):
+    """(id, body start, body end) of the RIFF chunks laid end to end in data[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        cid, size = struct.unpack_from("<4sI", data, pos)
+        yield cid, pos + 8, min(pos + 8 + size, end)
+        pos += 8 + size + (size & 1)  # chunks are padded to even sizes
+
+
+def _phdr(path: Path) -> bytes:
+    """The raw ``phdr`` chunk, read without loading the (large) sample data."""
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+            raise ValueError(f"{path}: not a SoundFont (no RIFF sfbk header)")
+        pos = 12
+        while True:
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                raise ValueError(f"{path}: no pdta chunk")
+            cid, size = struct.unpack("<4sI", hdr)
+            kind = f.read(4) if cid == b"LIST" else b""
+            if kind == b"pdta":
+                body = f.read(size - 4)
+                for sub, s, e in _chunks(body, 0, len(body)):
+                    if sub == b"phdr":
+                        return body[s:e]
+                raise ValueError(f"{path}: pdta has no phdr chunk")
+            pos += 8 + size + (size & 1)
+            f.seek(pos)
+
+
+@cache
+def read_presets(path: Path) -> dict[tuple[int, int], str]:
+    """{(bank, program): preset name} for every preset in the SoundFont at ``path``."""
+    raw = _phdr(Path(path))
+    presets: dict[tuple[int, int], str] = {}
+    # 38-byte records; the last one is the terminal "EOP" sentinel, not a preset.
+    for off in range(0, len(raw) - 38, 38):
+        name, program, bank = struct.unpack_from("<20sHH", raw, off)
+        presets[(bank, program)] = name.split(b"\0", 1)[0].decode("latin-1").strip()
+    return presets
+
+
+def style_programs(style: Style, soundfont: SoundFont) -> tuple[tuple[int, float], ...]:
+    """The style's (program, weight) pairs that ``soundfont`` really has; drum kits live in bank 128."""
+    presets = read_presets(soundfont.path)
+    bank = DRUM_BANK if style.drums else 0
+    return tuple((p, w) for p, w in style.programs if (bank, p) in presets)

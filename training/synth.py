@@ -1,0 +1,242 @@
+"""Render a Medley-solos-DB-shaped training set from the GM SoundFonts.
+
+    python -m training.synth --out DIR --banks FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank \\
+        --clips-per-instrument N --accompaniment-clips M --seed 0 --jobs 2
+
+DIR is a Medley-solos-DB root for the eight labels (subset = bank name, extra columns family, program,
+preset); DIR/accompaniment is a second root in the same layout for other instruments (instrument_id -1).
+Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1 dBFS.
+
+Work is split into jobs of at most CHUNK_CLIPS clips of one (bank, program). A job writes its phrases into
+one MIDI file with silent gaps, renders it with one FluidSynth run, trims each phrase to where it sounds and
+cuts consecutive clips from it, skipping clips that are mostly silence. The same seed gives the same MIDI
+and so the same clips; a finished job leaves DIR/.parts/<job>.csv and is skipped when run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from studio_tagger.atomic import atomic_write
+from studio_tagger.labels import LABELS
+from training.medley import NOT_A_LABEL, Record, audio_path, read_csv, write_csv, write_metadata
+from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, Style, get_style, random_phrase
+from training.progress import progress
+from training.render import SAMPLE_RATE, Part, Placement, frame_rms, render, sounding_extent
+from training.soundfonts import DRUM_BANK, SOUNDFONTS, get_soundfont, read_presets, style_programs
+
+CLIP_SAMPLES = 131_072
+CHUNK_CLIPS = 64
+GAP_SECONDS = 2.5
+"""Silence after each phrase's last note-off: room for release and reverb before the next phrase."""
+PEAK = 10 ** (-1 / 20)
+MAX_ROUNDS = 4
+DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "synth"
+ACCOMPANIMENT_DIR = "accompaniment"
+PARTS_DIR = ".parts"
+
+
+@dataclass(frozen=True)
+class Job:
+    bank: str
+    instrument: str
+    program: int
+    chunk: int
+    clips: int
+    seed: int
+
+    @property
+    def style(self) -> Style:
+        return get_style(self.instrument)
+
+    @property
+    def label_id(self) -> int:
+        return LABELS.index(self.instrument) if self.instrument in LABELS else NOT_A_LABEL
+
+    @property
+    def key(self) -> str:
+        """File-safe name that changes whenever the job's output would."""
+        name = self.instrument.replace(" ", "_")
+        return f"{self.bank}-{name}-p{self.program:03d}-c{self.chunk:03d}-n{self.clips}-s{self.seed}"
+
+    def root(self, out: Path) -> Path:
+        return out if self.label_id != NOT_A_LABEL else out / ACCOMPANIMENT_DIR
+
+
+def _split(total: int, weights: Sequence[float]) -> list[int]:
+    """``total`` split in proportion to ``weights`` (largest remainder, so the parts sum to total)."""
+    w = np.asarray(weights, dtype=float)
+    exact = total * w / w.sum()
+    parts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - parts), kind="stable")[: total - parts.sum()]:
+        parts[i] += 1
+    return parts.tolist()
+
+
+def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: int, seed: int) -> list[Job]:
+    """Every job: per bank, ``clips_per_instrument`` clips of each label and ``accompaniment_clips`` clips
+    spread evenly over the accompaniment instruments, each split over the programs the bank has."""
+    jobs = []
+    for bank in banks:
+        wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
+        per_acc = _split(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
+        wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
+        for style, count in wanted:
+            programs = style_programs(style, get_soundfont(bank))
+            if not programs or count == 0:
+                continue
+            for (program, _), n in zip(programs, _split(count, [w for _, w in programs]), strict=True):
+                for chunk, size in enumerate(_split(n, [1.0] * -(-n // CHUNK_CLIPS))):
+                    jobs.append(Job(bank, style.name, program, chunk, size, seed))
+    return jobs
+
+
+def _stable(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def _song_base(job: Job) -> int:
+    """First song id of a job; each phrase is a song, so its clips stay together in song-aware splits."""
+    bank_index = list(SOUNDFONTS).index(job.bank)
+    slot = job.program + (128 if job.style.drums else 0)
+    return ((bank_index * 256 + slot) * 1000 + job.chunk) * 1000
+
+
+def usable(clip: np.ndarray) -> bool:
+    """A clip worth training on: not near-silent, and sounding (within 30 dB of its peak) most of the time."""
+    env = frame_rms(clip)
+    if env.size == 0 or env.max() < 1e-4:
+        return False
+    return float(np.mean(env >= env.max() * 10 ** (-30 / 20))) >= 0.6
+
+
+def cut_clips(segment: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Consecutive CLIP_SAMPLES clips from where ``segment`` sounds, at a random offset within the slack."""
+    extent = sounding_extent(segment)
+    if extent is None:
+        return []
+    sounding = segment[extent[0]: extent[1]]
+    n = len(sounding) // CLIP_SAMPLES
+    if n == 0:
+        return []
+    offset = int(rng.integers(0, len(sounding) - n * CLIP_SAMPLES + 1))
+    return [sounding[offset + k * CLIP_SAMPLES: offset + (k + 1) * CLIP_SAMPLES] for k in range(n)]
+
+
+def render_job(job: Job, out: Path) -> list[Record]:
+    """Render one job's clips into ``out`` (or reuse them when done before); returns their records."""
+    root = job.root(out)
+    part_csv = out / PARTS_DIR / f"{job.key}.csv"
+    if part_csv.exists():
+        done = read_csv(part_csv, root)
+        if all(r.path.exists() for r in done):
+            return done
+    style, sfont = job.style, get_soundfont(job.bank)
+    preset = read_presets(sfont.path)[(DRUM_BANK if style.drums else 0, job.program)]
+    rng = np.random.default_rng([job.seed, _stable(job.bank), _stable(job.instrument), job.program, job.chunk])
+    records: list[Record] = []
+    phrase_no = 0
+    for _ in range(MAX_ROUNDS):
+        need = job.clips - len(records)
+        if need <= 0:
+            break
+        placements, t, estimate = [], 0.0, 0
+        while estimate < need * 1.25 + 1:  # extra phrases make up for clips found mostly silent
+            phrase = random_phrase(style, rng, (4.5, 12.0))
+            placements.append(Placement(t, phrase, int(rng.integers(10, 70)), int(rng.integers(0, 40))))
+            estimate += int(phrase.end * SAMPLE_RATE // CLIP_SAMPLES)
+            t += phrase.end + GAP_SECONDS
+        audio = render([Part(job.program, tuple(placements), drums=style.drums)], sfont, t,
+                       room_size=float(rng.uniform(0.1, 0.8)))
+        for pl in placements:
+            a = int(pl.time * SAMPLE_RATE)
+            b = int((pl.time + pl.phrase.end + GAP_SECONDS) * SAMPLE_RATE)
+            for k, clip in enumerate(cut_clips(audio[a:b], rng)):
+                if len(records) == job.clips or not usable(clip):
+                    continue
+                uid = str(uuid.UUID(bytes=hashlib.md5(f"{job.key}/{phrase_no}/{k}".encode()).digest(), version=4))
+                record = Record(audio_path(root, job.bank, job.label_id, uid), job.instrument, job.label_id,
+                                job.bank, _song_base(job) + phrase_no, uid,
+                                {"family": sfont.family, "program": str(job.program), "preset": preset})
+                write_clip(record.path, clip)
+                records.append(record)
+            phrase_no += 1
+    write_csv(part_csv, records)
+    return records
+
+
+def write_clip(path: Path, clip: np.ndarray) -> None:
+    """16-bit PCM WAV, peak-normalised to -1 dBFS, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scaled = clip * (PEAK / max(float(np.abs(clip).max()), 1e-9))
+    with atomic_write(path, "wb") as f:
+        sf.write(f, scaled, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+
+
+def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
+               show_progress: bool = False) -> tuple[list[Record], list[Job]]:
+    """Run ``jobs`` on ``workers`` processes and write both metadata files.
+
+    Returns (records written, jobs that failed); a rerun redoes only the failed and missing jobs.
+    """
+    results: dict[Job, list[Record]] = {}
+    failed = []
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(render_job, job, out): job for job in jobs}
+        for fut in progress(as_completed(futures), len(futures), "rendering jobs", force=show_progress):
+            job = futures[fut]
+            try:
+                results[job] = fut.result()
+            except Exception as e:  # one bad bank/program must not lose the other jobs' work
+                print(f"\njob {job.key} failed: {e}", file=sys.stderr)
+                failed.append(job)
+    ordered = [r for job in jobs if job in results for r in results[job]]
+    write_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL])
+    accompaniment = [r for r in ordered if r.label_id == NOT_A_LABEL]
+    if accompaniment:
+        write_metadata(out / ACCOMPANIMENT_DIR, accompaniment)
+    return ordered, failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"dataset root (default {DEFAULT_OUT})")
+    parser.add_argument("--banks", default=",".join(SOUNDFONTS), help="comma-separated SoundFont names")
+    parser.add_argument("--clips-per-instrument", type=int, default=500, help="per label and bank")
+    parser.add_argument("--accompaniment-clips", type=int, default=0,
+                        help="per bank, spread over the accompaniment instruments")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="parallel renders")
+    parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
+    args = parser.parse_args(argv)
+    banks = [b.strip() for b in args.banks.split(",") if b.strip()]
+    for bank in banks:
+        try:
+            sfont = get_soundfont(bank)
+        except ValueError as e:
+            parser.error(str(e))
+        if not sfont.path.exists():
+            parser.error(f"SoundFont file {sfont.path} is missing (install its Debian package)")
+    jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed)
+    start = time.monotonic()
+    records, failed = synthesize(args.out, jobs, args.jobs, args.progress)
+    seconds = time.monotonic() - start
+    print(f"{len(records)} clips in {args.out}: {len(jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s, "
+          f"{len(records) / max(seconds, 1e-9):.1f} clips/s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
