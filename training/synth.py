@@ -153,7 +153,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
         if need <= 0:
             break
         placements, t, estimate = [], 0.0, 0
-        while estimate < need * 1.25 + 1:  # extra phrases make up for clips found mostly silent
+        while estimate < need * 1.1 + 1:  # extra phrases make up for clips found mostly silent
             phrase = random_phrase(style, rng, (4.5, 12.0))
             placements.append(Placement(t, phrase, int(rng.integers(10, 70)), int(rng.integers(0, 40))))
             estimate += int(phrase.end * SAMPLE_RATE // CLIP_SAMPLES)
