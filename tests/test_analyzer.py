@@ -89,3 +89,27 @@ def test_hop_must_fit_the_window(energy_model):
         Analyzer(energy_model, device="cpu", hop=3.0)
     with pytest.raises(ValueError, match="hop"):
         Analyzer(energy_model, device="cpu", hop=0.001)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("model_fixture", ["random_model_path", "energy_clip_model"])
+def test_cuda_matches_cpu(request, write_audio, model_fixture):
+    path = write_audio("gpu.wav", tone_burst(65.0, 48000, 20, 30, channels=2), 48000)
+    model = request.getfixturevalue(model_fixture)
+    cpu = Analyzer(model, device="cpu").analyze(path)
+    gpu_analyzer = Analyzer(model, device="cuda")
+    assert gpu_analyzer.device.type == "cuda"
+    gpu = gpu_analyzer.analyze(path)
+    assert gpu.device.startswith("cuda")
+    np.testing.assert_allclose(gpu.activity, cpu.activity, atol=2e-3)
+
+
+def test_device_auto_and_explicit_cpu(energy_model):
+    import torch
+
+    auto = Analyzer(energy_model, device="auto").device.type
+    assert auto == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert Analyzer(energy_model, device="cpu").device.type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            Analyzer(energy_model, device="cuda")

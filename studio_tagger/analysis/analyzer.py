@@ -7,6 +7,7 @@ Memory stays bounded by the block size plus the activity matrix, whatever the le
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -76,6 +77,15 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
+def _on_device(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The module on ``device``; a copy when it lives elsewhere, so analyzers on two devices can share
+    one LoadedModel without moving it under each other's feet."""
+    current = next(module.parameters(), torch.empty(0)).device
+    if current.type != device.type:
+        module = copy.deepcopy(module).to(device)
+    return module.eval()
+
+
 def bin_times(n_bins: int, hop: float) -> np.ndarray:
     return (np.arange(n_bins) + 0.5) * hop
 
@@ -96,7 +106,7 @@ class Analyzer:
         self.hop_frames = hop_frames
         self.hop = hop_frames / params.frame_rate
         self.win_frames = window_frames(self.model.window_seconds, params)
-        self.module = self.model.module.to(self.device).eval()
+        self.module = _on_device(self.model.module, self.device)
         if self.device.type == "cpu" and self.model.kind == "frames":
             # oneDNN's NHWC convolutions run about 1.5x faster on CPUs for this network.
             self.module = self.module.to(memory_format=torch.channels_last)
