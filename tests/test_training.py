@@ -1,0 +1,119 @@
+"""End-to-end training on a tiny tone dataset: export, card, resume, determinism."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+
+from studio_tagger.labels import LABELS
+from studio_tagger.models import load_model
+from training import train
+from training.data import CLIP_SAMPLES, SAMPLE_RATE
+from training.medley import NOT_A_LABEL, Record, audio_path, write_metadata
+
+
+def tone_clip(label_id: int, rng: np.random.Generator, n: int = CLIP_SAMPLES) -> np.ndarray:
+    """A harmonic tone whose fundamental and brightness depend on the label (or noise-like chords
+    for accompaniment, label -1)."""
+    t = np.arange(n) / SAMPLE_RATE
+    if label_id < 0:
+        freqs = rng.uniform(80, 400, size=3)
+        x = sum(np.sin(2 * np.pi * f * t) for f in freqs) + 0.1 * rng.standard_normal(n)
+    else:
+        f0 = 180.0 * 2 ** (label_id / 4 + rng.uniform(-0.05, 0.05))
+        x = sum(np.sin(2 * np.pi * f0 * k * t) / k ** (0.5 + label_id / 4) for k in range(1, 8))
+    return (0.8 * x / np.abs(x).max()).astype(np.float32)
+
+
+def write_tone_dataset(root: Path, banks=("FluidR3_GM", "TimGM6mb"), per_label: int = 2,
+                       accompaniment: int = 2, seed: int = 0) -> Path:
+    """A Medley-solos-DB layout of tone clips (16 kHz) with synth's accompaniment sub-root."""
+    rng = np.random.default_rng(seed)
+    labelled, others = [], []
+    song = 0
+    for bank in banks:
+        for label_id in [*range(len(LABELS))] * per_label + [NOT_A_LABEL] * accompaniment:
+            uid = str(uuid.UUID(int=int(rng.integers(2**62)), version=4))
+            sub = root if label_id >= 0 else root / "accompaniment"
+            path = audio_path(sub, bank, label_id, uid)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(path), tone_clip(label_id, rng), SAMPLE_RATE, subtype="PCM_16")
+            name = LABELS[label_id] if label_id >= 0 else "strings"
+            (labelled if label_id >= 0 else others).append(Record(path, name, label_id, bank, song, uid))
+            song += 1
+    write_metadata(root, labelled)
+    write_metadata(root / "accompaniment", others)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory) -> Path:
+    return write_tone_dataset(tmp_path_factory.mktemp("tones"))
+
+
+def _args(root: Path, run: Path, cache: Path, epochs: int, *extra: str) -> list[str]:
+    return ["--data", "medley", "--root", str(root), "--train", "fluid", "--val", "gm6", "--epochs", str(epochs),
+            "--steps-per-epoch", "2", "--batch-size", "6", "--run-dir", str(run), "--cache", str(cache),
+            "--jobs", "1", "--seed", "3", *extra]
+
+
+def test_training_exports_a_loadable_model_and_resume_matches_an_uninterrupted_run(tones, tmp_path):
+    cache = tmp_path / "cache"
+    straight = tmp_path / "straight"
+    assert train.main(_args(tones, straight, cache, 2)) == 0
+    model = load_model(straight / "model.safetensors")
+    card = model.card
+    assert card["labels"] == list(LABELS) and card["activation"] == "sigmoid"
+    assert card["architecture"]["type"] == "activity_cnn" and card["window_seconds"] == 2.0
+    assert card["training"]["epochs"] == 2 and card["training"]["seed"] == 3
+    assert card["training"]["command"].startswith("python -m training.train --data medley")
+    assert card["training"]["data"]["train"]["families"] == ["fluid"]
+    assert card["training"]["data"]["validation"]["families"] == ["gm6"]
+    assert card["training"]["data"]["train"]["per_label"] == dict.fromkeys(LABELS, 2)
+    assert card["parameters"] == sum(p.numel() for p in model.module.parameters())
+    assert card["metrics"]["validation"]["clips"] == 16
+    assert card["metrics"]["inference"]["realtime_factor"] > 0
+    assert (straight / "validation" / "clips.png").is_file()
+    log = (straight / "train.log").read_text()
+    assert '"epoch": 2' in log and "parameters" in log
+
+    # The same run, interrupted after one epoch and resumed, ends with the same weights.
+    split = tmp_path / "split"
+    assert train.main(_args(tones, split, cache, 1)) == 0
+    assert json.loads((split / "checkpoint.json").read_text())["epoch"] == 1
+    assert train.main(["--resume", str(split), "--epochs", "2"]) == 0
+    a = load_file(str(straight / "model.safetensors"))
+    b = load_file(str(split / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    resumed = load_model(split / "model.safetensors").card["training"]
+    assert resumed["epochs"] == 2 and resumed["resumed_with"] == [f"python -m training.train --resume {split} --epochs 2"]
+
+
+def test_single_label_paper_cnn_uses_softmax_and_class_weights(tones, tmp_path):
+    run = tmp_path / "paper"
+    args = _args(tones, run, tmp_path / "cache", 1, "--arch", "paper_cnn", "--objective", "single",
+                 "--augment", "paper")
+    assert train.main(args) == 0
+    model = load_model(run / "model.safetensors")
+    assert model.card["activation"] == "softmax"
+    assert model.card["training"]["loss"].startswith("weighted cross-entropy")
+    rows = model.card["training"]["history"][0]["rows"]
+    assert rows["solo"] == 12 and rows["two_targets"] == rows["accompaniment"] == rows["empty"] == 0
+    assert "detection_micro_f1" not in model.card["metrics"]["validation"]
+
+
+def test_class_weights_are_one_minus_class_share():
+    class Fake:
+        def counts(self):
+            return {"a": 1, "b": 3}
+
+    torch.testing.assert_close(train.class_weights(Fake()), torch.tensor([0.75, 0.25]))

@@ -1,0 +1,427 @@
+"""Train a tagger and export it with its model card.
+
+    python -m training.train --data synth --root DIR --train fluid --val gm6 --arch activity_cnn \\
+        --objective multi --epochs 30 --run-dir runs/activity --out resources/models/default.safetensors
+    python -m training.train --resume runs/activity            # continue after an interruption
+
+Data: clips are decoded once to 16 kHz (cached) and kept in memory; each step plans a batch of rows
+(`training.augment.plan_mixtures`), renders and augments them on the training device, and computes the
+log-mel there. Objectives: ``single`` (softmax, cross-entropy weighted 1 - n_c/N per class: the paper's)
+and ``multi`` (a sigmoid per label, binary cross-entropy; rows may hold two labels or none). The
+ActivityCNN learns from `clip_logits` (the mean of its frame logits, as the analyzer pools a window).
+
+Every epoch ends with a validation pass scored like the analyzer (`training.evaluate.clip_scores`) and a
+checkpoint in the run folder: checkpoint.safetensors (model, optimizer tensors, torch RNG states) and
+checkpoint.json (epoch, optimizer settings, numpy RNG state, history); no pickles. Resuming restores all
+of it, so a resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as save_tensors
+
+from studio_tagger.analysis.device import resolve_device
+from studio_tagger.atomic import atomic_write
+from studio_tagger.features import FeatureParams, LogMel, window_frames
+from studio_tagger.models import build_model, save_model
+from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
+from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
+from training.evaluate import clip_metrics, clip_scores, metrics_summary, write_clip_report
+from training.progress import progress
+from training.soundfonts import SOUNDFONTS
+from training.synth import DEFAULT_OUT as SYNTH_DEFAULT
+
+WINDOW_SECONDS = 2.0
+RESUMABLE = ("epochs", "device", "threads", "out", "progress")
+"""Options a resumed run may change; everything else comes from the run's own run.json."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    p.add_argument("--data", choices=("medley", "synth", "folder"), default="synth", help="dataset kind")
+    p.add_argument("--root", type=Path, default=None, help=f"dataset root (synth default {SYNTH_DEFAULT})")
+    p.add_argument("--accompaniment", type=Path, action="append", default=[],
+                   help="extra accompaniment: a Medley-layout root or a folder of audio (repeatable; "
+                        "its clips have subset 'accompaniment' unless the root says otherwise)")
+    p.add_argument("--train", default="", help="subsets/families to train on, comma-separated (default: all "
+                                               "not used for validation)")
+    p.add_argument("--val", default="", help="subsets/families to validate on, or split:FRACTION for a "
+                                             "song-aware random split of the training data")
+    p.add_argument("--max-per-label", type=int, default=0,
+                   help="use at most this many files per label (and of accompaniment) per side; 0 = all")
+    p.add_argument("--synth-banks", default=",".join(SOUNDFONTS), help="banks to render when --data synth is missing")
+    p.add_argument("--synth-clips", type=int, default=500, help="clips per label and bank to render")
+    p.add_argument("--synth-accompaniment", type=int, default=500, help="accompaniment clips per bank to render")
+    p.add_argument("--arch", choices=("activity_cnn", "paper_cnn", "paper_ast"), default="activity_cnn")
+    p.add_argument("--arch-params", default="{}", help="JSON of extra architecture parameters")
+    p.add_argument("--objective", choices=("multi", "single"), default="multi",
+                   help="multi: sigmoid + BCE (lanes); single: softmax + weighted cross-entropy (paper)")
+    p.add_argument("--augment", choices=("full", "paper"), default="full",
+                   help="full: crop, speed, gain, EQ, reverb, noise, mixtures; paper: random 2 s crop only")
+    p.add_argument("--augment-params", default="{}", help="JSON overriding AugmentParams fields")
+    p.add_argument("--epochs", type=int, default=None, help="default 15")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--steps-per-epoch", type=int, default=0, help="0: one pass over the labelled clips")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default 2)")
+    p.add_argument("--jobs", type=int, default=2, help="decoding processes")
+    p.add_argument("--cache", type=Path, default=CACHE_DIR, help="decoded-clip cache folder")
+    p.add_argument("--run-dir", type=Path, default=None, help="checkpoints, log and reports (default runs/<name>)")
+    p.add_argument("--resume", type=Path, default=None, help="continue the run in this folder")
+    p.add_argument("--out", type=Path, default=None, help="exported model (default RUN_DIR/model.safetensors)")
+    p.add_argument("--name", default="", help="model name in the card")
+    p.add_argument("--version", default="1", help="model version in the card")
+    p.add_argument("--progress", action="store_true", default=None, help="draw progress even when not a terminal")
+    return p
+
+
+def _defaults(args: argparse.Namespace) -> argparse.Namespace:
+    for key, value in (("epochs", 15), ("device", "auto"), ("threads", 2), ("progress", False)):
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.root is None:
+        args.root = SYNTH_DEFAULT
+    if not args.name:
+        args.name = f"{args.arch}-{args.objective}-{args.data}"
+    if args.run_dir is None:
+        args.run_dir = Path("runs") / args.name
+    return args
+
+
+def _args_to_json(args: argparse.Namespace) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
+            for k, v in vars(args).items()}
+
+
+def _args_from_json(saved: dict, given: argparse.Namespace) -> argparse.Namespace:
+    args = build_parser().parse_args([])
+    for k, v in saved.items():
+        setattr(args, k, v)
+    for k in ("root", "cache", "run_dir", "out", "resume"):
+        if getattr(args, k) is not None:
+            setattr(args, k, Path(getattr(args, k)))
+    args.accompaniment = [Path(x) for x in args.accompaniment]
+    for k in RESUMABLE:
+        if getattr(given, k) is not None:
+            setattr(args, k, getattr(given, k))
+    args.run_dir = given.resume
+    return args
+
+
+# Data --------------------------------------------------------------------------------------------------
+
+
+def _cap(sources: list, limit: int) -> list:
+    """At most ``limit`` sources per label (accompaniment counts as one label), in file order."""
+    if not limit:
+        return sources
+    seen: dict[int, int] = {}
+    out = []
+    for s in sources:
+        if seen.get(s.label_id, 0) < limit:
+            seen[s.label_id] = seen.get(s.label_id, 0) + 1
+            out.append(s)
+    return out
+
+
+def load_clips(args: argparse.Namespace) -> tuple[ClipSet, ClipSet | None]:
+    if args.data == "synth":
+        banks = [b for b in args.synth_banks.split(",") if b]
+        ensure_synth(args.root, banks, args.synth_clips, args.synth_accompaniment, args.seed, args.jobs)
+    dataset = load_dataset(args.data, args.root, args.accompaniment)
+    everything = dataset.sources
+    val_sources: list = []
+    if args.val.startswith("split:"):
+        pool = select(everything, args.train) if args.train else everything
+        train_sources, val_sources = split(pool, float(args.val.split(":", 1)[1]), args.seed)
+    else:
+        if args.val:
+            val_sources = select(everything, args.val)
+        held = set(val_sources)
+        train_sources = select(everything, args.train) if args.train else [s for s in everything if s not in held]
+    train_sources, val_sources = _cap(train_sources, args.max_per_label), _cap(val_sources, args.max_per_label)
+    if not any(s.label_id >= 0 for s in train_sources):
+        raise SystemExit("no labelled training clips selected")
+    train = decode(train_sources, dataset.labels, args.cache, args.jobs, args.progress)
+    val = decode(val_sources, dataset.labels, args.cache, args.jobs, args.progress) if val_sources else None
+    return train, val
+
+
+# Checkpoints -------------------------------------------------------------------------------------------
+
+
+def save_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    rng: np.random.Generator, gen: torch.Generator, state: dict) -> None:
+    """Tensors to checkpoint.safetensors, the rest to checkpoint.json (written second: it names the
+    epoch, and a resume checks that both files agree)."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    scalars: dict[str, dict] = {}
+    for idx, entry in opt["state"].items():
+        for name, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{idx}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[name] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.augment"] = gen.get_state()
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    epoch = str(state["epoch"])
+    with atomic_write(run_dir / "checkpoint.safetensors", "wb") as f:
+        f.write(save_tensors(tensors, metadata={"epoch": epoch}))
+    meta = {**state, "optimizer": {"param_groups": opt["param_groups"], "scalars": scalars},
+            "numpy_rng": rng.bit_generator.state}
+    with atomic_write(run_dir / "checkpoint.json", "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    rng: np.random.Generator, gen: torch.Generator) -> dict:
+    meta = json.loads((run_dir / "checkpoint.json").read_text())
+    path = run_dir / "checkpoint.safetensors"
+    with safe_open(str(path), "pt") as f:
+        if f.metadata().get("epoch") != str(meta["epoch"]):
+            raise SystemExit(f"{run_dir}: checkpoint files are from different epochs; cannot resume")
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iterator)
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    for idx, values in meta["optimizer"]["scalars"].items():
+        state.setdefault(int(idx), {}).update(values)
+    groups = meta["optimizer"]["param_groups"]
+    for g in groups:
+        g["betas"] = tuple(g["betas"]) if "betas" in g else None
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    torch.set_rng_state(tensors["rng.torch"])
+    gen.set_state(tensors["rng.augment"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    rng.bit_generator.state = meta["numpy_rng"]
+    return meta
+
+
+# Training ----------------------------------------------------------------------------------------------
+
+
+def architecture_params(args: argparse.Namespace, n_labels: int) -> dict:
+    params: dict = {"n_labels": n_labels}
+    if args.arch in ("paper_cnn", "paper_ast"):
+        params["n_frames"] = window_frames(WINDOW_SECONDS)
+    return params | json.loads(args.arch_params)
+
+
+def class_weights(train: ClipSet) -> torch.Tensor:
+    """The paper's 1 - n_c / N over the labelled training clips."""
+    counts = np.array(list(train.counts().values()), dtype=np.float64)
+    return torch.tensor(1.0 - counts / counts.sum(), dtype=torch.float32)
+
+
+def measure_inference(module: torch.nn.Module, activation: str, device: torch.device, seconds: float = 60.0) -> dict:
+    """Seconds of audio scored per second of compute (log-mel + model + window pooling) on ``device``."""
+    audio = np.random.default_rng(0).standard_normal((1, int(seconds * 16000))).astype(np.float32) * 0.1
+    lengths = np.array([audio.shape[1]])
+    clip_scores(module, audio[:, :48000], np.array([48000]), activation=activation, device=device)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    clip_scores(module, audio, lengths, activation=activation, device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    return {"device": str(device), "audio_seconds": seconds, "compute_seconds": round(elapsed, 4),
+            "realtime_factor": round(seconds / elapsed, 1)}
+
+
+class Log:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def validate(model: torch.nn.Module, val: ClipSet, activation: str, device: torch.device, show: bool):
+    scores = clip_scores(model, val.audio, val.lengths, activation=activation, device=device, show_progress=show)
+    return clip_metrics(scores, val.label_ids, val.labels, activation)
+
+
+def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
+    run_dir: Path = args.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = Log(run_dir / "train.log")
+    command = "python -m training.train " + shlex.join(argv)
+    resuming = (run_dir / "checkpoint.json").is_file() and args.resume is not None
+    if resuming:
+        first_command = json.loads((run_dir / "run.json").read_text())["command"]
+    else:
+        first_command = command
+        with atomic_write(run_dir / "run.json", "w") as f:
+            json.dump({"args": _args_to_json(args), "command": command}, f, indent=1)
+    device = resolve_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    log(f"{'resume' if resuming else 'start'}: {command} (device {device}, torch {torch.__version__})")
+
+    train_set, val_set = load_clips(args)
+    labels = train_set.labels
+    log(f"train: {json.dumps(train_set.describe())}")
+    if val_set is not None:
+        log(f"validation: {json.dumps(val_set.describe())}")
+
+    params = architecture_params(args, len(labels))
+    torch.manual_seed(args.seed)  # the same initial weights whatever happened before
+    model = build_model(args.arch, params).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    single = args.objective == "single"
+    activation = "softmax" if single else "sigmoid"
+    aug_params = AugmentParams.from_dict(AugmentParams.preset(args.augment).to_dict() | json.loads(args.augment_params))
+    if single:
+        aug_params = aug_params.single_label()
+    augmenter = Augmenter(aug_params)
+    logmel = LogMel(FeatureParams()).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    weights = class_weights(train_set).to(device) if single else None
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(args.seed)
+    state = {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed": []}
+    if resuming:
+        state = load_checkpoint(run_dir, model, optimizer, rng, gen)
+        state["resumed"] = [*state.get("resumed", []), command]
+        log(f"resumed after epoch {state['epoch']}")
+    log(f"model {args.arch} {params}: {n_params:,} parameters; objective {args.objective}; "
+        f"augmentation {args.augment}")
+
+    audio = torch.from_numpy(train_set.audio).to(device)
+    lengths = torch.from_numpy(train_set.lengths).to(device)
+    labelled = np.flatnonzero(train_set.label_ids >= 0)
+    steps = args.steps_per_epoch or max(1, len(labelled) // args.batch_size)
+    clip_model = getattr(model, "kind", "clip") == "frames"
+    for epoch in range(state["epoch"] + 1, args.epochs + 1):
+        model.train()
+        started = time.perf_counter()
+        order = np.resize(rng.permutation(labelled), steps * args.batch_size)  # wraps when steps are fixed
+        total, rows, kinds = 0.0, 0, np.zeros(len(KIND_NAMES), dtype=np.int64)
+        for step in progress(range(steps), steps, f"epoch {epoch}/{args.epochs}", force=args.progress):
+            plan = plan_mixtures(order[step * args.batch_size: (step + 1) * args.batch_size], train_set.label_ids,
+                                 len(labels), aug_params, rng)
+            with torch.no_grad():
+                feats = logmel(augmenter(audio, lengths, plan, gen))
+            logits = model.clip_logits(feats) if clip_model else model(feats)
+            target = torch.from_numpy(plan.targets).to(device)
+            if single:
+                loss = torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
+            else:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(plan.kinds)
+            rows += len(plan.kinds)
+            kinds += np.bincount(plan.kinds, minlength=len(KIND_NAMES))
+        train_time = time.perf_counter() - started
+        entry = {"epoch": epoch, "loss": total / rows, "train_seconds": round(train_time, 2),
+                 "clips_per_second": round(rows / train_time, 1),
+                 "rows": dict(zip(KIND_NAMES, kinds.tolist(), strict=True))}
+        if val_set is not None:
+            t0 = time.perf_counter()
+            table, detection = validate(model, val_set, activation, device, args.progress)
+            entry["validation"] = metrics_summary(table, detection)
+            entry["val_seconds"] = round(time.perf_counter() - t0, 2)
+        state["train_seconds"] += time.perf_counter() - started
+        state["history"].append(entry)
+        state["epoch"] = epoch
+        save_checkpoint(run_dir, model, optimizer, rng, gen, state)
+        log(json.dumps(entry))
+
+    card = model_card(args, labels, params, activation, aug_params, train_set, val_set, state, n_params,
+                      first_command, device)
+    if val_set is not None:
+        table, detection = validate(model, val_set, activation, device, args.progress)
+        card["metrics"]["validation"] = metrics_summary(table, detection) | {"selection": args.val}
+        write_clip_report(run_dir / "validation", table, detection, f"{args.name}: validation on {args.val}",
+                          {"summary": card["metrics"]["validation"], "scoring": "in-memory clip_scores"})
+    card["metrics"]["inference"] = measure_inference(model, activation, device)
+    out = args.out or run_dir / "model.safetensors"
+    weights_path, card_path = save_model(model.cpu(), card, out)
+    log(f"inference: {json.dumps(card['metrics']['inference'])}")
+    log(f"model written to {weights_path} and {card_path}")
+    return weights_path
+
+
+def model_card(args, labels, params, activation, aug_params, train_set, val_set, state, n_params, command,
+               device) -> dict:
+    history = state["history"]
+    clip_rates = [h["clips_per_second"] for h in history]
+    return {
+        "name": args.name,
+        "version": args.version,
+        "architecture": {"type": args.arch, "params": params},
+        "labels": list(labels),
+        "activation": activation,
+        "features": FeatureParams().to_dict(),
+        "window_seconds": WINDOW_SECONDS,
+        "parameters": n_params,
+        "training": {
+            "data": {"kind": args.data, "root": str(args.root), "train_selection": args.train or "all",
+                     "val_selection": args.val or None, "train": train_set.describe(),
+                     "validation": val_set.describe() if val_set is not None else None,
+                     "accompaniment_roots": [str(a) for a in args.accompaniment]},
+            "command": command,
+            "resumed_with": state["resumed"],
+            "seed": args.seed, "epochs": state["epoch"], "batch_size": args.batch_size,
+            "steps_per_epoch": args.steps_per_epoch or "one pass over the labelled clips",
+            "optimizer": {"type": "Adam", "lr": args.lr},
+            "objective": args.objective,
+            "loss": "weighted cross-entropy (1 - n_c/N)" if args.objective == "single" else "binary cross-entropy",
+            "augmentation": {"preset": args.augment, **aug_params.to_dict()},
+            "duration_seconds": round(state["train_seconds"], 1),
+            "clips_per_second": round(float(np.median(clip_rates)), 1) if clip_rates else None,
+            "device": str(device), "torch": torch.__version__, "python": platform.python_version(),
+            "history": history,
+        },
+        "metrics": {},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    given = build_parser().parse_args(argv)
+    if given.resume is not None:
+        saved = json.loads((given.resume / "run.json").read_text())
+        args = _args_from_json(saved["args"], given)
+        args.resume = given.resume
+        argv_record = argv
+    else:
+        args, argv_record = given, argv
+    args = _defaults(args)
+    if args.resume is not None and not (args.run_dir / "checkpoint.json").is_file():
+        raise SystemExit(f"{args.run_dir}: no checkpoint to resume from")
+    train(args, argv_record)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
