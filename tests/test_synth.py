@@ -89,6 +89,12 @@ def test_dataset_layout_clips_and_rerun(tmp_path: Path) -> None:
     again, failed = synthesize(tmp_path, jobs, workers=1)
     assert not failed and [r.uuid for r in again] == [r.uuid for r in records]
     assert all(r.path.stat().st_mtime_ns == stamps[r.path] for r in solos), "a finished job was redone"
+    # Another bank rendered later into the same folder adds its rows and keeps the first bank's.
+    synthesize(tmp_path, plan(["sf_GMbank"], 1, 0, seed=0), workers=2)
+    both = read_metadata(tmp_path)
+    assert [r for r in both if r.subset == "TimGM6mb"] == solos
+    assert sorted(r.label for r in both if r.subset == "sf_GMbank") == sorted(LABELS)
+    assert len(read_metadata(tmp_path / ACCOMPANIMENT_DIR)) == 3
 
 
 @needs_tim

@@ -10,7 +10,9 @@ Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1
 Work is split into jobs of at most CHUNK_CLIPS clips of one (bank, program). A job writes its phrases into
 one MIDI file with silent gaps, renders it with one FluidSynth run, trims each phrase to where it sounds and
 cuts consecutive clips from it, skipping clips that are mostly silence. The same seed gives the same MIDI
-and so the same clips; a finished job leaves DIR/.parts/<job>.csv and is skipped when run again.
+and so the same clips; a finished job leaves DIR/.parts/<job>.csv and is skipped when run again. The
+metadata rows of the banks being rendered are rewritten; rows of other banks from earlier runs are kept,
+so banks can be rendered one run at a time into the same DIR.
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ import soundfile as sf
 
 from studio_tagger.atomic import atomic_write
 from studio_tagger.labels import LABELS
-from training.medley import NOT_A_LABEL, Record, audio_path, read_csv, write_csv, write_metadata
+from training.medley import (
+    METADATA,
+    NOT_A_LABEL,
+    Record,
+    audio_path,
+    read_csv,
+    read_metadata,
+    write_csv,
+    write_metadata,
+)
 from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, Style, get_style, random_phrase
 from training.progress import progress
 from training.render import SAMPLE_RATE, Part, Placement, frame_rms, render, sounding_extent
@@ -73,6 +84,10 @@ class Job:
 
     def root(self, out: Path) -> Path:
         return out if self.label_id != NOT_A_LABEL else out / ACCOMPANIMENT_DIR
+
+    def part_csv(self, out: Path) -> Path:
+        """The job's own records, written once all its clips are on disk."""
+        return out / PARTS_DIR / f"{self.key}.csv"
 
 
 def _split(total: int, weights: Sequence[float]) -> list[int]:
@@ -138,7 +153,7 @@ def cut_clips(segment: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]
 def render_job(job: Job, out: Path) -> list[Record]:
     """Render one job's clips into ``out`` (or reuse them when done before); returns their records."""
     root = job.root(out)
-    part_csv = out / PARTS_DIR / f"{job.key}.csv"
+    part_csv = job.part_csv(out)
     if part_csv.exists():
         done = read_csv(part_csv, root)
         if all(r.path.exists() for r in done):
@@ -203,11 +218,17 @@ def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
                 print(f"\njob {job.key} failed: {e}", file=sys.stderr)
                 failed.append(job)
     ordered = [r for job in jobs if job in results for r in results[job]]
-    write_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL])
-    accompaniment = [r for r in ordered if r.label_id == NOT_A_LABEL]
-    if accompaniment:
-        write_metadata(out / ACCOMPANIMENT_DIR, accompaniment)
+    banks = {job.bank for job in jobs}
+    _update_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL], banks)
+    _update_metadata(out / ACCOMPANIMENT_DIR, [r for r in ordered if r.label_id == NOT_A_LABEL], banks)
     return ordered, failed
+
+
+def _update_metadata(root: Path, records: list[Record], banks: set[str]) -> None:
+    """Write ``records`` as the rows of ``banks``, keeping rows of other banks rendered by earlier runs."""
+    kept = [r for r in read_metadata(root) if r.subset not in banks] if (root / METADATA).exists() else []
+    if kept or records:
+        write_metadata(root, kept + records)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,11 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sfont.path.exists():
             parser.error(f"SoundFont file {sfont.path} is missing (install its Debian package)")
     jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed)
+    fresh = [j for j in jobs if not j.part_csv(args.out).exists()]
     start = time.monotonic()
     records, failed = synthesize(args.out, jobs, args.jobs, args.progress)
     seconds = time.monotonic() - start
-    print(f"{len(records)} clips in {args.out}: {len(jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s, "
-          f"{len(records) / max(seconds, 1e-9):.1f} clips/s", file=sys.stderr)
+    rendered = sum(j.clips for j in fresh if j not in failed)
+    print(f"{len(records)} clips in {args.out}; {len(fresh)} of {len(jobs)} jobs rendered now "
+          f"({len(failed)} failed), {rendered} clips in {seconds:.1f} s = {rendered / max(seconds, 1e-9):.1f} clips/s",
+          file=sys.stderr)
     return 1 if failed else 0
 
 
