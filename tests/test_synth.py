@@ -55,6 +55,7 @@ def test_preset_list_is_read_from_the_soundfont() -> None:
     assert "clarinet" in presets[(0, 71)].lower()
 
 
+@needs_tim
 def test_plan_splits_clips_over_programs_and_chunks() -> None:
     jobs = plan(["TimGM6mb"], 150, 24, seed=0)
     for label in LABELS:

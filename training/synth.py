@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 import sys
 import time
 import uuid
@@ -243,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
     args = parser.parse_args(argv)
     banks = [b.strip() for b in args.banks.split(",") if b.strip()]
+    if shutil.which("fluidsynth") is None:
+        parser.error("the fluidsynth command is missing (install the Debian package fluidsynth)")
     for bank in banks:
         try:
             sfont = get_soundfont(bank)
