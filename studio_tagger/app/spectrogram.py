@@ -14,6 +14,11 @@ import numpy as np
 from ..features import FeatureParams, mel_filters
 
 FLOOR_DB = -100.0
+F_MIN = 40.0
+
+
+def _mel(f: float) -> float:
+    return 1127.0 * math.log(1.0 + f / 700.0)  # the scale of features.mel_filters
 
 
 class SpectrogramBuilder:
@@ -31,7 +36,7 @@ class SpectrogramBuilder:
         starts = np.arange(self.columns)[:, None] * span + offsets[None, :]
         self._starts = np.clip(starts.ravel().astype(np.int64), 0, max(0, self.frames - n_fft))
         self._window = np.hanning(n_fft).astype(np.float32)
-        params = FeatureParams(sample_rate=sample_rate, n_fft=n_fft, n_mels=bands, f_min=40.0)
+        params = FeatureParams(sample_rate=sample_rate, n_fft=n_fft, n_mels=bands, f_min=F_MIN)
         self._filters = mel_filters(params).astype(np.float32)  # (n_fft//2 + 1, bands)
         self._power = np.zeros((len(self._starts), bands), np.float32)
         self._done = 0  # frames computed
@@ -74,6 +79,11 @@ class SpectrogramBuilder:
             power = power.reshape(last - first, self.per_column, -1).mean(axis=1)
             self.image[first:last] = np.maximum(10 * np.log10(power + 1e-12), FLOOR_DB)
             self.filled = last
+
+    def band_position(self, freq: float) -> float:
+        """Where ``freq`` (Hz) falls on the image's vertical axis, in bands (band i spans [i, i+1))."""
+        lo, hi = _mel(F_MIN), _mel(self.sample_rate / 2)
+        return (_mel(freq) - lo) / (hi - lo) * (self.bands + 1) - 0.5
 
     def levels(self) -> tuple[float, float]:
         """A display range: the loudest band so far and 70 dB below it."""

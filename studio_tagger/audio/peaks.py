@@ -161,12 +161,17 @@ class PeakPyramid:
 def build_peaks(
     path: str | os.PathLike, *, block_seconds: float = 10.0,
     on_block: Callable[[PeakPyramid, np.ndarray], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    should_cancel: Callable[[], bool] | None = None, into: PeakPyramid | None = None,
 ) -> PeakPyramid:
     """Stream the file at its own rate into a pyramid. ``on_block(pyramid, block)`` runs after each block
-    (progress, or another summary fed from the same decode); raises PeaksCancelled when asked to stop."""
+    (progress, or another summary fed from the same decode); raises PeaksCancelled when asked to stop.
+
+    ``into``: an empty pyramid made for this file (so that a view can draw it while it fills).
+    """
     info = probe(path)
-    pyramid = PeakPyramid(info.sample_rate, info.frames)
+    pyramid = into if into is not None else PeakPyramid(info.sample_rate, info.frames)
+    if (pyramid.sample_rate, pyramid.frames) != (info.sample_rate, info.frames) or pyramid.counts[0]:
+        raise ValueError("build_peaks: 'into' must be an empty pyramid of this file's length and rate")
     for block in iter_blocks(info.path, None, block_seconds):
         if should_cancel is not None and should_cancel():
             raise PeaksCancelled(f"summary of {info.path} cancelled")

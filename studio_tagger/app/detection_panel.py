@@ -1,0 +1,62 @@
+"""Region detection controls: changes apply at once, redrawing regions without re-running the model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QWidget
+
+from ..analysis.regions import RegionParams
+
+
+def _spin(lo: float, hi: float, step: float, suffix: str = "", decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setSuffix(suffix)
+    box.setKeyboardTracking(False)  # typing "0.35" should not apply 0, 0.3 and 0.35 in turn
+    return box
+
+
+class DetectionPanel(QWidget):
+    paramsChanged = Signal(object)  # RegionParams
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._params = RegionParams()
+        self.threshold_on = _spin(0.0, 1.0, 0.05)
+        self.threshold_off = _spin(0.0, 1.0, 0.05)
+        self.smoothing = _spin(0.0, 30.0, 0.25, " s")
+        self.min_duration = _spin(0.0, 600.0, 0.5, " s")
+        self.merge_gap = _spin(0.0, 600.0, 0.5, " s")
+        form = QFormLayout(self)
+        form.addRow("Threshold (open)", self.threshold_on)
+        form.addRow("Threshold (close)", self.threshold_off)
+        form.addRow("Smoothing", self.smoothing)
+        form.addRow("Shortest region", self.min_duration)
+        form.addRow("Bridge gaps up to", self.merge_gap)
+        for box in self._boxes():
+            box.valueChanged.connect(self._changed)
+
+    def _boxes(self) -> tuple[QDoubleSpinBox, ...]:
+        return (self.threshold_on, self.threshold_off, self.smoothing, self.min_duration, self.merge_gap)
+
+    def params(self) -> RegionParams:
+        return self._params
+
+    def set_params(self, params: RegionParams) -> None:
+        self._params = params
+        values = (params.threshold_on, params.threshold_off, params.smoothing, params.min_duration, params.merge_gap)
+        for box, value in zip(self._boxes(), values, strict=True):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def _changed(self) -> None:
+        self._params = replace(
+            self._params, threshold_on=self.threshold_on.value(), threshold_off=self.threshold_off.value(),
+            smoothing=self.smoothing.value(), min_duration=self.min_duration.value(), merge_gap=self.merge_gap.value(),
+        )
+        self.paramsChanged.emit(self._params)

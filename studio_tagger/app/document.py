@@ -1,0 +1,187 @@
+"""The open recording and everything known about it, shared by all views (the app's single model).
+
+Data lives in Qt-free pieces (``ActivityModel``, ``PeakPyramid``, ``SpectrogramBuilder``, the edit
+overlay of :mod:`studio_tagger.session`); this QObject owns them and tells views what changed.
+Views subscribe to the signals and never change each other directly.
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from ..analysis.regions import Region, RegionParams
+from ..audio.peaks import PeakPyramid
+from ..audio.reader import AudioInfo
+from ..labels import LABELS
+from ..session import Edit, apply_edits
+from .activity import ActivityModel
+from .spectrogram import SpectrogramBuilder
+
+
+class EditCommand(QUndoCommand):
+    """One region edit on the undo stack; edits are a stack too, so undo removes the last one."""
+
+    def __init__(self, document: Document, edit: Edit, text: str) -> None:
+        super().__init__(text)
+        self.document = document
+        self.edit = edit
+
+    def redo(self) -> None:
+        self.document._push_edit(self.edit)
+
+    def undo(self) -> None:
+        self.document._pop_edit(self.edit)
+
+
+class Document(QObject):
+    activityChanged = Signal(float, float)  # time range whose activity changed
+    modelChanged = Signal()  # a new ActivityModel (labels may differ): lanes rebuild
+    regionsChanged = Signal()
+    summaryChanged = Signal()  # waveform peaks or spectrogram grew
+    playheadChanged = Signal(float)
+    selectionChanged = Signal()  # selected region, lane or time selection
+
+    def __init__(self, info: AudioInfo, params: RegionParams | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.info = info
+        self.params = params or RegionParams()
+        self.activity = ActivityModel(LABELS, 0.5, info.duration)
+        self.edits: list[Edit] = []
+        self.detected: list[Region] = []
+        self.regions: list[Region] = []
+        self.peaks = PeakPyramid(info.sample_rate, info.frames)
+        self.spectrogram = SpectrogramBuilder(info.sample_rate, info.frames)
+        self.playhead = 0.0
+        self.selected_label: str | None = self.activity.labels[0]
+        self.selected_region: Region | None = None
+        self.time_selection: tuple[float, float] | None = None
+        self.undo = QUndoStack(self)
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    @property
+    def duration(self) -> float:
+        return self.info.duration
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.activity.labels
+
+    # --- analysis data -------------------------------------------------------------------------
+
+    def set_activity_model(self, model: ActivityModel) -> None:
+        self.activity = model
+        if self.selected_label not in model.labels:
+            self.selected_label = model.labels[0] if model.labels else None
+        self.modelChanged.emit()
+        self.recompute_regions()
+
+    def append_activity(self, times, activity) -> None:
+        t0, t1 = self.activity.append(times, activity)
+        self.activityChanged.emit(t0, t1)
+
+    def set_params(self, params: RegionParams) -> None:
+        self.params = params
+        self.recompute_regions()
+
+    def recompute_regions(self) -> None:
+        """Detected regions from the activity as it stands, then the user's edits on top."""
+        self.detected = self.activity.detect(self.params)
+        self._apply()
+
+    def _apply(self) -> None:
+        self.regions = apply_edits(self.detected, self.edits)
+        if self.selected_region is not None and self.selected_region not in self.regions:
+            self.selected_region = None
+            self.selectionChanged.emit()
+        self.regionsChanged.emit()
+
+    # --- edits (through the undo stack) --------------------------------------------------------
+
+    def edit(self, edit: Edit, text: str) -> None:
+        self.undo.push(EditCommand(self, edit, text))
+
+    def _push_edit(self, edit: Edit) -> None:
+        self.edits.append(edit)
+        self._apply()
+        if edit.new is not None:
+            self.select_region(edit.new)
+
+    def _pop_edit(self, edit: Edit) -> None:
+        if self.edits and self.edits[-1] == edit:
+            self.edits.pop()
+        self._apply()
+        if edit.old is not None and edit.old in self.regions:
+            self.select_region(edit.old)
+
+    def add_region(self, label: str, start: float, end: float) -> Region:
+        start, end = sorted((max(0.0, start), min(self.duration, end)))
+        region = Region(label, round(start, 6), round(end, 6), 1.0)
+        self.edit(Edit("add", new=region), f"Add {label} region")
+        return region
+
+    def delete_region(self, region: Region) -> None:
+        self.edit(Edit("delete", old=region), f"Delete {region.label} region")
+
+    def change_region(self, region: Region, *, label: str | None = None, start: float | None = None,
+                      end: float | None = None) -> Region:
+        s = region.start if start is None else max(0.0, start)
+        e = region.end if end is None else min(self.duration, end)
+        s, e = sorted((s, e))
+        new = Region(label or region.label, round(s, 6), round(e, 6), region.score)
+        if new != region:
+            what = "Relabel" if new.label != region.label else "Move"
+            self.edit(Edit("replace", old=region, new=new), f"{what} {region.label} region")
+        return new
+
+    # --- playhead, selection, navigation -------------------------------------------------------
+
+    def set_playhead(self, t: float) -> None:
+        t = min(max(0.0, float(t)), self.duration)
+        if t != self.playhead:
+            self.playhead = t
+            self.playheadChanged.emit(t)
+
+    def select_label(self, label: str | None) -> None:
+        if label != self.selected_label:
+            self.selected_label = label
+            self.selectionChanged.emit()
+
+    def select_region(self, region: Region | None) -> None:
+        changed = region != self.selected_region or (region is not None and region.label != self.selected_label)
+        self.selected_region = region
+        if region is not None:
+            self.selected_label = region.label
+        if changed:
+            self.selectionChanged.emit()
+
+    def set_time_selection(self, span: tuple[float, float] | None) -> None:
+        if span is not None:
+            a, b = sorted(span)
+            span = (max(0.0, a), min(self.duration, b))
+        self.time_selection = span
+        self.selectionChanged.emit()
+
+    def regions_of(self, label: str) -> list[Region]:
+        return [r for r in self.regions if r.label == label]
+
+    def next_region(self, label: str, after: float) -> Region | None:
+        """The first region of ``label`` starting after ``after`` (a hair's breadth, so repeats advance)."""
+        regions = self.regions_of(label)
+        i = bisect.bisect_right([r.start for r in regions], after + 1e-6)
+        return regions[i] if i < len(regions) else None
+
+    def previous_region(self, label: str, before: float) -> Region | None:
+        regions = self.regions_of(label)
+        i = bisect.bisect_left([r.start for r in regions], before - 1e-6)
+        return regions[i - 1] if i > 0 else None
+
+    def region_at(self, label: str, t: float) -> Region | None:
+        hits = [r for r in self.regions_of(label) if r.start <= t <= r.end]
+        return min(hits, key=lambda r: r.duration) if hits else None

@@ -1,0 +1,34 @@
+"""Entry point of the desktop app: ``studio-tagger FILE`` or ``studio-tagger app [FILE]``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+from .main_window import MainWindow
+from .theme import apply_dark_theme
+
+
+def make_app() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("studio-tagger")
+    app.setOrganizationName("studio-tagger")
+    app.setApplicationVersion(__version__)
+    apply_dark_theme(app)
+    return app
+
+
+def run_app(files: list[str]) -> int:
+    """Open the main window (with the first file, when given) and run until it closes."""
+    app = make_app()
+    window = MainWindow()
+    window.show()
+    if files:
+        window.open_path(Path(files[0]))
+        if len(files) > 1:
+            window.statusBar().showMessage(f"Opened {files[0]}; one recording at a time, {len(files) - 1} more "
+                                           "ignored", 8000)
+    return app.exec()

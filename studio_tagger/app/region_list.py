@@ -1,0 +1,132 @@
+"""The region list: every region, filterable by instrument, sortable by any column; double-click jumps."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView, QVBoxLayout, QWidget
+
+from ..analysis.regions import Region
+from .timefmt import clock
+
+COLUMNS = ("Instrument", "Start", "End", "Duration", "Score")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ALL = "All instruments"
+_ROOT = QModelIndex()
+
+
+class RegionTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.regions: list[Region] = []
+        self.colours: dict[str, str] = {}
+
+    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
+        self.beginResetModel()
+        self.regions = list(regions)
+        self.colours = colours
+        self.endResetModel()
+
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent.isValid() else len(self.regions)
+
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        r = self.regions[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.label, clock(r.start), clock(r.end), f"{r.duration:.2f} s", f"{r.score:.2f}")[col]
+        if role == SORT_ROLE:
+            return (r.label, r.start, r.end, r.duration, r.score)[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == 0:
+            return QColor(self.colours.get(r.label, "#cccccc"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        return None
+
+
+class LabelFilter(QSortFilterProxyModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.label: str | None = None
+        self.setSortRole(SORT_ROLE)
+
+    def set_label(self, label: str | None) -> None:
+        self.label = label
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802
+        return self.label is None or self.sourceModel().regions[row].label == self.label
+
+
+class RegionList(QWidget):
+    activated = Signal(object)  # Region (double-click or Enter)
+    selected = Signal(object)  # Region (single click)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.filter = QComboBox()
+        self.filter.addItem(ALL)
+        self.model = RegionTableModel(self)
+        self.proxy = LabelFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setMinimumWidth(420)
+        self.table.setAlternatingRowColors(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.table)
+        self.filter.currentTextChanged.connect(lambda text: self.proxy.set_label(None if text == ALL else text))
+        self.table.doubleClicked.connect(lambda index: self.activated.emit(self._region(index)))
+        self.table.activated.connect(lambda index: self.activated.emit(self._region(index)))
+        self.table.clicked.connect(lambda index: self.selected.emit(self._region(index)))
+
+    def _region(self, index) -> Region:
+        return self.proxy.data(index, Qt.ItemDataRole.UserRole)
+
+    def set_labels(self, labels: tuple[str, ...]) -> None:
+        current = self.filter.currentText()
+        self.filter.blockSignals(True)
+        self.filter.clear()
+        self.filter.addItems([ALL, *labels])
+        self.filter.setCurrentText(current if current in labels else ALL)
+        self.filter.blockSignals(False)
+        self.proxy.set_label(None if self.filter.currentText() == ALL else self.filter.currentText())
+
+    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
+        self.model.set_regions(regions, colours)
+
+    def show_region(self, region: Region | None) -> None:
+        """Select the row of ``region`` (when it passes the filter) without emitting signals."""
+        self.table.clearSelection()
+        if region is None or region not in self.model.regions:
+            return
+        index = self.proxy.mapFromSource(self.model.index(self.model.regions.index(region), 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
+
+    def row_regions(self) -> list[Region]:
+        """The regions in the order shown (after filter and sort)."""
+        return [self._region(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]

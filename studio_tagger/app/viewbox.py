@@ -1,0 +1,54 @@
+"""The time-axis ViewBox shared by the detail views: editors' mouse habits on one time axis.
+
+Left drag pans, shift+left drag selects a time span, a click places the playhead, the wheel scrolls
+in time and ctrl+wheel zooms around the pointer. Vertical zoom and pan are off.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+
+class TimeViewBox(pg.ViewBox):
+    sigClicked = Signal(float, float)  # x (s), y (view units)
+    sigSelecting = Signal(float, float, bool)  # from, to, finished
+    sigContextMenu = Signal(float, float, object)  # x, y, screen position
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        p = self.mapSceneToView(ev.scenePos())
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.sigClicked.emit(p.x(), p.y())
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.sigContextMenu.emit(p.x(), p.y(), ev.screenPos())
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            b = self.mapSceneToView(ev.scenePos()).x()
+            self.sigSelecting.emit(a, b, ev.isFinish())
+        else:
+            super().mouseDragEvent(ev, axis)
+
+    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802
+        steps = ev.delta() / 120.0
+        x0, x1 = self.viewRange()[0]
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(0.8**steps, self.mapSceneToView(ev.scenePos()).x())
+        else:
+            self.translateBy(x=-steps * 0.1 * (x1 - x0))
+        ev.accept()
+
+    def zoom(self, factor: float, centre: float) -> None:
+        """Scale the visible time span by ``factor`` (< 1 zooms in), keeping ``centre`` in place."""
+        x0, x1 = self.viewRange()[0]
+        self.setXRange(centre - (centre - x0) * factor, centre + (x1 - centre) * factor, padding=0)
