@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.timeline.contextMenuRequested.connect(self._context_menu)
         self.player.positionChanged.connect(self._play_position)
         self.player.playingChanged.connect(lambda playing: self.play_action.setText("Pause" if playing else "Play"))
-        self.player.error.connect(self.report_error)
+        self.player.error.connect(self.notify)  # no popup each time space is pressed without a sound card
         self.setAcceptDrops(True)
         self.resize(1400, 860)
         geometry, state = self.settings.window_state()
@@ -394,10 +394,8 @@ class MainWindow(QMainWindow):
     # --- background jobs ------------------------------------------------------------------------
 
     def start_summary(self) -> None:
-        worker = self.summary.start(summary_job(self.doc))
-        worker.signals.progress.connect(self._summary_progress)
-        worker.signals.finished.connect(self._summary_done)
-        worker.signals.failed.connect(self._summary_failed)
+        self.summary.start(summary_job(self.doc), progress=self._summary_progress, finished=self._summary_done,
+                           failed=self._summary_failed)
 
     def _summary_progress(self, generation: int, _fraction: float) -> None:
         if self.summary.is_current(generation) and not self._summary_timer.isActive():
@@ -422,11 +420,9 @@ class MainWindow(QMainWindow):
             return
         settings = AnalysisSettings(self.settings.model_path, self.settings.device, self.settings.hop,
                                     self.analysis_block_seconds)
-        worker = self.analysis.start(analysis_job(self.doc.path, settings, self.analyzers))
-        worker.signals.item.connect(self._analysis_item)
-        worker.signals.progress.connect(self._analysis_progress)
-        worker.signals.finished.connect(self._analysis_done)
-        worker.signals.failed.connect(self._analysis_failed)
+        self.analysis.start(analysis_job(self.doc.path, settings, self.analyzers), item=self._analysis_item,
+                            progress=self._analysis_progress, finished=self._analysis_done,
+                            failed=self._analysis_failed)
         self.analysis_state = "running"
         self._analysis_started = time.perf_counter()
         self.analysis_speed = 0.0
@@ -705,9 +701,7 @@ class MainWindow(QMainWindow):
             return export_regions(request.fmt, regions, request.path, options=request.options,
                                   source_audio=source, activity=table, should_cancel=should_cancel)
 
-        worker = self.exports.start(job)
-        worker.signals.finished.connect(self._export_done)
-        worker.signals.failed.connect(self._export_failed)
+        self.exports.start(job, finished=self._export_done, failed=self._export_failed)
         self.statusBar().showMessage(f"Exporting {request.fmt} to {request.path}…")
 
     def _export_done(self, generation: int, path: Path) -> None:
@@ -744,10 +738,14 @@ class MainWindow(QMainWindow):
             if rerun:
                 self.start_analysis()
 
-    def report_error(self, text: str) -> None:
-        """Tell the user without stopping them: a status line and a message box that does not block."""
+    def notify(self, text: str) -> None:
+        """A problem worth a status line only (the user can carry on as before)."""
         self.last_error = text
         self.statusBar().showMessage(text, 10000)
+
+    def report_error(self, text: str) -> None:
+        """Tell the user without stopping them: a status line and a message box that does not block."""
+        self.notify(text)
         box = QMessageBox(QMessageBox.Icon.Warning, "studio-tagger", text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView, QVBoxLayout, QWidget
@@ -55,17 +57,15 @@ class RegionTableModel(QAbstractTableModel):
 
 
 class LabelFilter(QSortFilterProxyModel):
+    """Shows one instrument (or all); sorts by the raw value of a column, not its text."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.label: str | None = None
         self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(0)
 
     def set_label(self, label: str | None) -> None:
-        self.label = label
-        self.invalidateFilter()
-
-    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802
-        return self.label is None or self.sourceModel().regions[row].label == self.label
+        self.setFilterRegularExpression("" if label is None else f"^{re.escape(label)}$")
 
 
 class RegionList(QWidget):

@@ -100,8 +100,8 @@ class WaveformLayer(QObject):
             return
         self._wanted = (a, b)
         path, rate = doc.path, doc.info.sample_rate
-        worker = self.excerpts.start(lambda emit, progress, cancelled: Excerpt(a, rate, read_mono(path, None, a, b)))
-        worker.signals.finished.connect(self._on_excerpt)
+        self.excerpts.start(lambda emit, progress, cancelled: Excerpt(a, rate, read_mono(path, None, a, b)),
+                            finished=self._on_excerpt)
 
     def _on_excerpt(self, generation: int, excerpt: Excerpt) -> None:
         if not self.excerpts.is_current(generation):

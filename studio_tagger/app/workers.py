@@ -81,10 +81,14 @@ class JobSlot:
         self._alive: list[Worker] = []  # cancelled workers may still run; Python must keep them
         self._cancel_errors = cancel_errors
 
-    def start(self, job: Job) -> Worker:
+    def start(self, job: Job, **handlers: Callable) -> Worker:
+        """Run ``job``; ``handlers`` (item=, progress=, finished=, failed=, cancelled=) are connected to
+        the worker's signals before it starts, so not even a very quick job's result is missed."""
         self.cancel()
         self.generation += 1
         self.worker = Worker(job, self.generation, self._cancel_errors)
+        for name, handler in handlers.items():
+            getattr(self.worker.signals, name).connect(handler)
         self._alive = [w for w in self._alive if not w.done] + [self.worker]
         QThreadPool.globalInstance().start(self.worker)
         return self.worker

@@ -1,0 +1,137 @@
+"""Keyboard navigation between regions, editing with undo/redo, playback with a fake output."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio_tagger.analysis.regions import Region, RegionParams
+from studio_tagger.app.playback import PlaybackError, SoundDeviceOutput
+
+NOTHING = RegionParams(threshold_on=1.01, threshold_off=1.01)  # no detected regions: only the user's
+
+
+@pytest.fixture
+def marked(qtbot, analysed):
+    """Regions added by selection, as an editor would: shift-drag a span, pick the lane, press A."""
+    w = analysed
+    w.set_region_params(NOTHING)
+    assert w.doc.regions == []
+    for label, span in (("clarinet", (5.0, 8.0)), ("flute", (12.0, 14.0)), ("clarinet", (20.0, 25.0))):
+        w.doc.select_label(label)
+        w.doc.set_time_selection(span)
+        qtbot.keyClick(w, Qt.Key.Key_A)
+    assert [(r.label, r.start, r.end) for r in w.doc.regions] == [
+        ("clarinet", 5.0, 8.0), ("flute", 12.0, 14.0), ("clarinet", 20.0, 25.0)]
+    w.doc.set_playhead(0.0)
+    w.doc.select_region(None)
+    w.doc.select_label("clarinet")
+    return w
+
+
+def test_keyboard_moves_the_playhead_to_the_right_region(qtbot, marked) -> None:
+    w = marked
+    qtbot.keyClick(w, Qt.Key.Key_N)
+    assert w.doc.playhead == 5.0 and w.doc.selected_region == Region("clarinet", 5.0, 8.0, 1.0)
+    qtbot.keyClick(w, Qt.Key.Key_N)  # the flute passage between is skipped: clarinet is selected
+    assert w.doc.playhead == 20.0
+    qtbot.keyClick(w, Qt.Key.Key_N)  # no later clarinet: stays
+    assert w.doc.playhead == 20.0
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    assert w.doc.playhead == 5.0
+    # "Next flute" (the 4th instrument: Ctrl+4) selects the flute lane and jumps to it
+    qtbot.keyClick(w, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert w.doc.playhead == 12.0 and w.doc.selected_label == "flute"
+    x0, x1 = w.timeline.view_range()
+    assert x0 <= 12.0 and x1 >= 14.0
+    # the Find menu names each instrument
+    assert "Next clarinet" in [a.text() for a in w.find_menu.actions()]
+
+
+def test_region_list_double_click_jumps(qtbot, marked) -> None:
+    w = marked
+    w.region_list.filter.setCurrentText("flute")
+    index = w.region_list.proxy.index(0, 1)
+    w.region_list.table.doubleClicked.emit(index)
+    assert w.doc.playhead == 12.0 and w.doc.selected_region.label == "flute"
+
+
+def test_click_in_a_lane_selects_and_places_the_playhead(marked) -> None:
+    w = marked
+    lanes = w.timeline.lanes_plot
+    y = len(w.doc.labels) - 1 - w.doc.labels.index("clarinet") + 0.2
+    lanes.getViewBox().sigClicked.emit(21.0, y)
+    assert w.doc.playhead == 21.0 and w.doc.selected_region == Region("clarinet", 20.0, 25.0, 1.0)
+
+
+def test_edit_drag_relabel_delete_with_undo_redo(qtbot, marked) -> None:
+    w = marked
+    qtbot.keyClick(w, Qt.Key.Key_N)
+    handle = w.timeline.lanes.handle
+    handle.setRegion((4.0, 9.5))
+    handle.sigRegionChangeFinished.emit(handle)
+    moved = Region("clarinet", 4.0, 9.5, 1.0)
+    assert w.doc.selected_region == moved and moved in w.doc.regions
+    w.relabel_selected("violin")
+    assert Region("violin", 4.0, 9.5, 1.0) in w.doc.regions
+    qtbot.keyClick(w, Qt.Key.Key_Delete)
+    assert [r.label for r in w.doc.regions] == ["flute", "clarinet"]
+    assert w.windowTitle().startswith("take.flac *")
+    w.undo_action.trigger()
+    w.undo_action.trigger()
+    assert moved in w.doc.regions
+    w.undo_action.trigger()
+    assert Region("clarinet", 5.0, 8.0, 1.0) in w.doc.regions
+    w.redo_action.trigger()
+    assert moved in w.doc.regions
+    # edits survive a threshold change: detected regions come and go underneath
+    w.set_region_params(RegionParams(threshold_on=0.0, threshold_off=0.0))
+    assert moved in w.doc.regions
+    assert not any(r.label == "clarinet" and r.start == 0.0 for r in w.doc.regions)
+
+
+def test_space_plays_from_the_playhead_and_the_view_follows(qtbot, marked, output) -> None:
+    w = marked
+    w.doc.set_playhead(3.0)
+    w.timeline.set_view(0.0, 4.0)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert w.player.playing and output.calls[-1] == (w.doc.path, 3.0, None)
+    qtbot.waitUntil(lambda: w.doc.playhead > 4.5, timeout=5000)
+    x0, x1 = w.timeline.view_range()
+    assert x0 <= w.doc.playhead <= x1  # paged forward with the playhead
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not w.player.playing
+    paused = w.doc.playhead
+    qtbot.wait(100)
+    assert w.doc.playhead == paused
+
+
+def test_play_selected_region_stops_at_its_end(qtbot, marked, output) -> None:
+    w = marked
+    qtbot.keyClick(w, Qt.Key.Key_N)
+    qtbot.keyClick(w, Qt.Key.Key_Space, Qt.KeyboardModifier.ShiftModifier)
+    assert output.calls[-1] == (w.doc.path, 5.0, 8.0)
+    qtbot.waitUntil(lambda: not w.player.playing, timeout=5000)
+    assert 5.0 < w.doc.playhead <= 8.0
+
+
+def test_no_output_device_gives_a_message_and_nothing_else_changes(qtbot, marked, output) -> None:
+    w = marked
+    output.fail = "no audio output device found"
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not w.player.playing and "no audio output device" in w.last_error
+    qtbot.keyClick(w, Qt.Key.Key_N)
+    assert w.doc.playhead == 5.0
+
+
+def test_sounddevice_output_reports_a_missing_device(take) -> None:
+    """This machine has no sound card: the real output must say so instead of crashing."""
+    try:
+        import sounddevice as sd
+
+        sd.query_devices(kind="output")
+        pytest.skip("an output device exists here")
+    except (ImportError, OSError, Exception):  # noqa: B014 (PortAudio's own error types)
+        pass
+    with pytest.raises(PlaybackError):
+        SoundDeviceOutput().start(take, 0.0, None)
