@@ -61,7 +61,7 @@ def tones(tmp_path_factory) -> Path:
 def _args(root: Path, run: Path, cache: Path, epochs: int, *extra: str) -> list[str]:
     return ["--data", "medley", "--root", str(root), "--train", "fluid", "--val", "gm6", "--epochs", str(epochs),
             "--steps-per-epoch", "2", "--batch-size", "6", "--run-dir", str(run), "--cache", str(cache),
-            "--jobs", "1", "--seed", "3", *extra]
+            "--jobs", "1", "--seed", "3", "--inference-seconds", "10", *extra]
 
 
 def test_training_exports_a_loadable_model_and_resume_matches_an_uninterrupted_run(tones, tmp_path):

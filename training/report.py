@@ -44,6 +44,8 @@ class Scores:
     recall: float
     f1: float
     support: int
+    predicted: int = 0
+    """How often the label was predicted (a label neither present nor predicted is left out of macro)."""
 
     def to_dict(self) -> dict:
         return {"label": self.label, "precision": self.precision, "recall": self.recall, "f1": self.f1,
@@ -51,10 +53,12 @@ class Scores:
 
 
 def _averages(rows: Sequence[Scores]) -> tuple[Scores, Scores]:
-    """Macro (plain mean over labels) and weighted (mean weighted by support) averages."""
+    """Macro (plain mean over the labels present in truth or predictions, as sklearn does without an
+    explicit label list) and weighted (mean weighted by support) averages."""
     support = np.array([r.support for r in rows], dtype=float)
     table = np.array([[r.precision, r.recall, r.f1] for r in rows], dtype=float).reshape(-1, 3)
-    macro = table.mean(axis=0) if len(rows) else np.zeros(3)
+    seen = np.array([r.support > 0 or r.predicted > 0 for r in rows], dtype=bool)
+    macro = table[seen].mean(axis=0) if seen.any() else np.zeros(3)
     weighted = (table * support[:, None]).sum(axis=0) / support.sum() if support.sum() else np.zeros(3)
     total = int(support.sum())
     return Scores("macro avg", *map(float, macro), total), Scores("weighted avg", *map(float, weighted), total)
@@ -111,7 +115,7 @@ def classification_report(y_true: Sequence[int], y_pred: Sequence[int], labels: 
     rows = []
     for i, label in enumerate(labels):
         p, r, f = prf(tp[i], cm[:, i].sum() - tp[i], cm[i].sum() - tp[i])
-        rows.append(Scores(label, p, r, f, int(cm[i].sum())))
+        rows.append(Scores(label, p, r, f, int(cm[i].sum()), int(cm[:, i].sum())))
     macro, weighted = _averages(rows)
     return ClassificationReport(tuple(labels), cm, rows, _ratio(tp.sum(), cm.sum()), macro, weighted)
 
@@ -146,7 +150,8 @@ def detection_report(truth: np.ndarray, predicted: np.ndarray, labels: Sequence[
     tp = (truth & predicted).sum(axis=0)
     fp = (~truth & predicted).sum(axis=0)
     fn = (truth & ~predicted).sum(axis=0)
-    rows = [Scores(label, *prf(tp[i], fp[i], fn[i]), int(truth[:, i].sum())) for i, label in enumerate(labels)]
+    rows = [Scores(label, *prf(tp[i], fp[i], fn[i]), int(truth[:, i].sum()), int(predicted[:, i].sum()))
+            for i, label in enumerate(labels)]
     micro = Scores("micro avg", *prf(tp.sum(), fp.sum(), fn.sum()), int(truth.sum()))
     macro, _ = _averages(rows)
     empty = ~truth.any(axis=1)

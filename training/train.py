@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="model name in the card")
     p.add_argument("--version", default="1", help="model version in the card")
     p.add_argument("--progress", action="store_true", default=None, help="draw progress even when not a terminal")
+    p.add_argument("--inference-seconds", type=float, default=60.0, help="audio length for the speed measurement")
     return p
 
 
@@ -318,6 +319,7 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     labelled = np.flatnonzero(train_set.label_ids >= 0)
     steps = args.steps_per_epoch or max(1, len(labelled) // args.batch_size)
     clip_model = getattr(model, "kind", "clip") == "frames"
+    last_val = None
     for epoch in range(state["epoch"] + 1, args.epochs + 1):
         model.train()
         started = time.perf_counter()
@@ -346,8 +348,8 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
                  "rows": dict(zip(KIND_NAMES, kinds.tolist(), strict=True))}
         if val_set is not None:
             t0 = time.perf_counter()
-            table, detection = validate(model, val_set, activation, device, args.progress)
-            entry["validation"] = metrics_summary(table, detection)
+            last_val = validate(model, val_set, activation, device, args.progress)
+            entry["validation"] = metrics_summary(*last_val)
             entry["val_seconds"] = round(time.perf_counter() - t0, 2)
         state["train_seconds"] += time.perf_counter() - started
         state["history"].append(entry)
@@ -358,11 +360,11 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     card = model_card(args, labels, params, activation, aug_params, train_set, val_set, state, n_params,
                       first_command, device)
     if val_set is not None:
-        table, detection = validate(model, val_set, activation, device, args.progress)
+        table, detection = last_val or validate(model, val_set, activation, device, args.progress)
         card["metrics"]["validation"] = metrics_summary(table, detection) | {"selection": args.val}
         write_clip_report(run_dir / "validation", table, detection, f"{args.name}: validation on {args.val}",
                           {"summary": card["metrics"]["validation"], "scoring": "in-memory clip_scores"})
-    card["metrics"]["inference"] = measure_inference(model, activation, device)
+    card["metrics"]["inference"] = measure_inference(model, activation, device, args.inference_seconds)
     out = args.out or run_dir / "model.safetensors"
     weights_path, card_path = save_model(model.cpu(), card, out)
     log(f"inference: {json.dumps(card['metrics']['inference'])}")
