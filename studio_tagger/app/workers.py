@@ -77,6 +77,7 @@ class JobSlot:
 
     def __init__(self, cancel_errors: tuple[type[BaseException], ...] = ()) -> None:
         self.generation = 0
+        self.started = 0  # jobs started in this slot, ever
         self.worker: Worker | None = None
         self._alive: list[Worker] = []  # cancelled workers may still run; Python must keep them
         self._cancel_errors = cancel_errors
@@ -86,6 +87,7 @@ class JobSlot:
         the worker's signals before it starts, so not even a very quick job's result is missed."""
         self.cancel()
         self.generation += 1
+        self.started += 1
         self.worker = Worker(job, self.generation, self._cancel_errors)
         for name, handler in handlers.items():
             getattr(self.worker.signals, name).connect(handler)

@@ -48,14 +48,14 @@ def test_lanes_fill_in_time_order(qtbot, window, take) -> None:
 
 def test_threshold_change_redraws_regions_without_rerunning(analysed) -> None:
     w = analysed
-    runs = w.analysis.generation
+    runs = w.analysis.started
     w.detection.threshold_on.setValue(0.0)
     w.detection.threshold_off.setValue(0.0)
     everything = list(w.doc.regions)
     w.detection.threshold_on.setValue(1.0)
     w.detection.threshold_off.setValue(1.0)
     assert everything and w.doc.regions != everything
-    assert w.analysis.generation == runs and w.analysis_state == "done"
+    assert w.analysis.started == runs and w.analysis_state == "done"
     assert w.settings.params.threshold_on == 1.0  # remembered for next time
 
 
@@ -63,11 +63,11 @@ def test_changing_the_model_reruns_the_analysis(qtbot, analysed) -> None:
     from studio_tagger.app.settings_dialog import SettingsValues
 
     w = analysed
-    runs = w.analysis.generation
+    runs = w.analysis.started
     values = SettingsValues(w.settings.model_path, "cpu", 1.0, {}, w.settings.colours(w.doc.labels))
     with qtbot.waitSignal(w.analysisFinished, timeout=30_000):
         w.apply_settings(values)
-    assert w.analysis.generation > runs
+    assert w.analysis.started == runs + 1
     assert w.doc.activity.hop == 1.0 and w.doc.activity.is_complete
 
 
