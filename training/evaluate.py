@@ -42,6 +42,7 @@ from training.report import (
     ClassificationReport,
     DetectionReport,
     Event,
+    TimelineReport,
     TimelineScorer,
     classification_report,
     detection_report,
@@ -200,27 +201,34 @@ def read_take(path: Path) -> tuple[Path, float, list[Event]]:
     return audio, float(truth["duration"]), solos
 
 
+def evaluate_takes(analyzer: Analyzer, files: Sequence[Path], params: RegionParams | None = None,
+                   segment: float = 1.0, min_overlap: float = 0.5,
+                   show_progress: bool = False) -> tuple[TimelineReport, dict[str, list[dict]]]:
+    """Score takes through `Analyzer.analyze` + `find_regions`; returns the report and each take's regions."""
+    scorer = TimelineScorer(analyzer.model.labels, segment, min_overlap)
+    regions_out = {}
+    for path in progress(files, len(files), "takes", force=show_progress):
+        audio, _, solos = read_take(path)
+        result = analyzer.analyze(audio)
+        regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)
+        scorer.add(path.stem, result.duration, solos, regions)
+        regions_out[path.stem] = [r.to_dict() for r in regions]
+    return scorer.report(), regions_out
+
+
 def _takes(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     analyzer = Analyzer(model, device=args.device, hop=args.hop)
     params = RegionParams(smoothing=args.smoothing, threshold_on=args.threshold_on,
                           threshold_off=args.threshold_off, min_duration=args.min_duration, merge_gap=args.merge_gap)
-    scorer = TimelineScorer(model.labels, args.segment, args.min_overlap)
     files = take_files(args.takes)
     if not files:
         print("no ground-truth JSON files found", file=sys.stderr)
         return 2
-    regions_out = {}
-    for path in progress(files, len(files), "takes", force=args.progress):
-        audio, duration, solos = read_take(path)
-        result = analyzer.analyze(audio)
-        regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)
-        scorer.add(path.stem, result.duration, solos, regions)
-        regions_out[path.stem] = [r.to_dict() for r in regions]
-    report = scorer.report()
+    report, regions = evaluate_takes(analyzer, files, params, args.segment, args.min_overlap, args.progress)
     title = f"{model.name} on {len(files)} takes"
     data = {"model": str(model.path), "device": str(analyzer.device), "region_params": asdict(params),
-            **report.to_dict(), "regions": regions_out}
+            **report.to_dict(), "regions": regions}
     write_report(args.out, "takes", f"{title}\n\n{report.to_text()}", data)
     plot_timeline(report, args.out / "takes.png", title)
     print(f"{title}\n{report.to_text()}\nreport in {args.out}")
