@@ -55,6 +55,7 @@ class WaveformLayer(QObject):
         self.raw = plot.plot(pen=pen)  # a PlotDataItem: clipped to view, peak-downsampled
         self.doc: Document | None = None
         self.excerpt: Excerpt | None = None
+        self._shown: Excerpt | None = None  # the excerpt the raw curve holds
         self.excerpts = JobSlot()
         self.excerpts_read = 0  # for tests and benchmarks: how often the file was read up close
         self._wanted: tuple[float, float] | None = None
@@ -64,7 +65,7 @@ class WaveformLayer(QObject):
     def attach(self, doc: Document) -> None:
         self.excerpts.cancel()
         self.doc = doc
-        self.excerpt = None
+        self.excerpt = self._shown = None
         doc.summaryChanged.connect(self.refresh)
         self.refresh()
 
@@ -82,7 +83,9 @@ class WaveformLayer(QObject):
                 self.excerpt.end >= min(doc.duration, x1)):
             ex = self.excerpt
             self.envelope.hide()
-            self.raw.setData(ex.start + np.arange(len(ex.samples)) / ex.rate, ex.samples)
+            if self._shown is not ex:  # panning within the excerpt: the item clips to the view itself
+                self.raw.setData(ex.start + np.arange(len(ex.samples)) / ex.rate, ex.samples)
+                self._shown = ex
             self.raw.show()
             return
         if close:
