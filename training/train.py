@@ -281,6 +281,8 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     device = resolve_device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
+    # cuDNN's fastest kernels may add in a different order each run; fixed ones keep --seed reproducible.
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     torch.manual_seed(args.seed)
     log(f"{'resume' if resuming else 'start'}: {command} (device {device}, torch {torch.__version__})")
 
