@@ -60,8 +60,8 @@ def tones(tmp_path_factory) -> Path:
 
 def _args(root: Path, run: Path, cache: Path, epochs: int, *extra: str) -> list[str]:
     return ["--data", "medley", "--root", str(root), "--train", "fluid", "--val", "gm6", "--epochs", str(epochs),
-            "--steps-per-epoch", "2", "--batch-size", "6", "--run-dir", str(run), "--cache", str(cache),
-            "--jobs", "1", "--seed", "3", "--inference-seconds", "10", *extra]
+            "--steps-per-epoch", "1", "--batch-size", "6", "--max-per-label", "1", "--run-dir", str(run),
+            "--cache", str(cache), "--jobs", "1", "--seed", "3", "--inference-seconds", "2", *extra]
 
 
 def test_training_exports_a_loadable_model_and_resume_matches_an_uninterrupted_run(tones, tmp_path):
@@ -76,9 +76,10 @@ def test_training_exports_a_loadable_model_and_resume_matches_an_uninterrupted_r
     assert card["training"]["command"].startswith("python -m training.train --data medley")
     assert card["training"]["data"]["train"]["families"] == ["fluid"]
     assert card["training"]["data"]["validation"]["families"] == ["gm6"]
-    assert card["training"]["data"]["train"]["per_label"] == dict.fromkeys(LABELS, 2)
+    assert card["training"]["data"]["train"]["per_label"] == dict.fromkeys(LABELS, 1)
+    assert card["training"]["data"]["train"]["accompaniment_clips"] == 1
     assert card["parameters"] == sum(p.numel() for p in model.module.parameters())
-    assert card["metrics"]["validation"]["clips"] == 16
+    assert card["metrics"]["validation"]["clips"] == 8 and card["metrics"]["validation"]["negatives"] == 1
     assert card["metrics"]["inference"]["realtime_factor"] > 0
     assert (straight / "validation" / "clips.png").is_file()
     log = (straight / "train.log").read_text()
@@ -107,7 +108,7 @@ def test_single_label_paper_cnn_uses_softmax_and_class_weights(tones, tmp_path):
     assert model.card["activation"] == "softmax"
     assert model.card["training"]["loss"].startswith("weighted cross-entropy")
     rows = model.card["training"]["history"][0]["rows"]
-    assert rows["solo"] == 12 and rows["two_targets"] == rows["accompaniment"] == rows["empty"] == 0
+    assert rows["solo"] == 6 and rows["two_targets"] == rows["accompaniment"] == rows["empty"] == 0
     assert "detection_micro_f1" not in model.card["metrics"]["validation"]
 
 
