@@ -11,7 +11,7 @@ import bisect
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from ..analysis.regions import Region
@@ -19,6 +19,7 @@ from .document import Document
 
 BLOCK_TOP = 0.34  # blocks fill the lower part of a lane, the curve the upper part
 HEAT_ALPHA = 170
+REDRAW_MS = 200
 
 
 def lane_base(index: int, n: int) -> float:
@@ -91,7 +92,8 @@ class LanesLayer:
         self.vb = plot.getViewBox()
         self.doc: Document | None = None
         self.colours: dict[str, str] = {}
-        self.heat = pg.ImageItem(autoDownsample=False)
+        # downsampled to the screen before drawing: a 3-hour take is 21600 bins wide
+        self.heat = pg.ImageItem(autoDownsample=True)
         self.heat.setZValue(-10)
         plot.addItem(self.heat)
         self.highlight = pg.QtWidgets.QGraphicsRectItem()
@@ -105,12 +107,18 @@ class LanesLayer:
         self.handle: pg.LinearRegionItem | None = None
         self._handle_region: Region | None = None
         self._rgba = np.zeros((0, 0, 4), np.uint8)
+        self._dirty_from = float("inf")
+        self._redraw = QTimer()
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_MS)
+        self._redraw.timeout.connect(self._redraw_now)
+        self.vb.sigXRangeChanged.connect(self._level_of_detail)
 
     def attach(self, doc: Document, colours: dict[str, str]) -> None:
         self.doc = doc
         self.colours = colours
         doc.modelChanged.connect(self.rebuild)
-        doc.activityChanged.connect(self.on_activity)
+        doc.activityChanged.connect(self._activity_later)
         doc.regionsChanged.connect(self.on_regions)
         doc.selectionChanged.connect(self.on_selection)
         self.rebuild()
@@ -141,9 +149,37 @@ class LanesLayer:
             self._rgba[n - 1 - i, :, :3] = (c.red(), c.green(), c.blue())
         self.heat.setImage(self._rgba, levels=(0, 255), autoLevels=False)
         self.heat.setRect(QRectF(0, 0, len(doc.activity.times) * doc.activity.hop, n))
+        self._dirty_from = float("inf")
+        self._level_of_detail()
         self.on_activity(0.0, doc.duration)
         self.on_regions()
         self.on_selection()
+
+    def _activity_later(self, t0: float, t1: float) -> None:
+        """Chunks can arrive many times a second; the lanes redraw at most every REDRAW_MS."""
+        self._dirty_from = min(self._dirty_from, t0)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _level_of_detail(self) -> None:
+        """Curves only where they can be read (at most one bin per pixel); wider, the heat strips say it all
+        and a window of overdrawn curves would cost more to paint than everything else together."""
+        if self.doc is None:
+            return
+        x0, x1 = self.vb.viewRange()[0]
+        readable = (x1 - x0) / self.doc.activity.hop <= max(1.0, self.vb.width())
+        for curve in self.curves:
+            curve.setVisible(readable)
+
+    def flush(self) -> None:
+        """Draw any activity still waiting for the redraw timer (the analysis ended or stopped)."""
+        self._redraw.stop()
+        self._redraw_now()
+
+    def _redraw_now(self) -> None:
+        t0, self._dirty_from = self._dirty_from, float("inf")
+        if t0 != float("inf"):
+            self.on_activity(t0, t0)
 
     def on_activity(self, t0: float, t1: float) -> None:
         doc = self.doc

@@ -28,7 +28,8 @@ from ..analysis.regions import Region, RegionParams
 from ..atomic import AtomicWriteError
 from ..audio.peaks import PeakPyramid, PeaksCancelled
 from ..audio.reader import AudioError, probe
-from ..interchange import ActivityTable, ExportCancelled, export_regions
+from ..interchange import ActivityTable, ExportCancelled, InterchangeError, export_regions
+from ..models import ModelError
 from ..session import SESSION_SUFFIX, Session, SessionError, content_hash, load_session, save_session
 from .activity import ActivityModel
 from .detection_panel import DetectionPanel
@@ -47,7 +48,7 @@ AUDIO_FILTER = ("Audio and sessions (*.wav *.flac *.ogg *.oga *.aif *.aiff *.w64
                 "Sessions (*.stsession);;All files (*)")
 CLOSE_WAIT_S = 3.0
 REGIONS_EVERY_MS = 250  # while analysis streams in, regions are recomputed at most this often
-SUMMARY_EVERY_MS = 120
+SUMMARY_EVERY_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -72,9 +73,9 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.analysis_speed = 0.0
         self._analysis_started = 0.0
-        self.analysis = JobSlot(cancel_errors=(Cancelled,))
-        self.summary = JobSlot(cancel_errors=(PeaksCancelled,))
-        self.exports = JobSlot(cancel_errors=(ExportCancelled,))
+        self.analysis = JobSlot(cancel_errors=(Cancelled,), user_errors=(ModelError, AudioError))
+        self.summary = JobSlot(cancel_errors=(PeaksCancelled,), user_errors=(AudioError,))
+        self.exports = JobSlot(cancel_errors=(ExportCancelled,), user_errors=(InterchangeError, AtomicWriteError))
         self.analyzers = AnalyzerCache()
         self.player = Player(output, self)
         self.undo_group = QUndoGroup(self)
@@ -128,7 +129,7 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("device: —")
         self.speed_label = QLabel("")
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("analysing %p%")
         self.cancel_button = QToolButton()
@@ -450,8 +451,9 @@ class MainWindow(QMainWindow):
                 self._regions_timer.start()
 
     def _analysis_progress(self, generation: int, fraction: float) -> None:
-        if self.analysis.is_current(generation):
-            self.progress.setValue(int(fraction * 1000))
+        percent = int(fraction * 100)
+        if self.analysis.is_current(generation) and percent != self.progress.value():  # repaint on change only
+            self.progress.setValue(percent)
 
     def _analysis_done(self, generation: int, result: AnalysisResult) -> None:
         if not self.analysis.is_current(generation) or self.doc is None:
@@ -490,6 +492,7 @@ class MainWindow(QMainWindow):
         self.analysisCancelled.emit()
 
     def _analysis_ended(self) -> None:
+        self.timeline.lanes.flush()
         self.progress.hide()
         self.cancel_button.hide()
         self._update_actions()

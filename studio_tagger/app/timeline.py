@@ -60,7 +60,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.lanes_plot.setDownsampling(auto=True, mode="peak")
 
         self.waveform = WaveformLayer(self.wave)
-        self.spec_image = pg.ImageItem()
+        self.spec_image = pg.ImageItem(autoDownsample=True)
         self.spec_image.setColorMap(pg.colormap.get("inferno"))
         self.spec.addItem(self.spec_image)
         self.lanes = LanesLayer(self.lanes_plot)

@@ -32,14 +32,23 @@ class Excerpt:
 
 
 def envelope(peaks: PeakPyramid, t0: float, t1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of one vertical stroke per bucket (for ``connect='pairs'``).
+    """x, y of one vertical min-max stroke per pixel column (for ``connect='pairs'``).
 
-    Asking for up to four buckets per pixel guarantees at least one, so strokes never leave gaps.
+    The level chosen has between one and four buckets per pixel; they are folded into exactly one
+    stroke per pixel, so there are no gaps between strokes and no more lines than the screen shows.
     """
     s = peaks.select(t0, t1, 4 * pixels)
-    x = np.repeat(s.starts + s.bucket_seconds / 2, 2)
-    y = np.empty(2 * len(s.mins), np.float32)
-    y[0::2], y[1::2] = s.mins, s.maxs
+    n = len(s.mins)
+    if n > pixels:
+        edges = np.linspace(0, n, pixels + 1).astype(np.int64)[:-1]
+        edges = np.unique(edges)
+        mins, maxs = np.minimum.reduceat(s.mins, edges), np.maximum.reduceat(s.maxs, edges)
+        x = np.repeat(s.starts[edges] + s.bucket_seconds / 2, 2)
+    else:
+        mins, maxs = s.mins, s.maxs
+        x = np.repeat(s.starts + s.bucket_seconds / 2, 2)
+    y = np.empty(2 * len(mins), np.float32)
+    y[0::2], y[1::2] = mins, maxs
     return x, y
 
 
@@ -113,6 +122,6 @@ class WaveformLayer(QObject):
         self.excerpts_read += 1
         self.refresh()
 
-    def overview(self, pixels: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    def overview(self, pixels: int = 1600) -> tuple[np.ndarray, np.ndarray]:
         doc = self.doc
         return envelope(doc.peaks, 0.0, doc.duration, pixels) if doc else (np.zeros(0), np.zeros(0))

@@ -27,7 +27,8 @@ class WorkerSignals(QObject):
 
 
 class Worker(QRunnable):
-    def __init__(self, job: Job, generation: int, cancel_errors: tuple[type[BaseException], ...] = ()) -> None:
+    def __init__(self, job: Job, generation: int, cancel_errors: tuple[type[BaseException], ...] = (),
+                 user_errors: tuple[type[BaseException], ...] = ()) -> None:
         super().__init__()
         self.setAutoDelete(False)  # the owner keeps it to cancel and to wait on
         self.job = job
@@ -36,6 +37,7 @@ class Worker(QRunnable):
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._cancel_errors = cancel_errors
+        self._user_errors = user_errors
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -59,8 +61,9 @@ class Worker(QRunnable):
                               self._cancel.is_set)
         except self._cancel_errors:
             self.signals.cancelled.emit(gen)
-        except Exception as exc:  # shown to the user as one line; the trace goes to stderr
-            traceback.print_exc()
+        except Exception as exc:  # shown to the user as one line; the trace of a bug goes to stderr
+            if not isinstance(exc, self._user_errors):
+                traceback.print_exc()
             text = " ".join(str(exc).split()) or type(exc).__name__
             self.signals.failed.emit(gen, text)
         else:
@@ -75,12 +78,16 @@ class Worker(QRunnable):
 class JobSlot:
     """At most one running job of a kind: starting a new one cancels the old; stale signals are marked."""
 
-    def __init__(self, cancel_errors: tuple[type[BaseException], ...] = ()) -> None:
+    def __init__(self, cancel_errors: tuple[type[BaseException], ...] = (),
+                 user_errors: tuple[type[BaseException], ...] = ()) -> None:
+        """``cancel_errors`` mean the job stopped on request; ``user_errors`` are failures with a message
+        for the user (a missing model, an unreadable file) rather than bugs."""
         self.generation = 0
         self.started = 0  # jobs started in this slot, ever
         self.worker: Worker | None = None
         self._alive: list[Worker] = []  # cancelled workers may still run; Python must keep them
         self._cancel_errors = cancel_errors
+        self._user_errors = user_errors
 
     def start(self, job: Job, **handlers: Callable) -> Worker:
         """Run ``job``; ``handlers`` (item=, progress=, finished=, failed=, cancelled=) are connected to
@@ -88,7 +95,7 @@ class JobSlot:
         self.cancel()
         self.generation += 1
         self.started += 1
-        self.worker = Worker(job, self.generation, self._cancel_errors)
+        self.worker = Worker(job, self.generation, self._cancel_errors, self._user_errors)
         for name, handler in handlers.items():
             getattr(self.worker.signals, name).connect(handler)
         self._alive = [w for w in self._alive if not w.done] + [self.worker]

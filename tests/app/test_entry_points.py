@@ -1,0 +1,37 @@
+"""`studio-tagger FILE` opens the app with the file; recent files are offered again."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from studio_tagger import cli
+from studio_tagger.app import main as app_main
+from studio_tagger.app.main_window import MainWindow
+
+
+def test_command_line_opens_the_file_in_the_app(qtbot, monkeypatch, settings, take) -> None:
+    opened = []
+
+    class Window(MainWindow):
+        def __init__(self) -> None:
+            super().__init__(settings)
+            opened.append(self)
+
+    monkeypatch.setattr(app_main, "MainWindow", Window)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # return instead of running the event loop
+    assert cli.main([str(take)]) == 0
+    window = opened[0]
+    qtbot.addWidget(window)
+    assert window.isVisible() and window.doc is not None and window.doc.path == take
+    window.shutdown()
+
+
+def test_recent_files_menu_reopens(qtbot, window, take) -> None:
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(take)
+    window._fill_recent()
+    actions = [a for a in window.recent_menu.actions() if a.text() == str(take.resolve())]
+    assert actions
+    with qtbot.waitSignal(window.documentOpened, timeout=5000):
+        actions[0].trigger()
+    assert window.doc.path.resolve() == take.resolve()
