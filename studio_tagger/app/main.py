@@ -11,8 +11,14 @@ from .. import __version__
 from .main_window import MainWindow
 from .theme import apply_dark_theme
 
+SWITCH_INTERVAL_S = 0.001
+
 
 def make_app() -> QApplication:
+    # The GUI thread takes the GIL back each time Qt calls a Python paint or slot; with workers busy in
+    # Python, each of those waits up to the switch interval (5 ms by default), and a repaint makes
+    # dozens of such calls. 1 ms keeps repaints quick while analysis runs.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("studio-tagger")
     app.setOrganizationName("studio-tagger")
