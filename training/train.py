@@ -24,7 +24,8 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -261,6 +262,40 @@ class Log:
             f.write(line + "\n")
 
 
+@dataclass
+class Pool:
+    """The training clips on the training device, and how rows are made from them."""
+
+    audio: torch.Tensor
+    lengths: torch.Tensor
+    label_ids: np.ndarray
+    n_labels: int
+    augmenter: Augmenter
+    logmel: LogMel
+
+
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Sequence[np.ndarray], pool: Pool,
+                loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], params: AugmentParams,
+                rng: np.random.Generator, gen: torch.Generator, desc: str, show: bool) -> tuple[float, np.ndarray]:
+    """One pass over ``batches`` of primary clip indices; returns (mean loss, rows of each kind)."""
+    model.train()
+    frames_model = getattr(model, "kind", "clip") == "frames"
+    total, rows, kinds = 0.0, 0, np.zeros(len(KIND_NAMES), dtype=np.int64)
+    for batch in progress(batches, len(batches), desc, force=show):
+        plan = plan_mixtures(batch, pool.label_ids, pool.n_labels, params, rng)
+        with torch.no_grad():
+            feats = pool.logmel(pool.augmenter(pool.audio, pool.lengths, plan, gen))
+        logits = model.clip_logits(feats) if frames_model else model(feats)
+        loss = loss_fn(logits, torch.from_numpy(plan.targets).to(feats.device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(batch)
+        rows += len(batch)
+        kinds += np.bincount(plan.kinds, minlength=len(KIND_NAMES))
+    return total / max(rows, 1), kinds
+
+
 def validate(model: torch.nn.Module, val: ClipSet, activation: str, device: torch.device, show: bool):
     scores = clip_scores(model, val.audio, val.lengths, activation=activation, device=device, show_progress=show)
     return clip_metrics(scores, val.label_ids, val.labels, activation)
@@ -302,9 +337,14 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     if single:
         aug_params = aug_params.single_label()
     augmenter = Augmenter(aug_params)
-    logmel = LogMel(FeatureParams()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     weights = class_weights(train_set).to(device) if single else None
+
+    def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if single:
+            return torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator(device=device)
     gen.manual_seed(args.seed)
@@ -316,37 +356,20 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     log(f"model {args.arch} {params}: {n_params:,} parameters; objective {args.objective}; "
         f"augmentation {args.augment}")
 
-    audio = torch.from_numpy(train_set.audio).to(device)
-    lengths = torch.from_numpy(train_set.lengths).to(device)
+    pool = Pool(torch.from_numpy(train_set.audio).to(device), torch.from_numpy(train_set.lengths).to(device),
+                train_set.label_ids, len(labels), augmenter, LogMel(FeatureParams()).to(device))
     labelled = np.flatnonzero(train_set.label_ids >= 0)
     steps = args.steps_per_epoch or max(1, len(labelled) // args.batch_size)
-    clip_model = getattr(model, "kind", "clip") == "frames"
     last_val = None
     for epoch in range(state["epoch"] + 1, args.epochs + 1):
-        model.train()
         started = time.perf_counter()
         order = np.resize(rng.permutation(labelled), steps * args.batch_size)  # wraps when steps are fixed
-        total, rows, kinds = 0.0, 0, np.zeros(len(KIND_NAMES), dtype=np.int64)
-        for step in progress(range(steps), steps, f"epoch {epoch}/{args.epochs}", force=args.progress):
-            plan = plan_mixtures(order[step * args.batch_size: (step + 1) * args.batch_size], train_set.label_ids,
-                                 len(labels), aug_params, rng)
-            with torch.no_grad():
-                feats = logmel(augmenter(audio, lengths, plan, gen))
-            logits = model.clip_logits(feats) if clip_model else model(feats)
-            target = torch.from_numpy(plan.targets).to(device)
-            if single:
-                loss = torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
-            else:
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(plan.kinds)
-            rows += len(plan.kinds)
-            kinds += np.bincount(plan.kinds, minlength=len(KIND_NAMES))
+        batches = [order[i: i + args.batch_size] for i in range(0, len(order), args.batch_size)]
+        loss, kinds = train_epoch(model, optimizer, batches, pool, loss_fn, aug_params, rng, gen,
+                                  f"epoch {epoch}/{args.epochs}", args.progress)
         train_time = time.perf_counter() - started
-        entry = {"epoch": epoch, "loss": total / rows, "train_seconds": round(train_time, 2),
-                 "clips_per_second": round(rows / train_time, 1),
+        entry = {"epoch": epoch, "loss": loss, "train_seconds": round(train_time, 2),
+                 "clips_per_second": round(len(order) / train_time, 1),
                  "rows": dict(zip(KIND_NAMES, kinds.tolist(), strict=True))}
         if val_set is not None:
             t0 = time.perf_counter()
@@ -369,6 +392,8 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     card["metrics"]["inference"] = measure_inference(model, activation, device, args.inference_seconds)
     out = args.out or run_dir / "model.safetensors"
     weights_path, card_path = save_model(model.cpu(), card, out)
+    log(f"trained {state['epoch']} epochs in {state['train_seconds']:.1f} s "
+        f"(median {card['training']['clips_per_second']} clips/s on {device}); {n_params:,} parameters")
     log(f"inference: {json.dumps(card['metrics']['inference'])}")
     log(f"model written to {weights_path} and {card_path}")
     return weights_path
