@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = window.doc
         if doc.regions:
             busiest = max(doc.labels, key=lambda label: sum(r.duration for r in doc.regions_of(label)))
-            window.next_region(busiest)
+            window.jump_to(doc.regions_of(busiest)[0])
         window.timeline.fit_all()
         for _ in range(20):  # let the views settle after the last signals
             app.processEvents()

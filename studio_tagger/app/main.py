@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -24,6 +25,11 @@ def make_app() -> QApplication:
     app.setOrganizationName("studio-tagger")
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
+    # torch, Qt and pyqtgraph leave a few hundred thousand long-lived objects behind; a full garbage
+    # collection walking them all holds the GIL for tens of milliseconds, in whichever thread. Frozen,
+    # they are skipped, so collections stay short (a GUI stall probe saw 57 ms pauses drop to a few).
+    gc.collect()
+    gc.freeze()
     return app
 
 
