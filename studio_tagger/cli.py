@@ -114,6 +114,12 @@ def _progress(desc: str, quiet: bool):
     return ProgressBar(desc, enabled=not quiet)
 
 
+def _notice(bar, path: str):
+    """Where the analyzer's notices go (a change of course, such as falling back to the CPU): one line
+    on stderr each, shown even with --quiet because they explain a slower run."""
+    return lambda text: bar.message(f"studio-tagger: notice: {path}: {text}")
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     from .analysis import Analyzer
 
@@ -122,7 +128,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     for path in args.files:
         bar = _progress(Path(path).name, args.quiet)
         try:
-            result = analyzer.analyze(path, progress=bar.update)
+            result = analyzer.analyze(path, progress=bar.update, notice=_notice(bar, path))
         finally:
             bar.close()
         scores = result.mean_scores()
@@ -168,7 +174,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
     bar = _progress(Path(args.file).name, args.quiet)
     try:
-        result = analyzer.analyze(args.file, progress=bar.update)
+        result = analyzer.analyze(args.file, progress=bar.update, notice=_notice(bar, args.file))
     finally:
         bar.close()
     regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)

@@ -38,6 +38,14 @@ class ProgressBar:
         self.stream.flush()
         self._drawn = True
 
+    def message(self, text: str) -> None:
+        """One line on the stream (always, even when the bar is off), the bar redrawn below it."""
+        if self._drawn:
+            self.stream.write("\r\033[K")  # clear the bar's line first
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last_draw = 0.0
+
     def close(self) -> None:
         if self.enabled and self._drawn:
             self.stream.write("\n")

@@ -3,11 +3,12 @@
 file -> audio blocks (decoded on a helper thread) -> log-mel, computed once over the recording ->
 window scores -> overlap-add into activity bins -> `on_chunk` callbacks in time order -> result.
 Memory stays bounded by the block size plus the activity matrix, whatever the length of the file.
+A GPU that runs out of memory makes the run slower, not fail (see `windows.ModelRunner`); what changed
+is told through `notice` and kept in ``AnalysisResult.extra["notices"]``.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
@@ -22,10 +23,10 @@ from ..audio import AudioError, iter_blocks, probe
 from ..features import LogMel, StreamingLogMel, window_frames
 from ..models import LoadedModel, load_model
 from .aggregate import BinAggregator
-from .device import resolve_device
+from .device import place_module, resolve_device
 from .prefetch import Prefetch
 from .regions import Region
-from .windows import ClipWindowScorer, FrameWindowScorer
+from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner
 
 
 class Cancelled(Exception):
@@ -77,15 +78,6 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
-def _on_device(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The module on ``device``; a copy when it lives elsewhere, so analyzers on two devices can share
-    one LoadedModel without moving it under each other's feet."""
-    current = next(module.parameters(), torch.empty(0)).device
-    if current.type != device.type:
-        module = copy.deepcopy(module).to(device)
-    return module.eval()
-
-
 def bin_times(n_bins: int, hop: float) -> np.ndarray:
     return (np.arange(n_bins) + 0.5) * hop
 
@@ -106,10 +98,7 @@ class Analyzer:
         self.hop_frames = hop_frames
         self.hop = hop_frames / params.frame_rate
         self.win_frames = window_frames(self.model.window_seconds, params)
-        self.module = _on_device(self.model.module, self.device)
-        if self.device.type == "cpu" and self.model.kind == "frames":
-            # oneDNN's NHWC convolutions run about 1.5x faster on CPUs for this network.
-            self.module = self.module.to(memory_format=torch.channels_last)
+        self.module = place_module(self.model.module, self.device)
         self.logmel = LogMel(params).to(self.device)
         on_gpu = self.device.type == "cuda"
         # Bigger stretches keep a GPU busy; on a CPU they only cost memory.
@@ -117,11 +106,13 @@ class Analyzer:
         self.segment_frames = int(self.block_seconds * params.frame_rate)
         self.activation = str(self.model.card.get("activation", "sigmoid"))
 
-    def _scorer(self):
+    def _scorer(self, runner: ModelRunner):
         if self.model.kind == "frames":
-            return FrameWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.segment_frames)
+            return FrameWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.segment_frames,
+                                     runner=runner)
         batch = 256 if self.device.type == "cuda" else 32
-        return ClipWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.model.features, batch)
+        return ClipWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.model.features, batch,
+                                runner=runner)
 
     def _probs(self, logits: torch.Tensor) -> np.ndarray:
         if logits.numel() == 0:
@@ -132,7 +123,10 @@ class Analyzer:
     def analyze(
         self, path: str | os.PathLike, *, progress: Callable[[float], None] | None = None,
         on_chunk: Callable[[ActivityChunk], None] | None = None, should_cancel: Callable[[], bool] | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> AnalysisResult:
+        """Analyse one recording. ``notice`` gets one line whenever the run had to change course (out of
+        GPU memory: smaller pieces, then the CPU); the lines are also in ``result.extra["notices"]``."""
         started = time.perf_counter()
         info = probe(path)
         params = self.model.features
@@ -142,7 +136,14 @@ class Analyzer:
         aggregator = BinAggregator(BinAggregator.windows_per_bin(self.model.window_seconds, self.hop), n_bins,
                                    len(self.model.labels))
         frontend = StreamingLogMel(self.logmel, self.device)
-        scorer = self._scorer()
+        notices: list[str] = []
+
+        def tell(text: str) -> None:
+            notices.append(text)
+            if notice is not None:
+                notice(text)
+
+        scorer = self._scorer(ModelRunner(self.module, self.device, tell))
         times: list[np.ndarray] = []
         rows: list[np.ndarray] = []
         total_in = max(1, int(round(info.duration * params.sample_rate)))
@@ -161,7 +162,8 @@ class Analyzer:
             if should_cancel is not None and should_cancel():
                 raise Cancelled(f"analysis of {info.path} cancelled")
 
-        blocks = Prefetch(iter_blocks(info.path, params.sample_rate, self.block_seconds))
+        # Cancel is looked at before each block and while waiting for a slow decoder.
+        blocks = Prefetch(iter_blocks(info.path, params.sample_rate, self.block_seconds), poll=check_cancel)
         threads = torch.get_num_threads()
         if self.device.type == "cpu":
             # Leave one core to the decoding thread: oversubscribed OpenMP threads spin and stall.
@@ -187,5 +189,5 @@ class Analyzer:
             file=str(info.path), duration=info.duration, sample_rate=info.sample_rate, model=self.model.name,
             labels=self.model.labels, hop=self.hop, window=self.model.window_seconds,
             times=np.concatenate(times) if times else np.zeros(0), activity=np.clip(activity, 0.0, 1.0),
-            device=str(self.device), elapsed=time.perf_counter() - started,
+            device=str(self.device), elapsed=time.perf_counter() - started, extra={"notices": notices},
         )

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+POLL_S = 0.05  # how often a consumer waiting for a slow decoder looks at its `poll` hook
 
 
 class Prefetch(Iterator[T]):
-    def __init__(self, source: Iterator[T], depth: int = 2) -> None:
+    """``poll`` is called while the consumer waits for the next item (a slow disk, a network drive);
+    it may raise, e.g. to cancel, and the wait ends with that exception."""
+
+    def __init__(self, source: Iterator[T], depth: int = 2, poll: Callable[[], None] | None = None) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._poll = poll
         self._thread = threading.Thread(target=self._run, args=(source,), daemon=True, name="prefetch")
         self._thread.start()
 
@@ -30,6 +35,10 @@ class Prefetch(Iterator[T]):
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put(exc)
             return
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:  # a generator closes its file now, not whenever it is collected
+                close()
         self._put(_DONE)
 
     def _put(self, item: object) -> bool:
@@ -42,7 +51,13 @@ class Prefetch(Iterator[T]):
         return False
 
     def __next__(self) -> T:
-        item = self._queue.get()
+        while True:
+            try:
+                item = self._queue.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                if self._poll is not None:
+                    self._poll()
         if item is _DONE:
             raise StopIteration
         if isinstance(item, BaseException):

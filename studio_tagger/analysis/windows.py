@@ -12,15 +12,55 @@ Windows are `win` feature frames long and start every `hop` frames. Two ways to 
 Both take frames as they arrive and return the window logits that became complete, in order; the
 window after the last full one covers what remains (the valid part for the frame model, padded with
 silence for clip models).
+
+Out of GPU memory, a scorer does not give up: it retries the same step in smaller pieces (shorter
+stretches, smaller batches) and, below a floor, has its `ModelRunner` carry on on the CPU. Each step
+is redone from its inputs, so nothing is skipped or scored twice.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
 from ..features import FeatureParams
+from .device import place_module
+
+MIN_STRETCH_FRAMES = 256  # shortest frame-model stretch tried on a GPU before falling back to the CPU
+
+
+class ModelRunner:
+    """Calls the model; after out-of-memory errors that smaller pieces did not cure, calls a CPU copy.
+
+    Inputs and outputs stay on the analysis device either way, so the scorers never notice the move.
+    ``notice`` gets one line for the user each time the runner changes how it works.
+    """
+
+    def __init__(self, module: torch.nn.Module, device: torch.device,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.module, self.device = module, device
+        self.notice = notice or (lambda text: None)
+        self._cpu_module: torch.nn.Module | None = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self._cpu_module is not None:
+            return self._cpu_module(x.cpu()).to(x.device)
+        return self.module(x)
+
+    def out_of_memory(self, retry_with: str | None) -> None:
+        """After an OutOfMemoryError (handled, so its traceback no longer holds tensors): free the
+        allocator's cache, then either retry with ``retry_with`` (smaller pieces) or move to the CPU."""
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if retry_with is not None:
+            self.notice(f"GPU out of memory; retrying with {retry_with}")
+            return
+        if self._cpu_module is not None:
+            raise torch.OutOfMemoryError("out of memory on the CPU as well")
+        self._cpu_module = place_module(self.module, torch.device("cpu"), fresh_copy=True)
+        self.notice("GPU out of memory even in small pieces; continuing on the CPU (slower)")
 
 
 def silence_level(params: FeatureParams) -> float:
@@ -38,9 +78,10 @@ def n_windows(n_frames: int, win: int, hop: int) -> int:
 class FrameWindowScorer:
     def __init__(
         self, module: torch.nn.Module, win: int, hop: int, device: torch.device, segment: int = 6000,
-        margin: int = 64,
+        margin: int = 64, runner: ModelRunner | None = None,
     ) -> None:
         self.module, self.win, self.hop, self.device = module, win, hop, device
+        self.run = runner or ModelRunner(module, device)
         self.stride = int(module.time_stride)
         # Stretches start and end on the model's stride so pooling lines up with a whole-file run.
         self.segment = max(self.stride, segment // self.stride * self.stride)
@@ -60,8 +101,11 @@ class FrameWindowScorer:
         return self._windows(final=False)
 
     def finish(self) -> torch.Tensor:
-        if self._total > self._scored:
-            self._score(self._total, final=True)
+        while self._total > self._scored:
+            if self._total - self._scored >= self.segment + self.margin:  # only after out-of-memory shrinks
+                self._score(self._scored + self.segment, final=False)
+            else:
+                self._score(self._total, final=True)
         return self._windows(final=True)
 
     def _append(self, feats: torch.Tensor) -> None:
@@ -69,12 +113,26 @@ class FrameWindowScorer:
         self._total += len(feats)
 
     def _score(self, end: int, final: bool) -> None:
-        """Logits for frames [_scored, end), computed on [start - margin, end + margin]."""
+        """Logits for frames [_scored, end), computed on [start - margin, end + margin].
+
+        Out of memory, it shortens the stretches (or moves the model to the CPU) and returns without
+        scoring; the caller's loop then asks again."""
         start = self._scored
         lo = max(0, start - self.margin)
         hi = self._total if final else min(self._total, end + self.margin)
         x = self._feats[lo - self._feats_base : hi - self._feats_base]
-        frame_logits = self.module(x.unsqueeze(0))[0]  # (model frames, labels)
+        try:
+            frame_logits = self.run(x.unsqueeze(0))[0]  # (model frames, labels)
+        except torch.OutOfMemoryError:
+            frame_logits = None
+        if frame_logits is None:
+            shorter = (min(self.segment, end - start) // 2) // self.stride * self.stride
+            if shorter >= MIN_STRETCH_FRAMES:
+                self.segment = shorter
+                self.run.out_of_memory(f"stretches of {shorter / 100:g} s")
+            else:
+                self.run.out_of_memory(None)
+            return
         spread = frame_logits.repeat_interleave(self.stride, dim=0)
         # The model drops a tail shorter than its stride; the last logits stand in for those frames.
         if len(spread) < hi - lo:
@@ -115,9 +173,10 @@ class FrameWindowScorer:
 class ClipWindowScorer:
     def __init__(
         self, module: torch.nn.Module, win: int, hop: int, device: torch.device, params: FeatureParams,
-        batch: int = 64,
+        batch: int = 64, runner: ModelRunner | None = None,
     ) -> None:
         self.module, self.win, self.hop, self.device, self.batch = module, win, hop, device, batch
+        self.run = runner or ModelRunner(module, device)
         self.silence = silence_level(params)
         self.n_mels = params.n_mels
         self._feats = torch.zeros(0, params.n_mels, device=device)
@@ -145,7 +204,13 @@ class ClipWindowScorer:
             if need > len(self._feats):
                 pad = torch.full((need - len(self._feats), self.n_mels), self.silence, device=self.device)
                 self._feats = torch.cat([self._feats, pad])
-        logits = [self._run(starts[i : i + self.batch]) for i in range(0, len(starts), self.batch)]
+        logits = []
+        done = 0
+        while done < len(starts):
+            scored = self._run(starts[done : done + self.batch])
+            if scored is not None:  # None: out of memory; retry with what _run changed
+                logits.append(scored)
+                done += len(scored)
         self._next_window = k
         drop = k * self.hop - self._base
         if drop > 0:
@@ -155,6 +220,16 @@ class ClipWindowScorer:
             return torch.zeros(0, 0, device=self.device)
         return torch.cat(logits)
 
-    def _run(self, starts: list[int]) -> torch.Tensor:
+    def _run(self, starts: list[int]) -> torch.Tensor | None:
         x = torch.stack([self._feats[s : s + self.win] for s in starts])
-        return self.module(x)
+        try:
+            return self.run(x)
+        except torch.OutOfMemoryError:
+            pass
+        del x  # the handled error's traceback is gone; now its memory can go too
+        if len(starts) > 1:
+            self.batch = len(starts) // 2
+            self.run.out_of_memory(f"batches of {self.batch} windows")
+        else:
+            self.run.out_of_memory(None)
+        return None

@@ -1,0 +1,147 @@
+"""The analyzer under faults: GPU out of memory (simulated), and cancelling at random moments."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from audiogen import tone_burst
+from torch import nn
+
+from studio_tagger.analysis import Analyzer, Cancelled
+from studio_tagger.models import LoadedModel, load_model
+
+
+class OutOfMemoryAbove(nn.Module):
+    """A model "on a GPU" that raises OutOfMemoryError for inputs over a size; its CPU copy does not.
+
+    ``axis`` is the input dimension that costs memory: frames (-2) for frame models, the batch (0) for
+    clip models. Moving it to the CPU (what the analyzer's fallback does) lifts the limit.
+    """
+
+    def __init__(self, inner: nn.Module, limit: int, axis: int) -> None:
+        super().__init__()
+        self.inner, self.limit, self.axis = inner, limit, axis
+        self.kind = getattr(inner, "kind", "clip")
+        self.time_stride = getattr(inner, "time_stride", 1)
+        self.head = inner.head
+        self.calls: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append(x.shape[self.axis])
+        if self.limit is not None and x.shape[self.axis] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (simulated)")
+        return self.inner(x)
+
+    def to(self, *args, **kwargs):
+        moved = super().to(*args, **kwargs)
+        if any(str(a) == "cpu" for a in args):
+            moved.limit = None
+        return moved
+
+
+def _wrapped(model: LoadedModel, limit: int | None, axis: int) -> LoadedModel:
+    return LoadedModel(OutOfMemoryAbove(model.module, limit, axis), model.card, model.labels, model.name,
+                       model.window_seconds, model.features)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    import soundfile as sf
+
+    path = tmp_path_factory.mktemp("faults") / "take.wav"
+    sf.write(str(path), tone_burst(40.0, 16000, 12.0, 20.0), 16000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def random_model(random_model_path) -> LoadedModel:
+    return load_model(random_model_path)
+
+
+def test_out_of_memory_retries_with_shorter_stretches(recording, random_model):
+    reference = Analyzer(random_model, device="cpu").analyze(recording)
+    assert reference.extra["notices"] == []
+    model = _wrapped(random_model, limit=1000, axis=-2)
+    notices: list[str] = []
+    result = Analyzer(model, device="cpu").analyze(recording, notice=notices.append)
+    np.testing.assert_allclose(result.activity, reference.activity, atol=1e-5)
+    assert notices == result.extra["notices"]
+    assert notices == ["GPU out of memory; retrying with stretches of 14.96 s",
+                       "GPU out of memory; retrying with stretches of 7.44 s"]
+    assert max(model.module.calls[-3:]) <= 1000  # later stretches stay short
+
+
+def test_out_of_memory_at_the_floor_continues_on_the_cpu(recording, random_model):
+    reference = Analyzer(random_model, device="cpu").analyze(recording)
+    model = _wrapped(random_model, limit=100, axis=-2)
+    result = Analyzer(model, device="cpu").analyze(recording)
+    np.testing.assert_allclose(result.activity, reference.activity, atol=1e-5)
+    notices = result.extra["notices"]
+    assert notices[-1] == "GPU out of memory even in small pieces; continuing on the CPU (slower)"
+    assert len(notices) == 1 + sum("retrying" in n for n in notices)
+
+
+def test_clip_models_halve_the_batch_then_fall_back(recording, energy_clip_model):
+    reference = Analyzer(energy_clip_model, device="cpu").analyze(recording)
+    halved = Analyzer(_wrapped(energy_clip_model, limit=5, axis=0), device="cpu").analyze(recording)
+    np.testing.assert_allclose(halved.activity, reference.activity, atol=1e-6)
+    assert halved.extra["notices"] == [f"GPU out of memory; retrying with batches of {n} windows" for n in (16, 8, 4)]
+    cpu = Analyzer(_wrapped(energy_clip_model, limit=0, axis=0), device="cpu").analyze(recording)
+    np.testing.assert_allclose(cpu.activity, reference.activity, atol=1e-6)
+    assert cpu.extra["notices"][-1].endswith("continuing on the CPU (slower)")
+
+
+def test_the_cli_prints_each_notice_as_one_line(recording, random_model, monkeypatch, capsys, tmp_path):
+    from studio_tagger import cli
+    from studio_tagger.analysis import analyzer
+
+    monkeypatch.setattr(analyzer, "load_model", lambda path: _wrapped(random_model, limit=100, axis=-2))
+    out = tmp_path / "a.json"
+    assert cli.main(["analyze", str(recording), "--device", "cpu", "--json", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith(f"studio-tagger: notice: {recording}: GPU out of memory") for line in err)
+    assert err[-1].endswith("continuing on the CPU (slower)") and out.exists()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def _ask(asked: list[float], stop: threading.Event) -> None:
+    asked.append(time.monotonic())
+    stop.set()
+
+
+def test_cancel_at_random_moments_a_hundred_times(recording, random_model):
+    """Cancel from another thread (as the app does) at seeded random moments: the run stops within a
+    second, leaves no decoding thread or open file behind, and the next run is exact."""
+    analyzer = Analyzer(random_model, device="cpu", block_seconds=1.0)
+    reference = analyzer.analyze(recording)
+    started = time.monotonic()
+    analyzer.analyze(recording)
+    full = time.monotonic() - started
+    rng = np.random.default_rng(6)
+    fds = _open_fds()
+    cancelled = 0
+    for _ in range(100):
+        stop = threading.Event()
+        asked: list[float] = []
+        timer = threading.Timer(rng.uniform(0.0, 1.1 * full), _ask, args=(asked, stop))
+        timer.start()
+        try:
+            result = analyzer.analyze(recording, should_cancel=stop.is_set)
+        except Cancelled:
+            assert time.monotonic() - asked[0] < 1.0
+            cancelled += 1
+        else:
+            np.testing.assert_array_equal(result.activity, reference.activity)
+        timer.join()
+        assert not [t for t in threading.enumerate() if t.name == "prefetch"]
+    assert cancelled >= 50  # most requests land while the analysis runs
+    assert _open_fds() == fds
+    np.testing.assert_array_equal(analyzer.analyze(recording).activity, reference.activity)
