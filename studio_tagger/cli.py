@@ -10,6 +10,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,6 +124,7 @@ def _notice(bar, path: str):
 def cmd_classify(args: argparse.Namespace) -> int:
     from .analysis import Analyzer
 
+    _refuse_overwriting(args.files, [args.json, args.csv])
     analyzer = Analyzer(args.model, device=args.device)
     rows = []
     for path in args.files:
@@ -170,6 +172,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import Analyzer, find_regions
 
     exports = _check_exports(args.export)
+    _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
     params = region_params_from(args)
     analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
     bar = _progress(Path(args.file).name, args.quiet)
@@ -199,6 +202,16 @@ def _clock(seconds: float) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None]) -> None:
+    """An output named like an input would replace the user's recording: refused before any work."""
+    for out in outputs:
+        if not out or out == "-" or not Path(out).exists():
+            continue
+        for source in inputs:
+            if Path(source).exists() and os.path.samefile(out, source):
+                raise CliError(f"{out}: is the recording being analysed; choose another output file")
 
 
 def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -251,16 +264,21 @@ def _load_regions_source(path: Path):
         regions = [Region.from_dict(r) for r in data["regions"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise CliError(f"{path}: a region is malformed ({exc})") from exc
-    source = data.get("file") or data.get("source", {}).get("path")
+    described = data.get("source")
+    source = data.get("file") or (described.get("path") if isinstance(described, dict) else None)
     result = None
     if "activity" in data and "times" in data:
-        result = AnalysisResult(
-            file=str(source), duration=float(data.get("duration", 0.0)), sample_rate=int(data.get("sample_rate", 0)),
-            model=str(data.get("model", "")), labels=tuple(data.get("labels", [])), hop=float(data.get("hop", 0.5)),
-            window=float(data.get("window", 2.0)), times=np.asarray(data["times"], dtype=np.float64),
-            activity=np.asarray(data["activity"], dtype=np.float32),
-        )
-    return regions, (Path(source) if source else None), result
+        try:
+            result = AnalysisResult(
+                file=str(source), duration=float(data.get("duration", 0.0)),
+                sample_rate=int(data.get("sample_rate", 0)), model=str(data.get("model", "")),
+                labels=tuple(str(x) for x in data.get("labels", [])), hop=float(data.get("hop", 0.5)),
+                window=float(data.get("window", 2.0)), times=np.asarray(data["times"], dtype=np.float64),
+                activity=np.asarray(data["activity"], dtype=np.float32),
+            )
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"{path}: its activity matrix is malformed ({exc})") from exc
+    return regions, (Path(str(source)) if source else None), result
 
 
 def cmd_app(args: argparse.Namespace) -> int:

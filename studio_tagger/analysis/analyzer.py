@@ -26,7 +26,7 @@ from .aggregate import BinAggregator
 from .device import place_module, resolve_device
 from .prefetch import Prefetch
 from .regions import Region
-from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner
+from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
 
 
 class Cancelled(Exception):
@@ -109,7 +109,7 @@ class Analyzer:
     def _scorer(self, runner: ModelRunner):
         if self.model.kind == "frames":
             return FrameWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.segment_frames,
-                                     runner=runner)
+                                     runner=runner, silence=silence_level(self.model.features))
         batch = 256 if self.device.type == "cuda" else 32
         return ClipWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.model.features, batch,
                                 runner=runner)

@@ -78,9 +78,9 @@ def n_windows(n_frames: int, win: int, hop: int) -> int:
 class FrameWindowScorer:
     def __init__(
         self, module: torch.nn.Module, win: int, hop: int, device: torch.device, segment: int = 6000,
-        margin: int = 64, runner: ModelRunner | None = None,
+        margin: int = 64, runner: ModelRunner | None = None, silence: float = 0.0,
     ) -> None:
-        self.module, self.win, self.hop, self.device = module, win, hop, device
+        self.module, self.win, self.hop, self.device, self.silence = module, win, hop, device, silence
         self.run = runner or ModelRunner(module, device)
         self.stride = int(module.time_stride)
         # Stretches start and end on the model's stride so pooling lines up with a whole-file run.
@@ -121,10 +121,7 @@ class FrameWindowScorer:
         lo = max(0, start - self.margin)
         hi = self._total if final else min(self._total, end + self.margin)
         x = self._feats[lo - self._feats_base : hi - self._feats_base]
-        try:
-            frame_logits = self.run(x.unsqueeze(0))[0]  # (model frames, labels)
-        except torch.OutOfMemoryError:
-            frame_logits = None
+        frame_logits = self._model_frames(x)  # (model frames, labels)
         if frame_logits is None:
             shorter = (min(self.segment, end - start) // 2) // self.stride * self.stride
             if shorter >= MIN_STRETCH_FRAMES:
@@ -144,6 +141,20 @@ class FrameWindowScorer:
         keep_from = max(0, end - self.margin)
         self._feats = self._feats[keep_from - self._feats_base :]
         self._feats_base = keep_from
+
+    def _model_frames(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The model's logits over a stretch of frames; None when out of memory."""
+        try:
+            return self.run(x.unsqueeze(0))[0]
+        except torch.OutOfMemoryError:
+            return None
+        except RuntimeError:
+            if len(x) >= self.win:
+                raise
+        # A recording of a few tens of milliseconds is too short for the model's pooling: padded with
+        # silence to one window (which the model is known to take), its frames come first in the output.
+        pad = torch.full((self.win - len(x), x.shape[1]), self.silence, device=x.device, dtype=x.dtype)
+        return self.run(torch.cat([x, pad]).unsqueeze(0))[0]
 
     def _n_labels(self) -> int:
         return int(self.module.head.out_channels)

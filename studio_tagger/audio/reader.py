@@ -16,6 +16,16 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+# Samples (frames x channels) read at once: a 30 s block of a 192 kHz 8-channel take would otherwise
+# be 180 MB of float32, and a damaged header claiming huge rates or channel counts far more.
+MAX_READ_SAMPLES = 1 << 23
+
+# What a file that libsndfile refuses most often is: said so, the user sees the mix-up at once.
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip archive"),
+)
+
 
 class AudioError(Exception):
     """A recording that cannot be read; ``str()`` is one line naming the file and why."""
@@ -43,11 +53,34 @@ def _why(exc: BaseException) -> str:
     return text.rstrip(".")
 
 
+def _looks_like(path: Path) -> str | None:
+    """'a PNG image', 'a text file'... for a file that is plainly not audio; None when unsure."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut in two at the end of the sample is fine
+        if exc.start < len(head) - 3:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return "a text file"
+    return None
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
+    if not path.is_file():  # a pipe or device would block the reader or never end
+        raise AudioError(f"{path}: not a regular file")
     if not os.access(path, os.R_OK):
         raise AudioError(f"{path}: permission denied")
     if path.stat().st_size == 0:
@@ -59,7 +92,11 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({_why(exc)})") from exc
+        what = _looks_like(path)
+        why = f"it looks like {what}" if what else _why(exc)
+        raise AudioError(f"{path}: not a readable audio file ({why})") from exc
+    except OSError as exc:  # e.g. permission refused by the file system despite os.access
+        raise AudioError(f"{path}: cannot open ({exc.strerror or exc})") from exc
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:
@@ -99,7 +136,7 @@ def iter_blocks(
     rate = info.sample_rate
     first = max(0, int(round(start * rate)))
     last = info.frames if stop is None else min(info.frames, int(round(stop * rate)))
-    block = max(1024, int(block_seconds * rate))
+    block = max(1024, min(int(block_seconds * rate), MAX_READ_SAMPLES // info.channels))
     resampler = None
     if target_rate is not None and target_rate != rate:
         resampler = soxr.ResampleStream(rate, target_rate, 1, dtype="float32", quality="HQ")

@@ -63,11 +63,10 @@ def export_regions(fmt: str, regions: Sequence[Region], path: str | os.PathLike[
     target = Path(path)
     markers = prepare_markers(regions, options)
     source = Path(source_audio) if source_audio is not None else None
-    if spec.needs_audio:
-        if source is None or not source.is_file():
-            raise ExportError(f"the {fmt} export needs the source recording, and {source} is not a file")
-        if target.exists() and os.path.samefile(target, source):
-            raise ExportError(f"refusing to overwrite the recording {source}; choose another file name")
+    if spec.needs_audio and (source is None or not source.is_file()):
+        raise ExportError(f"the {fmt} export needs the source recording, and {source} is not a file")
+    if source is not None and source.exists() and target.exists() and os.path.samefile(target, source):
+        raise ExportError(f"refusing to overwrite the recording {source}; choose another file name")
     if spec.needs_activity and activity is None:
         raise ExportError(f"the {fmt} export needs the activity matrix of an analysis")
     ctx = ExportContext(source, activity, should_cancel)

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save
 
 from .. import __version__
 from ..atomic import atomic_write
-from ..features import FeatureParams
+from ..features import FeatureParams, window_frames
 from .registry import build_model
 
 CARD_FORMAT = "studio-tagger-model"
@@ -84,11 +84,15 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     try:
         labels = tuple(str(x) for x in card["labels"])
         arch = card["architecture"]
-        module = build_model(arch["type"], dict(arch.get("params", {})))
         window = float(card.get("window_seconds", 2.0))
         features = FeatureParams.from_dict(card.get("features", {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{card_path}: model card is incomplete ({exc})") from exc
+        _check_card(labels, window, features)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{card_path}: model card is incomplete or invalid ({exc})") from exc
+    try:
+        module = build_model(arch["type"], dict(arch.get("params", {})))
+    except Exception as exc:  # whatever the constructor raises for nonsense parameters
+        raise ModelError(f"{card_path}: the card's architecture cannot be built ({_first_line(exc)})") from exc
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -103,10 +107,38 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     if n_out is not None and n_out != len(labels):
         raise ModelError(f"{card_path}: card names {len(labels)} labels but the model has {n_out} outputs")
     module.eval()
+    _check_runs(module, features, window, labels, card_path)
     return LoadedModel(
         module=module, card=card, labels=labels, name=str(card.get("name", weights.stem)),
         window_seconds=window, features=features, path=weights,
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _check_card(labels: tuple[str, ...], window: float, features: FeatureParams) -> None:
+    if not labels or len(set(labels)) != len(labels) or not all(labels):
+        raise ValueError("labels must be distinct, non-empty names")
+    if not 0.0 < window < 3600.0:
+        raise ValueError(f"window_seconds {window} is out of range")
+    if min(features.sample_rate, features.frame_length, features.frame_shift, features.n_mels, features.n_fft) <= 0:
+        raise ValueError("feature sizes must be positive")
+
+
+def _check_runs(module: torch.nn.Module, features: FeatureParams, window: float, labels: tuple[str, ...],
+                card_path: Path) -> None:
+    """One window of silence through the model: a card whose features or window do not fit the weights
+    fails here, with a clear message, rather than in the middle of an analysis."""
+    try:
+        with torch.inference_mode():
+            out = module(torch.zeros(1, max(1, window_frames(window, features)), features.n_mels))
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{card_path}: the model cannot run on the card's features ({_first_line(exc)})") from exc
+    if out.shape[-1] != len(labels):
+        raise ModelError(f"{card_path}: card names {len(labels)} labels but the model gives {out.shape[-1]} scores")
 
 
 def _output_size(module: torch.nn.Module) -> int | None:
