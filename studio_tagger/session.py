@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -81,8 +82,28 @@ class Edit:
 
     @classmethod
     def from_dict(cls, d: dict) -> Edit:
-        return cls(str(d["kind"]), Region.from_dict(d["old"]) if d.get("old") else None,
-                   Region.from_dict(d["new"]) if d.get("new") else None)
+        """Raises KeyError, TypeError or ValueError for anything but a well-formed edit."""
+        if not isinstance(d, dict):
+            raise TypeError(f"an edit must be an object, not {type(d).__name__}")
+        return cls(str(d["kind"]), _region(d["old"]) if d.get("old") else None,
+                   _region(d["new"]) if d.get("new") else None)
+
+
+def _finite(value: object, what: str) -> float:
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is {number}")
+    return number
+
+
+def _region(d: object) -> Region:
+    if not isinstance(d, dict):
+        raise TypeError(f"a region must be an object, not {type(d).__name__}")
+    region = Region.from_dict(d)
+    if not (0.0 <= _finite(region.start, "a region start") <= _finite(region.end, "a region end")):
+        raise ValueError(f"region {region.start}..{region.end} s")
+    _finite(region.score, "a region score")
+    return region
 
 
 def _overlaps(a: Region, b: Region) -> bool:
@@ -112,12 +133,34 @@ def params_to_dict(params: RegionParams) -> dict:
 
 
 def params_from_dict(d: dict) -> RegionParams:
+    """Raises TypeError or ValueError (never anything else) for malformed parameters."""
+    if not isinstance(d, dict) or not isinstance(d.get("per_label", {}), dict):
+        raise TypeError("region parameters must be an object")
     params = RegionParams()
     for key in ("smoothing", "threshold_on", "threshold_off", "min_duration", "merge_gap"):
         if key in d:
-            setattr(params, key, float(d[key]))
-    params.per_label = {str(k): (float(v[0]), float(v[1])) for k, v in d.get("per_label", {}).items()}
+            setattr(params, key, _finite(d[key], key))
+    per_label = {}
+    for label, pair in d.get("per_label", {}).items():
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"thresholds of {label!r} must be [on, off]")
+        per_label[str(label)] = (_finite(pair[0], "a threshold"), _finite(pair[1], "a threshold"))
+    params.per_label = per_label
     return params
+
+
+def _view(value: object) -> dict:
+    """The saved view, keeping only what the app can use (a damaged view is not worth refusing a session)."""
+    if not isinstance(value, dict):
+        return {}
+    view: dict = {}
+    for key in ("start", "end", "playhead"):
+        number = value.get(key)
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number):
+            view[key] = float(number)
+    if isinstance(value.get("label"), str):
+        view["label"] = value["label"]
+    return view
 
 
 @dataclass
@@ -189,32 +232,65 @@ def load_session(path: str | os.PathLike) -> Session:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SessionError(f"{p}: no such file") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SessionError(f"{p}: not a studio-tagger session ({exc})") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise SessionError(f"{p}: not a studio-tagger session ({_one_line(exc)})") from exc
     if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
         raise SessionError(f"{p}: not a studio-tagger session")
-    if int(data.get("version", 0)) > SESSION_VERSION:
-        raise SessionError(f"{p}: saved by a newer studio-tagger (session version {data['version']})")
     try:
-        labels = tuple(str(x) for x in data["labels"])
-        activity = np.asarray(data["activity"], np.float32).reshape(-1, len(labels))
-        session = Session(
-            source=Path(data["source"]["path"]), source_hash=str(data["source"]["hash"]),
-            duration=float(data["duration"]), sample_rate=int(data["sample_rate"]), model=str(data["model"]),
-            labels=labels, hop=float(data["hop"]), times=np.asarray(data["times"], np.float64), activity=activity,
-            window=float(data.get("window", 2.0)), model_path=data.get("model_path"),
-            device=str(data.get("device", "auto")), params=params_from_dict(data.get("params", {})),
-            edits=[Edit.from_dict(e) for e in data.get("edits", [])], view=dict(data.get("view", {})),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SessionError(f"{p}: session is incomplete or malformed ({exc})") from exc
+        session = _session_from(data)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise SessionError(f"{p}: session is incomplete or malformed ({_one_line(exc)})") from exc
+    except _NewerVersion as exc:
+        raise SessionError(f"{p}: saved by a newer studio-tagger (session version {exc})") from None
     if len(session.times) != len(session.activity):
         raise SessionError(f"{p}: session has {len(session.times)} times but {len(session.activity)} activity rows")
     cache = data.get("cache")
-    if cache and cache.get("hash") == session.source_hash:
+    if isinstance(cache, dict) and cache.get("hash") == session.source_hash and isinstance(cache.get("file"), str):
         try:
-            with np.load(p.with_name(cache["file"])) as npz:
+            with np.load(p.with_name(Path(cache["file"]).name)) as npz:
                 session.cache = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError):
             session.cache = {}
     return session
+
+
+class _NewerVersion(Exception):
+    pass
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _session_from(data: dict) -> Session:
+    version = int(data.get("version", 0))
+    if version > SESSION_VERSION:
+        raise _NewerVersion(version)
+    source = data["source"]
+    if not isinstance(source, dict) or not isinstance(source["path"], str):
+        raise TypeError("source must name the recording's path")
+    labels = tuple(str(x) for x in data["labels"])
+    if not labels:
+        raise ValueError("no labels")
+    times = np.asarray(data["times"], np.float64)
+    activity = np.asarray(data["activity"], np.float32).reshape(-1, len(labels))
+    if times.ndim != 1 or not (np.isfinite(times).all() and np.isfinite(activity).all()):
+        raise ValueError("times and activity must be finite numbers")
+    if len(times) and (times[0] <= 0 or np.any(np.diff(times) <= 0)):
+        raise ValueError("times must be positive and increasing")
+    hop = _finite(data["hop"], "hop")
+    if hop <= 0:
+        raise ValueError(f"hop is {hop}")
+    edits = data.get("edits", [])
+    if not isinstance(edits, list):
+        raise TypeError("edits must be a list")
+    model_path = data.get("model_path")
+    return Session(
+        source=Path(source["path"]), source_hash=str(source["hash"]), duration=abs(_finite(data["duration"], "duration")),
+        sample_rate=int(data["sample_rate"]), model=str(data["model"]), labels=labels, hop=hop, times=times,
+        activity=activity, window=_finite(data.get("window", 2.0), "window"),
+        model_path=model_path if isinstance(model_path, str) else None, device=str(data.get("device", "auto")),
+        params=params_from_dict(data.get("params", {})), edits=[Edit.from_dict(e) for e in edits],
+        view=_view(data.get("view")),
+    )

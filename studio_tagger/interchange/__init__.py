@@ -8,6 +8,7 @@ Every export is written atomically (see :mod:`studio_tagger.atomic`). No Qt here
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -117,3 +118,7 @@ def import_regions(path: str | os.PathLike[str], fmt: str | None = None) -> list
         return spec.read(p)
     except OSError as e:
         raise MarkerFileError(f"{p}: cannot read ({e.strerror or e})") from e
+    except csv.Error as e:  # NUL bytes, stray carriage returns: not a text table at all
+        raise MarkerFileError(f"{p}: not a readable table ({e})") from e
+    except RecursionError as e:
+        raise MarkerFileError(f"{p}: nested too deeply to be a marker file") from e

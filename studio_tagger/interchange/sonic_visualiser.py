@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,5 +41,7 @@ def read(path: Path) -> list[Region]:
             start, score, duration = parse_time(row[0]), float(row[1]), parse_time(row[2])
         except (ValueError, IndexError) as e:
             raise bad_line(path, line_no, f"expected time,value,duration,label ({e})") from e
+        if not math.isfinite(score):
+            raise bad_line(path, line_no, f"value {row[1]!r} is not a finite number")
         regions.append(Region(row[3] if len(row) > 3 else "", start, start + duration, score))
     return regions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def _region(path: Path, where: str, d: object) -> Region:
         region = Region.from_dict({**d, "label": d.get("label", d.get("name"))})
     except (KeyError, TypeError, ValueError) as e:
         raise MarkerFileError(f"{path}: {where} needs label (or name), start and end as numbers") from e
+    if not all(math.isfinite(x) for x in (region.start, region.end, region.score)):
+        raise MarkerFileError(f"{path}: {where} has a time or score that is not a finite number")
     if region.end < region.start or region.start < 0:
         raise MarkerFileError(f"{path}: {where} has invalid times {region.start}..{region.end}")
     return region
