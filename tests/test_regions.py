@@ -62,3 +62,24 @@ def test_region_at_the_end_is_clipped_to_the_duration():
 def test_region_dict_round_trip():
     r = Region("female singer", 1.25, 3.5, 0.75)
     assert Region.from_dict(r.to_dict()) == r and r.duration == 2.25
+
+
+def test_vectorised_hysteresis_matches_the_plain_definition():
+    from studio_tagger.analysis.regions import _hysteresis
+
+    def plain(curve, on, off):
+        spans, start = [], None
+        for i, v in enumerate(curve):
+            if start is None and v >= on:
+                start = i
+            elif start is not None and v < off:
+                spans.append((start, i))
+                start = None
+        return spans + ([(start, len(curve))] if start is not None else [])
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        curve = np.clip(np.cumsum(rng.normal(0, 0.15, rng.integers(1, 80))) + rng.uniform(0, 1), 0, 1)
+        on = rng.uniform(0.2, 0.9)
+        off = rng.uniform(0.0, on)
+        assert _hysteresis(curve, on, off) == plain(curve, on, off)

@@ -118,3 +118,12 @@ def test_class_weights_are_one_minus_class_share():
             return {"a": 1, "b": 3}
 
     torch.testing.assert_close(train.class_weights(Fake()), torch.tensor([0.75, 0.25]))
+
+
+def test_cosine_schedule_decays_from_the_base_rate():
+    from training.train import epoch_lr
+
+    rates = [epoch_lr(1e-3, "cosine", e, 10) for e in range(1, 11)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(5e-5)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert epoch_lr(1e-3, "constant", 7, 10) == 1e-3

@@ -61,18 +61,19 @@ def smooth(curve: np.ndarray, width: int) -> np.ndarray:
 
 
 def _hysteresis(curve: np.ndarray, on: float, off: float) -> list[tuple[int, int]]:
-    """Index ranges [i, j) where the curve is 'on'."""
-    spans: list[tuple[int, int]] = []
-    start = None
-    for i, value in enumerate(curve):
-        if start is None and value >= on:
-            start = i
-        elif start is not None and value < off:
-            spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(curve)))
-    return spans
+    """Index ranges [i, j) where the curve is 'on': from a bin at or above ``on`` to the first bin
+    below ``off``. Vectorised: the app re-runs this on every threshold change over hours of bins."""
+    high = curve >= off
+    on_idx = np.flatnonzero(curve >= on)
+    if len(on_idx) == 0:
+        return []
+    edges = np.diff(np.concatenate([[0], high.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    nxt = np.searchsorted(on_idx, starts)  # the first 'on' bin at or after each run of 'high' bins
+    found = nxt < len(on_idx)
+    first = np.where(found, on_idx[np.minimum(nxt, len(on_idx) - 1)], -1)
+    keep = found & (first < ends)
+    return list(zip(first[keep].tolist(), ends[keep].tolist(), strict=True))
 
 
 def find_regions(
@@ -93,21 +94,29 @@ def find_regions(
         raw = activity[:, column]
         curve = smooth(raw, width)
         on, off = params.thresholds(label)
-        spans = _merge(_hysteresis(curve, on, off), max(0, int(round(params.merge_gap / hop))))
-        for i, j in spans:
-            start = max(0.0, float(times[i] - hop / 2))
-            end = min(end_of_file, float(times[j - 1] + hop / 2))
-            if end - start + 1e-9 >= params.min_duration:
-                regions.append(Region(label, round(start, 6), round(end, 6), round(float(raw[i:j].mean()), 4)))
+        spans = np.array(_merge(_hysteresis(curve, on, off), max(0, int(round(params.merge_gap / hop)))), int)
+        if len(spans) == 0:
+            continue
+        first, stop = spans[:, 0], spans[:, 1]
+        starts = np.maximum(0.0, times[first] - hop / 2).round(6)
+        ends = np.minimum(end_of_file, times[stop - 1] + hop / 2).round(6)
+        total = np.concatenate([[0.0], np.cumsum(raw)])
+        scores = ((total[stop] - total[first]) / (stop - first)).round(4)
+        long_enough = ends - starts + 1e-9 >= params.min_duration
+        regions.extend(
+            Region(label, float(a), float(b), float(c))
+            for a, b, c in zip(starts[long_enough], ends[long_enough], scores[long_enough], strict=True)
+        )
     regions.sort(key=lambda r: (r.start, r.label))
     return regions
 
 
 def _merge(spans: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for i, j in spans:
-        if merged and i - merged[-1][1] <= gap:
-            merged[-1] = (merged[-1][0], j)
-        else:
-            merged.append((i, j))
-    return merged
+    """Bridges gaps of at most ``gap`` bins between consecutive spans."""
+    if not spans:
+        return []
+    arr = np.asarray(spans)
+    new_run = np.concatenate([[True], arr[1:, 0] - arr[:-1, 1] > gap])
+    run_starts = np.flatnonzero(new_run)
+    run_ends = np.concatenate([run_starts[1:], [len(arr)]]) - 1
+    return list(zip(arr[run_starts, 0].tolist(), arr[run_ends, 1].tolist(), strict=True))
