@@ -7,7 +7,7 @@ APT_PACKAGES := fluidsynth fluid-soundfont-gm musescore-general-soundfont timgm6
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 xvfb xauth
 
-.PHONY: setup system run test lint bench clean
+.PHONY: setup system run test lint bench model evaluate clean
 
 setup: system $(STAMP)
 
@@ -35,6 +35,24 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/analyze_speed.py
+
+# The shipped model, from nothing: render the SoundFont training set, then train (about 40 min on 2 cores).
+DATA ?= $(HOME)/.cache/studio-tagger
+BANKS := FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank
+model: setup
+	$(PY) -m training.synth --out $(DATA)/synth --banks $(BANKS) --clips-per-instrument 300 \
+		--accompaniment-clips 600 --seed 0 --jobs 2
+	$(PY) -m training.train --data synth --root $(DATA)/synth --train fluid,gm6 --val split:0.1 \
+		--arch activity_cnn --objective multi --augment full --epochs 12 --batch-size 64 --lr 1e-3 \
+		--schedule cosine --seed 0 --device cpu --run-dir runs/activity-all \
+		--name studio-tagger-activity-cnn --version 0.1.0 --jobs 2 --out resources/models/default.safetensors
+
+# Reports for the shipped model: rendered long takes of every bank, and the demo take.
+evaluate: setup
+	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
+		$(PY) -m training.takes --out $(DATA)/takes --bank $$bank --minutes 3 --seed 100 --count 2; done
+	$(PY) -m training.evaluate takes --model resources/models/default.safetensors \
+		--takes $(DATA)/takes resources/demo --out reports/takes
 
 clean:
 	rm -rf $(VENV) .pytest_cache

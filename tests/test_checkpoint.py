@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import random_card
+from testmodels import random_card
 
 from studio_tagger.models import ActivityCNN, ModelError, PaperCNN, load_model, save_model
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 from badinput import BAD, VALID, honour_permissions
-from conftest import random_card
+from testmodels import random_card
 
 from studio_tagger.cli import main
 from studio_tagger.labels import LABELS
@@ -43,15 +43,7 @@ def test_bad_input_is_one_line_exit_1_and_no_output(case, folders, random_model_
     assert list(outputs.iterdir()) == []
 
 
-# find_regions smooths with np.convolve(mode="same"), which returns the kernel's length when the curve
-# is shorter than the kernel: a recording of one analysis bin (<= 0.5 s) fails in regions.py (the
-# lead's file, reported; remove this mark with the fix).
-_REGIONS_SHORT_CURVE = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                         reason="regions.smooth on curves shorter than the kernel")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_REGIONS_SHORT_CURVE if c.id == "40-ms" else ())
-                                  for c in VALID], ids=[c.id for c in VALID])
+@pytest.mark.parametrize("case", VALID, ids=[c.id for c in VALID])
 def test_unusual_but_valid_audio_is_analysed(case, folders, random_model_path):
     inputs, outputs = folders
     path = case.build(inputs)

@@ -83,3 +83,14 @@ def test_vectorised_hysteresis_matches_the_plain_definition():
         on = rng.uniform(0.2, 0.9)
         off = rng.uniform(0.0, on)
         assert _hysteresis(curve, on, off) == plain(curve, on, off)
+
+
+def test_smoothing_keeps_the_curve_length_even_when_the_window_is_longer():
+    from studio_tagger.analysis.regions import smooth
+
+    for n in (1, 2, 5):
+        curve = np.linspace(0, 1, n)
+        out = smooth(curve, 9)
+        assert out.shape == (n,)
+        np.testing.assert_allclose(out, curve.mean())
+    np.testing.assert_allclose(smooth(np.array([0, 0, 3.0, 0, 0]), 3), [0, 1, 1, 1, 0])

@@ -125,5 +125,5 @@ def test_cosine_schedule_decays_from_the_base_rate():
 
     rates = [epoch_lr(1e-3, "cosine", e, 10) for e in range(1, 11)]
     assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(5e-5)
-    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
     assert epoch_lr(1e-3, "constant", 7, 10) == 1e-3

@@ -51,13 +51,16 @@ class RegionParams:
 
 
 def smooth(curve: np.ndarray, width: int) -> np.ndarray:
-    """Centred moving average over ``width`` bins; edges average over the bins that exist."""
-    if width <= 1 or len(curve) == 0:
-        return curve.astype(np.float64, copy=True)
-    kernel = np.ones(width)
-    total = np.convolve(curve, kernel, mode="same")
-    count = np.convolve(np.ones(len(curve)), kernel, mode="same")
-    return total / count
+    """Centred moving average over ``width`` bins; near the edges (and on curves shorter than the
+    window) it averages over the bins that exist."""
+    n = len(curve)
+    if width <= 1 or n == 0:
+        return np.asarray(curve, dtype=np.float64).copy()
+    total = np.concatenate([[0.0], np.cumsum(curve, dtype=np.float64)])
+    i = np.arange(n)
+    lo = np.maximum(i - (width - 1) // 2, 0)
+    hi = np.minimum(i + width // 2 + 1, n)
+    return (total[hi] - total[lo]) / (hi - lo)
 
 
 def _hysteresis(curve: np.ndarray, on: float, off: float) -> list[tuple[int, int]]:
