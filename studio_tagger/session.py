@@ -270,11 +270,13 @@ def _session_from(data: dict) -> Session:
     source = data["source"]
     if not isinstance(source, dict) or not isinstance(source["path"], str):
         raise TypeError("source must name the recording's path")
+    source_hash = str(source["hash"])
     labels = tuple(str(x) for x in data["labels"])
     if not labels:
         raise ValueError("no labels")
     times = np.asarray(data["times"], np.float64)
-    activity = np.asarray(data["activity"], np.float32).reshape(-1, len(labels))
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused just below
+        activity = np.asarray(data["activity"], np.float32).reshape(-1, len(labels))
     if times.ndim != 1 or not (np.isfinite(times).all() and np.isfinite(activity).all()):
         raise ValueError("times and activity must be finite numbers")
     if len(times) and (times[0] <= 0 or np.any(np.diff(times) <= 0)):
@@ -287,7 +289,7 @@ def _session_from(data: dict) -> Session:
         raise TypeError("edits must be a list")
     model_path = data.get("model_path")
     return Session(
-        source=Path(source["path"]), source_hash=str(source["hash"]), duration=abs(_finite(data["duration"], "duration")),
+        source=Path(source["path"]), source_hash=source_hash, duration=abs(_finite(data["duration"], "duration")),
         sample_rate=int(data["sample_rate"]), model=str(data["model"]), labels=labels, hop=hop, times=times,
         activity=activity, window=_finite(data.get("window", 2.0), "window"),
         model_path=model_path if isinstance(model_path, str) else None, device=str(data.get("device", "auto")),

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio import AudioError, iter_blocks, probe
-from ..features import LogMel, StreamingLogMel, window_frames
+from ..audio import AudioError, AudioInfo, iter_blocks, probe
+from ..features import FeatureParams, LogMel, StreamingLogMel, window_frames
 from ..models import LoadedModel, load_model
 from .aggregate import BinAggregator
 from .device import place_module, resolve_device
@@ -78,6 +78,14 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
+def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
+    """Raises AudioError for a recording shorter than one feature frame (nothing to analyse)."""
+    params = params or FeatureParams()
+    if info.frames < params.frame_length * info.sample_rate / params.sample_rate:
+        needs = params.frame_length / params.sample_rate
+        raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least {needs:.3f} s)")
+
+
 def bin_times(n_bins: int, hop: float) -> np.ndarray:
     return (np.arange(n_bins) + 0.5) * hop
 
@@ -130,8 +138,7 @@ class Analyzer:
         started = time.perf_counter()
         info = probe(path)
         params = self.model.features
-        if info.frames < params.frame_length * info.sample_rate / params.sample_rate:
-            raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least 0.025 s)")
+        require_analysable(info, params)
         n_bins = max(1, math.ceil(round(info.duration / self.hop, 6)))
         aggregator = BinAggregator(BinAggregator.windows_per_bin(self.model.window_seconds, self.hop), n_bins,
                                    len(self.model.labels))

@@ -37,6 +37,21 @@ class EditCommand(QUndoCommand):
         self.document._pop_edit(self.edit)
 
 
+class RestoreEditsCommand(QUndoCommand):
+    """Replaces all edits at once (restoring an autosave); undo brings back the edits before it."""
+
+    def __init__(self, document: Document, edits: list[Edit]) -> None:
+        super().__init__("Restore autosaved edits")
+        self.document = document
+        self.before, self.after = list(document.edits), list(edits)
+
+    def redo(self) -> None:
+        self.document._set_edits(self.after)
+
+    def undo(self) -> None:
+        self.document._set_edits(self.before)
+
+
 class Document(QObject):
     activityChanged = Signal(float, float)  # time range whose activity changed
     modelChanged = Signal()  # a new ActivityModel (labels may differ): lanes rebuild
@@ -44,6 +59,7 @@ class Document(QObject):
     summaryChanged = Signal()  # waveform peaks or spectrogram grew
     playheadChanged = Signal(float)
     selectionChanged = Signal()  # selected region, lane or time selection
+    editsChanged = Signal()  # the user's edits changed (an edit, undo, redo or restore)
 
     def __init__(self, info: AudioInfo, params: RegionParams | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +126,7 @@ class Document(QObject):
     def _push_edit(self, edit: Edit) -> None:
         self.edits.append(edit)
         self._apply()
+        self.editsChanged.emit()
         if edit.new is not None:
             self.select_region(edit.new)
 
@@ -117,8 +134,17 @@ class Document(QObject):
         if self.edits and self.edits[-1] == edit:
             self.edits.pop()
         self._apply()
+        self.editsChanged.emit()
         if edit.old is not None and edit.old in self.regions:
             self.select_region(edit.old)
+
+    def restore_edits(self, edits: list[Edit]) -> None:
+        self.undo.push(RestoreEditsCommand(self, edits))
+
+    def _set_edits(self, edits: list[Edit]) -> None:
+        self.edits = list(edits)
+        self._apply()
+        self.editsChanged.emit()
 
     def add_region(self, label: str, start: float, end: float) -> Region:
         start, end = sorted((max(0.0, start), min(self.duration, end)))

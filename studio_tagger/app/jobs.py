@@ -27,6 +27,13 @@ class AnalysisStarted:
 
 
 @dataclass(frozen=True)
+class AnalysisNotice:
+    """The analysis changed course (out of GPU memory: smaller pieces, then the CPU)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnalysisSettings:
     model: str  # '' for the shipped default
     device: str
@@ -77,6 +84,7 @@ def analysis_job(path: Path, settings: AnalysisSettings, cache: AnalyzerCache):
         analyzer = cache.get(settings)
         emit(AnalysisStarted(tuple(analyzer.model.labels), analyzer.hop, analyzer.model.name, str(analyzer.device),
                              analyzer.model.window_seconds))
-        return analyzer.analyze(path, progress=progress, on_chunk=emit, should_cancel=should_cancel)
+        return analyzer.analyze(path, progress=progress, on_chunk=emit, should_cancel=should_cancel,
+                                notice=lambda text: emit(AnalysisNotice(text)))
 
     return job

@@ -7,6 +7,7 @@ no longer current (the file was closed, the analysis re-run or cancelled) is dro
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -24,10 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis import ActivityChunk, AnalysisResult, Cancelled
+from ..analysis.analyzer import require_analysable
 from ..analysis.regions import Region, RegionParams
 from ..atomic import AtomicWriteError
 from ..audio.peaks import PeakPyramid, PeaksCancelled
 from ..audio.reader import AudioError, probe
+from ..autosave import Autosave, describe, read_autosave, remove_autosave, write_autosave
 from ..interchange import ActivityTable, ExportCancelled, InterchangeError, export_regions
 from ..models import ModelError
 from ..session import SESSION_SUFFIX, Session, SessionError, content_hash, load_session, save_session
@@ -35,7 +38,7 @@ from .activity import ActivityModel
 from .detection_panel import DetectionPanel
 from .document import Document
 from .export_dialog import ExportDialog, ExportRequest
-from .jobs import AnalysisSettings, AnalysisStarted, AnalyzerCache, analysis_job, summary_job
+from .jobs import AnalysisNotice, AnalysisSettings, AnalysisStarted, AnalyzerCache, analysis_job, summary_job
 from .playback import AudioOutput, Player
 from .region_list import RegionList
 from .settings import AppSettings
@@ -49,6 +52,7 @@ AUDIO_FILTER = ("Audio and sessions (*.wav *.flac *.ogg *.oga *.aif *.aiff *.w64
 CLOSE_WAIT_S = 3.0
 REGIONS_EVERY_MS = 250  # while analysis streams in, regions are recomputed at most this often
 SUMMARY_EVERY_MS = 250
+AUTOSAVE_AFTER_MS = 1500  # edits are autosaved this long after the last one
 
 
 class MainWindow(QMainWindow):
@@ -60,6 +64,8 @@ class MainWindow(QMainWindow):
     summaryFinished = Signal()
     exportFinished = Signal(str)
     exportFailed = Signal(str)
+    errorReported = Signal(str)
+    autosaved = Signal(str)  # path of the autosave file
 
     def __init__(self, settings: AppSettings | None = None, output: AudioOutput | None = None,
                  analysis_block_seconds: float | None = None) -> None:
@@ -71,6 +77,8 @@ class MainWindow(QMainWindow):
         self.colours: dict[str, str] = {}
         self.analysis_state = "idle"  # idle, running, done, cancelled, failed
         self.last_error = ""
+        self.error_box: QMessageBox | None = None  # the last error dialog (tests read it)
+        self._source_hash = ""
         self.analysis_speed = 0.0
         self._analysis_started = 0.0
         self.analysis = JobSlot(cancel_errors=(Cancelled,), user_errors=(ModelError, AudioError))
@@ -93,6 +101,7 @@ class MainWindow(QMainWindow):
 
         self._regions_timer = _single_shot(self, REGIONS_EVERY_MS, self._recompute_regions)
         self._summary_timer = _single_shot(self, SUMMARY_EVERY_MS, self._summary_tick)
+        self._autosave_timer = _single_shot(self, AUTOSAVE_AFTER_MS, self.autosave)
         self.detection.paramsChanged.connect(self.set_region_params)
         self.region_list.activated.connect(self.jump_to)
         self.region_list.selected.connect(lambda r: self.doc and self.doc.select_region(r))
@@ -253,14 +262,21 @@ class MainWindow(QMainWindow):
             return False
         try:
             info = probe(path)
+            require_analysable(info)
+            source_hash = content_hash(path)
         except AudioError as exc:
             self.report_error(str(exc))
             return False
+        except OSError as exc:
+            self.report_error(f"{path}: cannot read ({exc.strerror or exc})")
+            return False
         self._install(Document(info, self.detection_params(), self))
+        self._source_hash = source_hash
         self.session_path = None
         self.settings.add_recent(path)
         self.start_summary()
         self.start_analysis()
+        self._offer_restore(None)
         return True
 
     def open_session(self, path: Path) -> bool:
@@ -268,21 +284,27 @@ class MainWindow(QMainWindow):
             return False
         try:
             session = load_session(path)
-            source = session.source if session.source.is_file() else self.locate_source(session.source)
+            source = self._find_source(session, Path(path))
             if source is None:
                 raise SessionError(f"{path}: its recording {session.source} is missing")
             info = probe(source)
+            require_analysable(info)
+            source_hash = content_hash(source)
         except (SessionError, AudioError) as exc:
             self.report_error(str(exc))
+            return False
+        except OSError as exc:
+            self.report_error(f"{path}: cannot read its recording ({exc.strerror or exc})")
             return False
         session.source = source
         doc = Document(info, session.params, self)
         self._install(doc)
+        self._source_hash = source_hash
         self.detection.set_params(session.params)
         self.session_path = Path(path)
         self.settings.add_recent(path)
         doc.edits = list(session.edits)  # the saved state is the starting point; undo starts empty
-        same = session.matches_source() and abs(session.duration - info.duration) < 1e-3
+        same = source_hash == session.source_hash and abs(session.duration - info.duration) < 1e-3
         if same:
             doc.set_activity_model(ActivityModel.complete(session.labels, session.hop, info.duration, session.times,
                                                           session.activity, session.model))
@@ -303,7 +325,21 @@ class MainWindow(QMainWindow):
         if view.get("label") in doc.labels:
             doc.select_label(view["label"])
         self.statusBar().showMessage(f"Opened session {path}", 5000)
+        self._offer_restore(Path(path))
         return True
+
+    def _find_source(self, session: Session, session_path: Path) -> Path | None:
+        """The session's recording, told by its content hash: where the session says; else beside the
+        session (a folder moved or copied whole); else wherever the user points to. A recording that
+        changed since the session was saved is offered for relocation too; declined, it is used as is."""
+        if session.source.is_file():
+            if session.matches_source():
+                return session.source
+            return self.locate_source(session.source, changed=True) or session.source
+        beside = session_path.parent / session.source.name
+        if beside.is_file() and content_hash(beside) == session.source_hash:
+            return beside
+        return self.locate_source(session.source)
 
     def _restore_summaries(self, session: Session) -> bool:
         doc = self.doc
@@ -320,10 +356,69 @@ class MainWindow(QMainWindow):
         self.summaryFinished.emit()
         return True
 
-    def locate_source(self, missing: Path) -> Path | None:
-        """Ask where a session's recording went."""
-        name, _ = QFileDialog.getOpenFileName(self, f"Where is {missing.name}?", str(missing.parent), AUDIO_FILTER)
+    def locate_source(self, missing: Path, changed: bool = False) -> Path | None:
+        """Ask where a session's recording went (or, when ``changed``, where its original is); None when
+        the user cancels. Tests replace this method."""
+        title = (f"{missing.name} changed since the session was saved: locate the original (Cancel uses it as it is)"
+                 if changed else f"Where is {missing.name}?")
+        start = missing.parent if missing.parent.is_dir() else Path.home()
+        name, _ = QFileDialog.getOpenFileName(self, title, str(start), AUDIO_FILTER)
         return Path(name) if name else None
+
+    # --- autosave -------------------------------------------------------------------------------
+
+    def _edits_changed(self) -> None:
+        # The undo stack moves its index only after the command ran, so whether the edits are back at the
+        # saved state is decided when the timer fires.
+        self._autosave_timer.start()
+
+    def _drop_autosave(self) -> None:
+        self._autosave_timer.stop()
+        if self.doc is not None:
+            remove_autosave(self.settings.autosave_dir, self.doc.path)
+
+    def autosave(self) -> None:
+        """Write the edits to the autosave file; at the saved state (undone back to it) remove it."""
+        doc = self.doc
+        if doc is None:
+            return
+        if doc.undo.isClean():
+            self._drop_autosave()
+            return
+        saved = Autosave(doc.path, self._source_hash, list(doc.edits), doc.params, self.session_path, time.time())
+        try:
+            path = write_autosave(self.settings.autosave_dir, saved)
+        except (AtomicWriteError, OSError) as exc:
+            self.notify(f"autosave failed: {exc}")
+            return
+        self.autosaved.emit(str(path))
+
+    def _offer_restore(self, session_path: Path | None) -> None:
+        """Offer edits autosaved for this recording (a crash, a killed process) when they are newer
+        than the session being opened; declined, they are deleted."""
+        doc = self.doc
+        saved = read_autosave(self.settings.autosave_dir, doc.path)
+        if saved is None or saved.source_hash != self._source_hash or saved.edits == doc.edits:
+            return
+        if session_path is not None and session_path.stat().st_mtime >= saved.saved_at:
+            return  # saved as a session since (perhaps by another window): the autosave is older
+        if not self.ask_restore(saved):
+            self._drop_autosave()
+            return
+        self.detection.set_params(saved.params)
+        self.set_region_params(saved.params)
+        doc.restore_edits(saved.edits)
+        self.statusBar().showMessage(f"Restored {describe(saved.edits)}; save the session to keep them", 8000)
+
+    def ask_restore(self, saved: Autosave) -> bool:
+        """Ask whether to restore autosaved edits. Tests replace this method."""
+        when = datetime.fromtimestamp(saved.saved_at).strftime("%Y-%m-%d %H:%M")
+        answer = QMessageBox.question(
+            self, "Restore unsaved edits?",
+            f"{describe(saved.edits)} to {saved.recording.name} were not saved (autosaved {when}, "
+            "perhaps before a crash). Restore them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _install(self, doc: Document) -> None:
         self._close_document()
@@ -332,6 +427,7 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(doc.undo)
         self.undo_group.setActiveStack(doc.undo)
         doc.undo.cleanChanged.connect(self._update_title)
+        doc.editsChanged.connect(self._edits_changed)
         doc.modelChanged.connect(self._model_changed)
         doc.regionsChanged.connect(self._regions_changed)
         doc.selectionChanged.connect(self._selection_changed)
@@ -349,6 +445,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self.analysis_state = "idle"
+        self._autosave_timer.stop()
         if self.doc is not None:
             self.undo_group.removeStack(self.doc.undo)
             self.doc.deleteLater()
@@ -363,7 +460,10 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Save:
             return self.save_session()
-        return answer == QMessageBox.StandardButton.Discard
+        if answer == QMessageBox.StandardButton.Discard:
+            self._drop_autosave()
+            return True
+        return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if not self.confirm_discard():
@@ -441,6 +541,8 @@ class MainWindow(QMainWindow):
             self.model_label.setText(f"model: {item.model}")
             self.device_label.setText(f"device: {item.device}")
             self.doc.set_activity_model(ActivityModel(item.labels, item.hop, self.doc.duration, item.model))
+        elif isinstance(item, AnalysisNotice):
+            self.notify(item.text)
         elif isinstance(item, ActivityChunk):
             self.doc.append_activity(item.times, item.activity)
             elapsed = time.perf_counter() - self._analysis_started
@@ -680,6 +782,7 @@ class MainWindow(QMainWindow):
             return False
         self.session_path = target
         doc.undo.setClean()
+        self._drop_autosave()
         self.settings.add_recent(target)
         self.statusBar().showMessage(f"Saved session {target}", 5000)
         return True
@@ -751,7 +854,10 @@ class MainWindow(QMainWindow):
         self.notify(text)
         box = QMessageBox(QMessageBox.Icon.Warning, "studio-tagger", text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda: setattr(self, "error_box", None) if self.error_box is box else None)
+        self.error_box = box
         box.open()
+        self.errorReported.emit(text)
 
 
 def _single_shot(parent, interval_ms: int, slot) -> QTimer:

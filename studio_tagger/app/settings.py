@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from ..analysis.regions import RegionParams
 from ..session import params_from_dict, params_to_dict
@@ -70,6 +70,16 @@ class AppSettings:
 
     def set_colours(self, colours: dict[str, str]) -> None:
         self.store.setValue("view/colours", json.dumps(colours))
+
+    @property
+    def autosave_dir(self) -> Path:
+        """Where unsaved edits are autosaved: the app's data folder unless set (tests set it)."""
+        default = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "autosave"
+        return Path(self._get("files/autosave_dir", str(default)))
+
+    @autosave_dir.setter
+    def autosave_dir(self, value: Path) -> None:
+        self.store.setValue("files/autosave_dir", str(value))
 
     @property
     def recent_files(self) -> list[str]:

@@ -74,6 +74,7 @@ def settings(tmp_path, model_path) -> AppSettings:
     s = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     s.model_path = str(model_path)
     s.device = "cpu"
+    s.autosave_dir = tmp_path / "autosave"  # never the user's own autosave folder
     return s
 
 

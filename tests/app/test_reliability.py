@@ -1,0 +1,277 @@
+"""The app under bad input and faults: dialogs with the one-line reason and a window that still works,
+sessions whose recording moved or changed, GPU out-of-memory notices, closing while playing, autosave
+and restore after a killed process, and a recording that is never written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from badinput import BAD, VALID, honour_permissions
+from faults import wrapped
+
+from studio_tagger.analysis import Analyzer
+from studio_tagger.analysis.regions import Region
+from studio_tagger.app.export_dialog import ExportRequest
+from studio_tagger.app.jobs import AnalyzerCache
+from studio_tagger.app.main_window import MainWindow
+from studio_tagger.autosave import autosave_path
+from studio_tagger.interchange import ExportOptions
+from studio_tagger.models import load_model
+from studio_tagger.session import Edit
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _dismiss_error(window: MainWindow) -> str:
+    box = window.error_box
+    assert box is not None and box.isVisible()
+    text = box.text()
+    box.accept()
+    return text
+
+
+def test_bad_files_get_a_dialog_and_the_window_stays_usable(qtbot, window, tmp_path, take, monkeypatch) -> None:
+    honour_permissions(monkeypatch)
+    for case in BAD:
+        path = case.build(tmp_path)
+        assert not window.open_path(path), case.id
+        assert _dismiss_error(window) == f"{path}: {case.reason}", case.id
+        assert window.doc is None and window.windowTitle() == "studio-tagger"
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        assert window.open_path(take)
+    assert window.doc.activity.is_complete
+
+
+# 40 ms: one analysis bin, which regions.find_regions cannot smooth yet (see test_cli_bad_input.py).
+APP_VALID = [c for c in VALID if c.id != "40-ms"]
+
+
+def test_unusual_but_valid_audio_opens_and_analyses(qtbot, window, tmp_path) -> None:
+    for case in APP_VALID:
+        path = case.build(tmp_path)
+        before = _sha(path)
+        with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
+            assert window.open_path(path), case.id
+        assert window.error_box is None, case.id
+        assert window.doc.activity.is_complete and window.doc.peaks.complete, case.id
+        assert _sha(path) == before, case.id
+
+
+def test_a_malformed_session_gets_a_dialog(qtbot, window, tmp_path, take) -> None:
+    for name, content, reason in [
+        ("garbage.stsession", "{ nope", "not a studio-tagger session (Expecting property name enclosed in double "
+                                         "quotes: line 1 column 3 (char 2))"),
+        ("other.stsession", '{"format": "something"}', "not a studio-tagger session"),
+        ("holes.stsession", '{"format": "studio-tagger-session", "version": 1, "source": {"path": "x.wav"}}',
+         "session is incomplete or malformed ('hash')"),
+    ]:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        assert not window.open_path(path)
+        assert _dismiss_error(window) == f"{path}: {reason}"
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        assert window.open_path(take)
+
+
+@pytest.fixture
+def saved_session(qtbot, analysed, tmp_path):
+    """A session of a copy of the take (which tests may move or change), with one user edit."""
+    w = analysed
+    folder = tmp_path / "project"
+    folder.mkdir()
+    recording = folder / "take.flac"
+    shutil.copy(w.doc.path, recording)
+    with qtbot.waitSignals([w.analysisFinished, w.summaryFinished], timeout=30_000):
+        w.open_path(recording)
+    w.doc.add_region("violin", 4.0, 9.0)
+    session = folder / "take.stsession"
+    assert w.save_session(path=session)
+    return session, recording
+
+
+def _reopen(qtbot, settings, output, path: Path, locate=None) -> tuple[MainWindow, list]:
+    asked: list = []
+    again = MainWindow(settings, output=output, analysis_block_seconds=5.0)
+    qtbot.addWidget(again)
+
+    def locate_source(missing, changed=False):
+        asked.append((missing, changed))
+        return locate
+
+    again.locate_source = locate_source
+    assert again.open_path(path)
+    return again, asked
+
+
+def test_moved_recording_is_found_beside_its_session(qtbot, saved_session, settings, output, tmp_path) -> None:
+    session, recording = saved_session
+    moved = tmp_path / "moved project"
+    shutil.move(session.parent, moved)
+    again, asked = _reopen(qtbot, settings, output, moved / session.name)
+    assert asked == [] and again.doc.path == moved / recording.name
+    assert again.analysis.started == 0  # same content: the saved analysis is used
+    assert Region("violin", 4.0, 9.0, 1.0) in again.doc.regions
+    again.shutdown()
+
+
+def test_moved_recording_is_located_by_the_user(qtbot, saved_session, settings, output, tmp_path) -> None:
+    session, recording = saved_session
+    elsewhere = tmp_path / "archive" / "renamed take.flac"
+    elsewhere.parent.mkdir()
+    shutil.move(recording, elsewhere)
+    again, asked = _reopen(qtbot, settings, output, session, locate=elsewhere)
+    assert asked == [(recording, False)] and again.doc.path == elsewhere
+    assert again.analysis.started == 0
+    again.shutdown()
+    cancelled, asked = MainWindow(settings, output=output), []
+    qtbot.addWidget(cancelled)
+    cancelled.locate_source = lambda missing, changed=False: asked.append(missing)
+    assert not cancelled.open_path(session)
+    assert _dismiss_error(cancelled) == f"{session}: its recording {recording} is missing"
+
+
+def test_changed_recording_is_detected_by_its_content(qtbot, saved_session, settings, output, tmp_path) -> None:
+    session, recording = saved_session
+    original = tmp_path / "original.flac"
+    shutil.copy(recording, original)
+    data = bytearray(recording.read_bytes())
+    import soundfile as sf
+
+    audio, rate = sf.read(str(original))
+    sf.write(str(recording), audio[: len(audio) // 2], rate)  # trimmed in another editor
+    assert bytes(data) != recording.read_bytes()
+    # offered to locate the original: the user finds it, and nothing needs re-analysing
+    again, asked = _reopen(qtbot, settings, output, session, locate=original)
+    assert asked == [(recording, True)] and again.doc.path == original and again.analysis.started == 0
+    again.shutdown()
+    # declined: the changed recording is analysed again and the edits are kept
+    again, asked = _reopen(qtbot, settings, output, session, locate=None)
+    assert asked == [(recording, True)] and again.doc.path == recording
+    assert _dismiss_error(again).startswith(f"{recording} changed since the session was saved")
+    with qtbot.waitSignal(again.analysisFinished, timeout=30_000):
+        pass
+    assert Region("violin", 4.0, 9.0, 1.0) in again.doc.regions
+    again.shutdown()
+
+
+def test_out_of_gpu_memory_is_a_status_line(qtbot, window, take, model_path, monkeypatch) -> None:
+    model = wrapped(load_model(model_path), limit=100, axis=-2)
+    monkeypatch.setattr(AnalyzerCache, "get", lambda self, s: Analyzer(model, device="cpu", hop=s.hop))
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(take)
+    assert "GPU out of memory even in small pieces; continuing on the CPU (slower)" in messages
+    assert window.error_box is None and window.doc.activity.is_complete
+
+
+def test_closing_during_playback_exits_cleanly(qtbot, analysed, output) -> None:
+    w = analysed
+    w.toggle_play()
+    qtbot.waitUntil(lambda: w.doc.playhead > 0.5, timeout=5000)
+    assert w.player.playing
+    assert w.close()
+    assert not w.player.playing and output.position() is None
+
+
+def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output) -> None:
+    w = analysed
+    recording = w.doc.path
+    stored = autosave_path(settings.autosave_dir, recording)
+    with qtbot.waitSignal(w.autosaved, timeout=5000):
+        w.doc.add_region("flute", 2.0, 6.0)
+    assert stored.exists()
+    w.doc.undo.undo()  # back at the opened state: nothing left to keep
+    qtbot.waitUntil(lambda: not stored.exists(), timeout=5000)
+    with qtbot.waitSignal(w.autosaved, timeout=5000):
+        w.doc.add_region("piano", 10.0, 12.0)
+
+    offered: list = []
+    again = MainWindow(settings, output=output)
+    qtbot.addWidget(again)
+    again.ask_restore = lambda saved: offered.append(saved) or True
+    with qtbot.waitSignal(again.analysisFinished, timeout=30_000):
+        again.open_path(recording)
+    assert [s.edits for s in offered] == [[Edit("add", new=Region("piano", 10.0, 12.0, 1.0))]]
+    assert Region("piano", 10.0, 12.0, 1.0) in again.doc.regions and again.windowTitle().endswith("* — studio-tagger")
+    again.doc.undo.undo()  # the restore is one undo step
+    assert again.doc.edits == []
+    again.shutdown()
+
+    declined = MainWindow(settings, output=output)
+    qtbot.addWidget(declined)
+    declined.ask_restore = lambda saved: False
+    declined.open_path(recording)
+    assert declined.doc.edits == [] and not stored.exists()
+    declined.shutdown()
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from studio_tagger.app.main import make_app
+from studio_tagger.app.main_window import MainWindow
+from studio_tagger.app.settings import AppSettings
+
+app = make_app()
+window = MainWindow(AppSettings(QSettings(sys.argv[1], QSettings.Format.IniFormat)))
+window.show()
+window.autosaved.connect(lambda path: print("autosaved", flush=True))
+window.open_path(Path(sys.argv[2]))
+window.doc.add_region("trumpet", 5.0, 11.5)
+window.doc.add_region("flute", 20.0, 24.0)
+app.exec()
+"""
+
+
+def test_edits_survive_a_killed_process(qtbot, settings, output, take, monkeypatch) -> None:
+    monkeypatch.setattr(MainWindow, "confirm_discard", lambda self: True)  # no modal question at teardown
+    settings.store.sync()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, settings.store.fileName(), str(take)],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        assert child.stdout.readline().strip() == "autosaved"
+    finally:
+        child.kill()  # SIGKILL: no close event, no clean-up
+        child.wait(timeout=30)
+    assert child.returncode == -9
+
+    offered: list = []
+    window = MainWindow(settings, output=output)
+    qtbot.addWidget(window)
+    window.ask_restore = lambda saved: offered.append(saved) or True
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(take)
+    assert len(offered) == 1
+    assert window.doc.edits == [Edit("add", new=Region("trumpet", 5.0, 11.5, 1.0)),
+                                Edit("add", new=Region("flute", 20.0, 24.0, 1.0))]
+    assert {Region("trumpet", 5.0, 11.5, 1.0), Region("flute", 20.0, 24.0, 1.0)} <= set(window.doc.regions)
+    window.shutdown()
+
+
+def test_the_app_never_writes_the_recording(qtbot, window, take, tmp_path) -> None:
+    before = _sha(take)
+    with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
+        window.open_path(take)
+    window.doc.add_region("flute", 1.0, 3.0)
+    assert window.save_session(path=tmp_path / "take.stsession")
+    for fmt, name in (("wav", "marked.wav"), ("audacity", "labels.txt")):
+        with qtbot.waitSignal(window.exportFinished, timeout=30_000):
+            window.export(ExportRequest(fmt, tmp_path / name, ExportOptions()))
+    with qtbot.waitSignal(window.exportFailed, timeout=30_000):
+        window.export(ExportRequest("audacity", take, ExportOptions()))
+    assert "refusing to overwrite the recording" in _dismiss_error(window)
+    window.toggle_play()
+    time.sleep(0.2)
+    window.shutdown()
+    assert _sha(take) == before
