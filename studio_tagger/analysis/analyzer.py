@@ -169,18 +169,25 @@ class Analyzer:
             if should_cancel is not None and should_cancel():
                 raise Cancelled(f"analysis of {info.path} cancelled")
 
+        def features():
+            # Decoding, resampling and the log-mel run on the helper thread, the model on this one:
+            # on a two-core laptop the two halves cost about the same. inference_mode is per thread.
+            with torch.inference_mode():
+                for block in iter_blocks(info.path, params.sample_rate, self.block_seconds):
+                    yield len(block), frontend.push(block)
+
         # Cancel is looked at before each block and while waiting for a slow decoder.
-        blocks = Prefetch(iter_blocks(info.path, params.sample_rate, self.block_seconds), poll=check_cancel)
+        blocks = Prefetch(features(), poll=check_cancel)
         threads = torch.get_num_threads()
         if self.device.type == "cpu":
             # Leave one core to the decoding thread: oversubscribed OpenMP threads spin and stall.
             torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
         try:
             with torch.inference_mode():
-                for block in blocks:
+                for n_samples, feats in blocks:
                     check_cancel()
-                    consumed += len(block)
-                    window_logits = scorer.push(frontend.push(block))
+                    consumed += n_samples
+                    window_logits = scorer.push(feats)
                     deliver(aggregator.push(self._probs(window_logits)))
                     if progress is not None:
                         progress(min(1.0, consumed / total_in) * 0.999)

@@ -29,7 +29,9 @@ def place_module(module: torch.nn.Module, device: torch.device, fresh_copy: bool
     LoadedModel without moving it under each other's feet); ``fresh_copy`` copies it in any case.
     """
     current = next(module.parameters(), torch.empty(0)).device
-    if fresh_copy or current.type != device.type:
+    if hasattr(module, "for_inference"):  # a folded copy: the shared LoadedModel keeps its layers
+        module = module.for_inference().to(device)
+    elif fresh_copy or current.type != device.type:
         module = copy.deepcopy(module).to(device)
     if device.type == "cpu" and getattr(module, "kind", "clip") == "frames":
         # oneDNN's NHWC convolutions run about 1.5x faster on CPUs for this network.

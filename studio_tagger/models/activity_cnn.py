@@ -11,8 +11,11 @@ cuts that layer's cost about fifteen-fold on a laptop CPU.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
 def _block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
@@ -59,6 +62,16 @@ class ActivityCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x)).transpose(1, 2)
+
+    def for_inference(self) -> ActivityCNN:
+        """An eval-mode copy with each BatchNorm folded into the convolution before it: the same
+        outputs (to float rounding) without a pass over the largest activations per norm layer."""
+        fused = copy.deepcopy(self).eval()
+        for seq in (*fused.blocks, fused.temporal):
+            conv, norm = seq[0], seq[1]
+            seq[0] = fuse_conv_bn_eval(conv, norm)
+            seq[1] = nn.Identity()
+        return fused
 
     def clip_logits(self, x: torch.Tensor) -> torch.Tensor:
         """One logit vector per clip: the mean of its frame logits, as the analyzer pools a window."""
