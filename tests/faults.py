@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from studio_tagger.features import FeatureParams, LogMel
 from studio_tagger.models import LoadedModel
 
 
@@ -39,3 +40,22 @@ class OutOfMemoryAbove(nn.Module):
 def wrapped(model: LoadedModel, limit: int | None, axis: int) -> LoadedModel:
     return LoadedModel(OutOfMemoryAbove(model.module, limit, axis), model.card, model.labels, model.name,
                        model.window_seconds, model.features)
+
+
+class LogMelOutOfMemoryAbove(LogMel):
+    """A log-mel front end "on a GPU" that runs out of memory for longer audio; its CPU copy does not."""
+
+    def __init__(self, params: FeatureParams, limit: int | None) -> None:
+        super().__init__(params)
+        self.limit = limit
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if self.limit is not None and wave.shape[-1] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 250.00 MiB (simulated)")
+        return super().forward(wave)
+
+    def to(self, *args, **kwargs):
+        moved = super().to(*args, **kwargs)
+        if any(str(a) == "cpu" for a in args):
+            moved.limit = None
+        return moved

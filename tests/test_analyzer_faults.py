@@ -121,3 +121,20 @@ def test_a_recording_of_a_few_frames_is_padded_for_the_model(write_audio, random
     assert result.activity.shape == (1, 8) and np.isfinite(result.activity).all()
     again = Analyzer(random_model, device="cpu", block_seconds=0.01).analyze(path)
     np.testing.assert_array_equal(again.activity, result.activity)
+
+
+def test_front_end_out_of_memory_cuts_blocks_then_moves_to_the_cpu(recording, random_model):
+    from faults import LogMelOutOfMemoryAbove
+
+    reference = Analyzer(random_model, device="cpu").analyze(recording)
+    analyzer = Analyzer(random_model, device="cpu")
+    analyzer.logmel = LogMelOutOfMemoryAbove(random_model.features, limit=10 * 16000)
+    result = analyzer.analyze(recording)
+    np.testing.assert_array_equal(result.activity, reference.activity)
+    assert result.extra["notices"] == ["GPU out of memory; retrying with audio blocks of 15 s",
+                                       "GPU out of memory; retrying with audio blocks of 7.5 s"]
+    analyzer.logmel = LogMelOutOfMemoryAbove(random_model.features, limit=1000)
+    result = analyzer.analyze(recording)
+    np.testing.assert_array_equal(result.activity, reference.activity)
+    assert result.extra["notices"][-1] == ("GPU out of memory even for short audio blocks; computing features "
+                                           "on the CPU")

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 
 from ..audio import AudioError, AudioInfo, iter_blocks, probe
-from ..features import FeatureParams, LogMel, StreamingLogMel, window_frames
+from ..features import FeatureParams, LogMel, window_frames
 from ..models import LoadedModel, load_model
 from .aggregate import BinAggregator
 from .device import place_module, resolve_device
+from .frontend import ResilientLogMel
 from .prefetch import Prefetch
 from .regions import Region
 from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
@@ -134,7 +135,8 @@ class Analyzer:
         notice: Callable[[str], None] | None = None,
     ) -> AnalysisResult:
         """Analyse one recording. ``notice`` gets one line whenever the run had to change course (out of
-        GPU memory: smaller pieces, then the CPU); the lines are also in ``result.extra["notices"]``."""
+        GPU memory: smaller pieces, then the CPU), from this thread or the decoding thread; the lines are
+        also in ``result.extra["notices"]``."""
         started = time.perf_counter()
         info = probe(path)
         params = self.model.features
@@ -142,7 +144,6 @@ class Analyzer:
         n_bins = max(1, math.ceil(round(info.duration / self.hop, 6)))
         aggregator = BinAggregator(BinAggregator.windows_per_bin(self.model.window_seconds, self.hop), n_bins,
                                    len(self.model.labels))
-        frontend = StreamingLogMel(self.logmel, self.device)
         notices: list[str] = []
 
         def tell(text: str) -> None:
@@ -150,7 +151,9 @@ class Analyzer:
             if notice is not None:
                 notice(text)
 
-        scorer = self._scorer(ModelRunner(self.module, self.device, tell))
+        runner = ModelRunner(self.module, self.device, tell)
+        frontend = ResilientLogMel(self.logmel, self.device, runner)
+        scorer = self._scorer(runner)
         times: list[np.ndarray] = []
         rows: list[np.ndarray] = []
         total_in = max(1, int(round(info.duration * params.sample_rate)))
@@ -174,7 +177,7 @@ class Analyzer:
             # on a two-core laptop the two halves cost about the same. inference_mode is per thread.
             with torch.inference_mode():
                 for block in iter_blocks(info.path, params.sample_rate, self.block_seconds):
-                    yield len(block), frontend.push(block)
+                    yield from frontend.push(block)
 
         # Cancel is looked at before each block and while waiting for a slow decoder.
         blocks = Prefetch(features(), poll=check_cancel)

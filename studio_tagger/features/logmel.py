@@ -117,6 +117,13 @@ class StreamingLogMel:
         self.frames_done += n
         return feats
 
+    def moved_to(self, logmel: LogMel, device: torch.device | str) -> StreamingLogMel:
+        """The same stream (samples carried over included) continued with ``logmel`` on ``device``."""
+        moved = StreamingLogMel(logmel, device)
+        moved._carry = self._carry.to(moved.device)
+        moved.frames_done = self.frames_done
+        return moved
+
 
 def window_frames(seconds: float, params: FeatureParams | None = None) -> int:
     """Frames of one analysis window: what Kaldi gives for ``seconds`` of audio."""
