@@ -23,10 +23,11 @@ import numpy as np
 import soundfile as sf
 
 
-def make_recording(path: Path, minutes: float, rate: int = 44100) -> None:
-    """Tones, chords and noise changing every few seconds, written in one-minute blocks."""
+def make_recording(path: Path, minutes: float, rate: int = 44100, subtype: str = "PCM_16") -> None:
+    """Tones, chords and noise changing every few seconds, written in one-minute blocks (stereo; the
+    container follows the file name: .wav, .rf64, .w64...)."""
     rng = np.random.default_rng(0)
-    with sf.SoundFile(str(path), "w", rate, 2, subtype="PCM_16") as f:
+    with sf.SoundFile(str(path), "w", rate, 2, subtype=subtype) as f:
         for minute in range(int(np.ceil(minutes))):
             n = int(min(60.0, minutes * 60 - minute * 60) * rate)
             t = np.arange(n) / rate

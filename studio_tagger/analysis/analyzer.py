@@ -87,8 +87,9 @@ def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> 
         raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least {needs:.3f} s)")
 
 
-def bin_times(n_bins: int, hop: float) -> np.ndarray:
-    return (np.arange(n_bins) + 0.5) * hop
+def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
+    """Centres of bins first .. first + n_bins - 1."""
+    return (np.arange(first, first + n_bins) + 0.5) * hop
 
 
 class Analyzer:
@@ -158,11 +159,16 @@ class Analyzer:
         rows: list[np.ndarray] = []
         total_in = max(1, int(round(info.duration * params.sample_rate)))
         consumed = 0
+        delivered = 0  # activity rows so far
 
         def deliver(new_rows: np.ndarray) -> None:
+            nonlocal delivered
             if len(new_rows) == 0:
                 return
-            t = bin_times(n_bins, self.hop)[sum(len(r) for r in rows) :][: len(new_rows)]
+            # Only the new bins' times: a slice of all the file's times would keep that whole array alive
+            # in every chunk, memory growing with the square of the length (700 MB for 10 hours).
+            t = bin_times(len(new_rows), self.hop, first=delivered)
+            delivered += len(new_rows)
             rows.append(new_rows)
             times.append(t)
             if on_chunk is not None:
