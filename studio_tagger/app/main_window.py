@@ -64,7 +64,6 @@ class MainWindow(QMainWindow):
     summaryFinished = Signal()
     exportFinished = Signal(str)
     exportFailed = Signal(str)
-    errorReported = Signal(str)
     autosaved = Signal(str)  # path of the autosave file
 
     def __init__(self, settings: AppSettings | None = None, output: AudioOutput | None = None,
@@ -857,7 +856,6 @@ class MainWindow(QMainWindow):
         box.destroyed.connect(lambda: setattr(self, "error_box", None) if self.error_box is box else None)
         self.error_box = box
         box.open()
-        self.errorReported.emit(text)
 
 
 def _single_shot(parent, interval_ms: int, slot) -> QTimer:

@@ -51,12 +51,8 @@ def test_bad_files_get_a_dialog_and_the_window_stays_usable(qtbot, window, tmp_p
     assert window.doc.activity.is_complete
 
 
-# 40 ms: one analysis bin, which regions.find_regions cannot smooth yet (see test_cli_bad_input.py).
-APP_VALID = [c for c in VALID if c.id != "40-ms"]
-
-
 def test_unusual_but_valid_audio_opens_and_analyses(qtbot, window, tmp_path) -> None:
-    for case in APP_VALID:
+    for case in VALID:
         path = case.build(tmp_path)
         before = _sha(path)
         with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
@@ -275,3 +271,21 @@ def test_the_app_never_writes_the_recording(qtbot, window, take, tmp_path) -> No
     time.sleep(0.2)
     window.shutdown()
     assert _sha(take) == before
+
+
+def test_a_bad_model_gets_a_dialog_and_a_good_one_works_after(qtbot, window, settings, take, tmp_path,
+                                                             model_path) -> None:
+    card = tmp_path / "broken.json"
+    card.write_text('{"format": "studio-tagger-model", "labels": []}', encoding="utf-8")
+    (tmp_path / "broken.safetensors").write_bytes(b"\0" * 16)
+    for bad, reason in [(tmp_path / "gone.safetensors", f"{tmp_path / 'gone.safetensors'}: model file not found"),
+                        (card, f"{card}: model card is incomplete or invalid ('architecture')")]:
+        settings.model_path = str(bad)
+        with qtbot.waitSignal(window.analysisFailed, timeout=30_000):
+            window.open_path(take)
+        assert _dismiss_error(window) == f"analysis failed: {reason}"
+        assert window.analysis_state == "failed" and window.doc is not None
+    settings.model_path = str(model_path)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.rerun_action.trigger()
+    assert window.doc.activity.is_complete
