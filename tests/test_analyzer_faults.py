@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from audiogen import tone_burst
 from faults import wrapped as _wrapped
 
@@ -149,3 +150,24 @@ def test_chunks_hold_only_their_own_rows(recording, random_model):
     for c in chunks:
         for array in (c.times, c.activity):
             assert array.base is None or array.base.nbytes <= 2 * array.nbytes
+
+
+def test_the_cpu_copy_is_made_from_the_model_as_loaded(random_model):
+    """The analyzer's module is already prepared for its device (BatchNorm folded); the CPU fallback
+    copies the loaded model instead, and gives the same scores."""
+    from studio_tagger.analysis.device import place_module
+    from studio_tagger.analysis.windows import ModelRunner
+
+    cpu = torch.device("cpu")
+    prepared = place_module(random_model.module, cpu)
+    notices: list[str] = []
+    runner = ModelRunner(prepared, cpu, notices.append, cpu_source=random_model.module)
+    x = torch.randn(1, 300, 128)
+    with torch.inference_mode():
+        before = runner(x)
+        runner.out_of_memory(None)
+        after = runner(x)
+    assert notices == ["GPU out of memory even in small pieces; continuing on the CPU (slower)"]
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+    with pytest.raises(torch.OutOfMemoryError):
+        runner.out_of_memory(None)  # out of memory on the CPU as well: nowhere left to go

@@ -152,7 +152,7 @@ class Analyzer:
             if notice is not None:
                 notice(text)
 
-        runner = ModelRunner(self.module, self.device, tell)
+        runner = ModelRunner(self.module, self.device, tell, cpu_source=self.model.module)
         frontend = ResilientLogMel(self.logmel, self.device, runner)
         scorer = self._scorer(runner)
         times: list[np.ndarray] = []

@@ -39,9 +39,12 @@ class ModelRunner:
     """
 
     def __init__(self, module: torch.nn.Module, device: torch.device,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, cpu_source: torch.nn.Module | None = None) -> None:
+        """``cpu_source``: the model as loaded (on the CPU), which the CPU copy is made from; copying the
+        device's module would need GPU memory, the one thing there is none of."""
         self.module, self.device = module, device
         self.notice = notice or (lambda text: None)
+        self.cpu_source = cpu_source if cpu_source is not None else module
         self._cpu_module: torch.nn.Module | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +62,7 @@ class ModelRunner:
             return
         if self._cpu_module is not None:
             raise torch.OutOfMemoryError("out of memory on the CPU as well")
-        self._cpu_module = place_module(self.module, torch.device("cpu"), fresh_copy=True)
+        self._cpu_module = place_module(self.cpu_source, torch.device("cpu"), fresh_copy=True)
         self.notice("GPU out of memory even in small pieces; continuing on the CPU (slower)")
 
 
