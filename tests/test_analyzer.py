@@ -113,3 +113,10 @@ def test_device_auto_and_explicit_cpu(energy_model):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             Analyzer(energy_model, device="cuda")
+
+
+def test_decoding_in_the_calling_thread_gives_the_same_activity(write_audio, random_model_path):
+    path = write_audio("inline.wav", tone_burst(40.0, 44100, 10, 20, channels=2), 44100)
+    overlapped = Analyzer(random_model_path, device="cpu", block_seconds=7.0).analyze(path)
+    inline = Analyzer(random_model_path, device="cpu", block_seconds=7.0, overlap_decoding=False)
+    np.testing.assert_array_equal(inline.analyze(path).activity, overlapped.activity)

@@ -97,8 +97,11 @@ class Analyzer:
 
     def __init__(
         self, model: LoadedModel | str | Path | None = None, device: str | torch.device = "auto",
-        hop: float = 0.5, block_seconds: float | None = None,
+        hop: float = 0.5, block_seconds: float | None = None, overlap_decoding: bool = True,
     ) -> None:
+        """``overlap_decoding`` decodes on a helper thread while the model runs (fastest); an app that
+        must keep a core free for its GUI passes False and decodes in the calling thread."""
+        self.overlap_decoding = overlap_decoding
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
         self.device = resolve_device(device)
         params = self.model.features
@@ -186,7 +189,7 @@ class Analyzer:
                     yield from frontend.push(block)
 
         # Cancel is looked at before each block and while waiting for a slow decoder.
-        blocks = Prefetch(features(), poll=check_cancel)
+        blocks = Prefetch(features(), poll=check_cancel) if self.overlap_decoding else features()
         threads = torch.get_num_threads()
         if self.device.type == "cpu":
             # Leave one core to the decoding thread: oversubscribed OpenMP threads spin and stall.

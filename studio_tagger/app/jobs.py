@@ -52,8 +52,10 @@ class AnalyzerCache:
     def get(self, settings: AnalysisSettings) -> Analyzer:
         with self._lock:
             if self._analyzer is None or self._key != settings:
+                # Decoding stays on the worker thread: with a decoder thread too, a two-core laptop has no
+                # core left for the GUI, and pan/zoom stalled for up to 150 ms while a 3-hour take ran.
                 self._analyzer = Analyzer(settings.model or None, device=settings.device, hop=settings.hop,
-                                          block_seconds=settings.block_seconds)
+                                          block_seconds=settings.block_seconds, overlap_decoding=False)
                 self._key = settings
             return self._analyzer
 
