@@ -1,6 +1,6 @@
 """Sliding-window analysis of a whole recording, streamed block by block.
 
-file -> audio blocks (decoded on a helper thread) -> log-mel, computed once over the recording ->
+file -> audio blocks -> log-mel, computed once over the recording (both on a helper thread) ->
 window scores -> overlap-add into activity bins -> `on_chunk` callbacks in time order -> result.
 Memory stays bounded by the block size plus the activity matrix, whatever the length of the file.
 A GPU that runs out of memory makes the run slower, not fail (see `windows.ModelRunner`); what changed
@@ -192,7 +192,8 @@ class Analyzer:
         blocks = Prefetch(features(), poll=check_cancel) if self.overlap_decoding else features()
         threads = torch.get_num_threads()
         if self.device.type == "cpu":
-            # Leave one core to the decoding thread: oversubscribed OpenMP threads spin and stall.
+            # Leave one core to the decoding thread (or, without one, to the app's GUI): oversubscribed
+            # OpenMP threads spin and stall.
             torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
         try:
             with torch.inference_mode():
