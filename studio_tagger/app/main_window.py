@@ -50,7 +50,8 @@ from .workers import JobSlot
 AUDIO_FILTER = ("Audio and sessions (*.wav *.flac *.ogg *.oga *.aif *.aiff *.w64 *.caf *.mp3 *.stsession);;"
                 "Sessions (*.stsession);;All files (*)")
 CLOSE_WAIT_S = 3.0
-REGIONS_EVERY_MS = 250  # while analysis streams in, regions are recomputed at most this often
+REGIONS_EVERY_MS = 1000  # while analysis streams in, regions are recomputed at most this often (each
+# recompute redraws the region list and blocks: at 250 ms that was most of the GUI time on a 3 h take)
 SUMMARY_EVERY_MS = 250
 AUTOSAVE_AFTER_MS = 1500  # edits are autosaved this long after the last one
 
