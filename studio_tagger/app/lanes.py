@@ -108,6 +108,7 @@ class LanesLayer:
         self._handle_region: Region | None = None
         self._rgba = np.zeros((0, 0, 4), np.uint8)
         self._dirty_from = float("inf")
+        self._curves_stale = True
         self._redraw = QTimer()
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_MS)
@@ -170,6 +171,8 @@ class LanesLayer:
         readable = (x1 - x0) / self.doc.activity.hop <= max(1.0, self.vb.width())
         for curve in self.curves:
             curve.setVisible(readable)
+        if readable and self._curves_stale:
+            self._update_curves()
 
     def flush(self) -> None:
         """Draw any activity still waiting for the redraw timer (the analysis ended or stopped)."""
@@ -186,7 +189,6 @@ class LanesLayer:
         if doc is None or not len(self._rgba):
             return
         model = doc.activity
-        n = len(model.labels)
         first = max(0, int(t0 / model.hop))
         last = model.filled
         if last > first:
@@ -194,10 +196,20 @@ class LanesLayer:
             alpha = np.clip(model.activity[first:last], 0, 1) ** 2 * HEAT_ALPHA
             self._rgba[::-1, first:last, 3] = alpha.T.astype(np.uint8)
             self.heat.updateImage(self._rgba)
+        self._curves_stale = True
+        if self.curves and self.curves[0].isVisible():
+            self._update_curves()
+
+    def _update_curves(self) -> None:
+        """Curve data for the whole known activity; skipped while curves are hidden (wide views), where
+        re-feeding eight curves of a growing 3-hour take cost the GUI thread more than anything else."""
+        model = self.doc.activity
+        n = len(model.labels)
         times, activity = model.known()
         for i, curve in enumerate(self.curves):
             base = lane_base(i, n)
             curve.setData(times, base + BLOCK_TOP + 0.04 + activity[:, i] * (0.92 - BLOCK_TOP))
+        self._curves_stale = False
 
     def on_regions(self) -> None:
         doc = self.doc
