@@ -5,18 +5,21 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterable, Iterator
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 class ProgressBar:
     """Redraws one line with percentage, rate and ETA. Silent unless the stream is a terminal
-    (or STUDIO_TAGGER_PROGRESS=1), so logs and pipes stay clean."""
+    (or STUDIO_TAGGER_PROGRESS=1, or ``force``), so logs and pipes stay clean."""
 
-    def __init__(self, desc: str, *, enabled: bool = True, stream: TextIO | None = None, unit: str = "") -> None:
+    def __init__(self, desc: str, *, enabled: bool = True, force: bool = False, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        forced = os.environ.get("STUDIO_TAGGER_PROGRESS") == "1"
+        forced = force or os.environ.get("STUDIO_TAGGER_PROGRESS") == "1"
         self.enabled = enabled and (forced or self.stream.isatty())
-        self.desc, self.unit = desc, unit
+        self.desc = desc
         self.started = time.monotonic()
         self._last_draw = 0.0
         self._drawn = False
@@ -50,3 +53,17 @@ class ProgressBar:
         if self.enabled and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def progress(iterable: Iterable[T], total: int, desc: str = "", *, force: bool = False) -> Iterator[T]:
+    """Yield from ``iterable`` while the bar shows ``done/total`` and items per second (training scripts)."""
+    bar = ProgressBar(desc, force=force)
+    done = 0
+    try:
+        for item in iterable:
+            yield item
+            done += 1
+            elapsed = max(time.monotonic() - bar.started, 1e-9)
+            bar.update(done / max(total, 1), f"{done}/{total} {done / elapsed:.2f}/s")
+    finally:
+        bar.close()

@@ -30,8 +30,8 @@ import numpy as np
 from studio_tagger.atomic import atomic_write
 from studio_tagger.audio import read_mono
 from studio_tagger.labels import LABELS
+from studio_tagger.progress import progress
 from training.medley import METADATA, NOT_A_LABEL, read_metadata, song_split
-from training.progress import progress
 from training.soundfonts import SOUNDFONTS
 
 SAMPLE_RATE = 16_000

@@ -36,8 +36,8 @@ from studio_tagger.analysis.regions import RegionParams, find_regions
 from studio_tagger.analysis.windows import n_windows, silence_level
 from studio_tagger.features import FeatureParams, LogMel, window_frames
 from studio_tagger.models import load_model
+from studio_tagger.progress import progress
 from training.data import ClipSet, decode, load_dataset, select
-from training.progress import progress
 from training.report import (
     ClassificationReport,
     DetectionReport,

@@ -34,6 +34,7 @@ import soundfile as sf
 
 from studio_tagger.atomic import atomic_write
 from studio_tagger.labels import LABELS
+from studio_tagger.progress import progress
 from training.medley import (
     METADATA,
     NOT_A_LABEL,
@@ -45,7 +46,6 @@ from training.medley import (
     write_metadata,
 )
 from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, Style, get_style, random_phrase
-from training.progress import progress
 from training.render import SAMPLE_RATE, Part, Placement, frame_rms, render, sounding_extent
 from training.soundfonts import DRUM_BANK, SOUNDFONTS, get_soundfont, read_presets, style_programs
 
