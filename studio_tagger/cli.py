@@ -170,6 +170,7 @@ def region_params_from(args: argparse.Namespace):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import Analyzer, find_regions
+    from .timefmt import clock
 
     exports = _check_exports(args.export)
     _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
@@ -192,16 +193,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{args.file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
               f"{len(regions)} regions")
         for r in regions:
-            print(f"  {_clock(r.start)} - {_clock(r.end)}  {r.label:<26} {r.score:.2f}")
+            print(f"  {clock(r.start)} - {clock(r.end)}  {r.label:<26} {r.score:.2f}")
     return 0
-
-
-def _clock(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
 
 
 def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None]) -> None:

@@ -1,19 +1,12 @@
-"""Times as editors read them: h:mm:ss.mmm."""
+"""The time ruler of the app's views."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 
+from ..timefmt import clock
 
-def clock(seconds: float, decimals: int = 3) -> str:
-    """``3723.5`` -> ``1:02:03.500``; ``decimals`` (0-3) digits after the second."""
-    scale = 10**decimals
-    units = int(round(max(0.0, seconds) * scale))
-    whole, frac = divmod(units, scale)
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h}:{m:02d}:{s:02d}"
-    return f"{text}.{frac:0{decimals}d}" if decimals else text
+__all__ = ["TimeAxis", "clock"]
 
 
 class TimeAxis(pg.AxisItem):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from studio_tagger.analysis.regions import Region
 
+from ..timefmt import clock
 from .context import ExportContext
 from .markers import Marker
-from .text import bad_line, clock_text, parse_time, read_text, text_writer
+from .text import bad_line, parse_time, read_text, text_writer
 
 HEADER = ("Name", "Start", "Duration", "Time Format", "Type", "Description")
 
@@ -20,7 +21,7 @@ def render(markers: Sequence[Marker], ctx: ExportContext) -> str:
     for m in markers:
         # Duration from the rounded ends, so Start + Duration lands on the rounded end exactly.
         duration_ms = round(m.end * 1000) - round(m.start * 1000)
-        lines.append("\t".join([m.name, clock_text(m.start), clock_text(duration_ms / 1000), "decimal", "Cue", ""]))
+        lines.append("\t".join([m.name, clock(m.start), clock(duration_ms / 1000), "decimal", "Cue", ""]))
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the text formats: number layout, clock times, reading files of unknown encoding."""
+"""Shared pieces of the text formats: number layout, reading clock times, reading files of unknown encoding."""
 
 from __future__ import annotations
 
@@ -17,15 +17,6 @@ WriteFn = Callable[[BinaryIO, Sequence[Marker], ExportContext], None]
 def seconds_text(t: float) -> str:
     """Seconds with 6 decimals and '.' whatever the locale (f-strings never localise)."""
     return f"{t:.6f}"
-
-
-def clock_text(t: float) -> str:
-    """``H:MM:SS.mmm``, rounded to the millisecond."""
-    ms = round(t * 1000)
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    secs, ms = divmod(ms, 1000)
-    return f"{hours}:{minutes:02d}:{secs:02d}.{ms:03d}"
 
 
 def parse_time(text: str) -> float:
