@@ -33,7 +33,7 @@ import torch
 from studio_tagger.analysis import Analyzer
 from studio_tagger.analysis.aggregate import BinAggregator
 from studio_tagger.analysis.regions import RegionParams, find_regions
-from studio_tagger.analysis.windows import n_windows, silence_level
+from studio_tagger.analysis.windows import n_windows, silence_level, window_means
 from studio_tagger.features import FeatureParams, LogMel, window_frames
 from studio_tagger.models import load_model
 from studio_tagger.progress import progress
@@ -64,9 +64,7 @@ def _window_logits(module: torch.nn.Module, feats: torch.Tensor, win: int, hop: 
         logits = module(feats).repeat_interleave(int(module.time_stride), dim=1)
         if logits.shape[1] < frames:
             logits = torch.cat([logits, logits[:, -1:].expand(-1, frames - logits.shape[1], -1)], dim=1)
-        cum = torch.cat([torch.zeros_like(logits[:, :1]), logits[:, :frames].cumsum(dim=1)], dim=1)
-        ends = (starts + win).clamp_max(frames)
-        return (cum[:, ends] - cum[:, starts]) / (ends - starts).to(logits.dtype)[None, :, None]
+        return window_means(logits[:, :frames], starts, win)
     need = int(starts[-1]) + win
     if need > frames:
         feats = torch.cat([feats, feats.new_full((clips, need - frames, mels), silence)], dim=1)

@@ -78,6 +78,17 @@ def n_windows(n_frames: int, win: int, hop: int) -> int:
     return 1 + math.ceil((n_frames - win) / hop)
 
 
+def window_means(logits: torch.Tensor, starts: torch.Tensor, win: int) -> torch.Tensor:
+    """Mean of per-frame ``logits`` (..., frames, labels) over each window [s, s + win), cut at the last
+    frame: (..., windows, labels). One cumulative sum (in float64, so long stretches lose no precision)
+    serves every window."""
+    frames = logits.shape[-2]
+    cum = torch.cat([torch.zeros_like(logits.narrow(-2, 0, 1)), logits], dim=-2).double().cumsum(dim=-2)
+    ends = (starts + win).clamp_max(frames)
+    sums = cum.index_select(-2, ends) - cum.index_select(-2, starts)
+    return (sums / (ends - starts).to(sums.dtype).unsqueeze(-1)).to(logits.dtype)
+
+
 class FrameWindowScorer:
     def __init__(
         self, module: torch.nn.Module, win: int, hop: int, device: torch.device, segment: int = 6000,
@@ -163,25 +174,21 @@ class FrameWindowScorer:
         return int(self.module.head.out_channels)
 
     def _windows(self, final: bool) -> torch.Tensor:
-        out = []
-        n_total = n_windows(self._scored, self.win, self.hop) if final else None
-        while True:
-            k = self._next_window
-            s, e = k * self.hop, k * self.hop + self.win
-            if final:
-                if k >= n_total:
-                    break
-                e = min(e, self._scored)
-            elif e > self._scored:
-                break
-            seg = self._logits[s - self._logits_base : e - self._logits_base]
-            out.append(seg.mean(dim=0) if len(seg) else self._logits[-1])
-            self._next_window += 1
-        drop = self._next_window * self.hop - self._logits_base
+        first = self._next_window
+        if final:
+            stop = n_windows(self._scored, self.win, self.hop)
+        else:  # only windows that lie wholly in the scored frames
+            stop = max(first, (self._scored - self.win) // self.hop + 1 if self._scored >= self.win else 0)
+        if stop == first:
+            return torch.zeros(0, self._n_labels(), device=self.device)
+        starts = torch.arange(first, stop, device=self.device) * self.hop - self._logits_base
+        out = window_means(self._logits, starts, self.win)
+        self._next_window = stop
+        drop = stop * self.hop - self._logits_base
         if drop > 0 and not final:
             self._logits = self._logits[drop:]
             self._logits_base += drop
-        return torch.stack(out) if out else torch.zeros(0, self._n_labels(), device=self.device)
+        return out
 
 
 class ClipWindowScorer:
