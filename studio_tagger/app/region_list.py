@@ -12,6 +12,7 @@ from ..analysis.regions import Region
 from .timefmt import clock
 
 COLUMNS = ("Instrument", "Start", "End", "Duration", "Score")
+WIDEST_TEXT = ("", "00:00:00.000", "00:00:00.000", "00000.00 s", "0.00")  # per column, in the data font
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL = "All instruments"
 _ROOT = QModelIndex()
@@ -88,9 +89,16 @@ class RegionList(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
+        # Column widths from the widest text each column can hold, not ResizeToContents: that mode
+        # asks the model for every row's size hint on each update, which stalled the GUI for tens of
+        # milliseconds every second while an analysis streamed regions into a long take.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        metrics = self.table.fontMetrics()
+        for col, widest in enumerate(WIDEST_TEXT[1:], start=1):
+            width = max(metrics.horizontalAdvance(widest), metrics.horizontalAdvance(COLUMNS[col]))
+            header.resizeSection(col, width + 24)  # room for the padding and the sort arrow
         self.setMinimumWidth(420)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
