@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from studio_tagger.labels import LABELS
-from studio_tagger.models import load_model
+from studio_tagger.models import ActivityCNN, load_model
 from training import train
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
 from training.medley import NOT_A_LABEL, Record, audio_path, write_metadata
@@ -72,6 +73,9 @@ def test_training_exports_a_loadable_model_and_resume_matches_an_uninterrupted_r
     card = model.card
     assert card["labels"] == list(LABELS) and card["activation"] == "sigmoid"
     assert card["architecture"]["type"] == "activity_cnn" and card["window_seconds"] == 2.0
+    # Every constructor parameter is written out, so a later change of a default cannot reinterpret the weights.
+    assert card["architecture"]["params"]["stem_stride"] == list(ActivityCNN().blocks[0][0].stride)
+    assert set(card["architecture"]["params"]) == set(inspect.signature(ActivityCNN).parameters)
     assert card["training"]["epochs"] == 2 and card["training"]["seed"] == 3
     assert card["training"]["command"].startswith("python -m training.train --data medley")
     assert card["training"]["data"]["train"]["families"] == ["fluid"]

@@ -19,6 +19,7 @@ of it, so a resumed run ends with the same weights as an uninterrupted one.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import platform
@@ -37,7 +38,7 @@ from safetensors.torch import save as save_tensors
 from studio_tagger.analysis.device import resolve_device
 from studio_tagger.atomic import atomic_write
 from studio_tagger.features import FeatureParams, LogMel, window_frames
-from studio_tagger.models import build_model, save_model
+from studio_tagger.models import ActivityCNN, build_model, save_model
 from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
@@ -227,9 +228,14 @@ def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.opti
 
 
 def architecture_params(args: argparse.Namespace, n_labels: int) -> dict:
+    """Every constructor parameter of the architecture, written out: a card must still describe its
+    weights after a later release changes a default."""
     params: dict = {"n_labels": n_labels}
     if args.arch in ("paper_cnn", "paper_ast"):
         params["n_frames"] = window_frames(WINDOW_SECONDS)
+    if args.arch == "activity_cnn":
+        defaults = {name: p.default for name, p in inspect.signature(ActivityCNN).parameters.items()}
+        params = json.loads(json.dumps(defaults)) | params  # tuples become JSON lists
     return params | json.loads(args.arch_params)
 
 

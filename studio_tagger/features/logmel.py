@@ -71,23 +71,33 @@ class LogMel(torch.nn.Module):
         self.params = params or FeatureParams()
         p = self.params
         window = torch.hann_window(p.frame_length, periodic=False, dtype=torch.float64)
-        self.register_buffer("window", window.float(), persistent=False)
+        # Kaldi's symmetric Hann window is zero at the first sample of a frame, the one sample where its
+        # per-frame pre-emphasis differs from emphasising the whole signal once: forward() relies on it.
+        padded = torch.nn.functional.pad(window, (0, p.n_fft - p.frame_length))
+        self.register_buffer("window", padded.float(), persistent=False)
+        self.register_buffer("window_spectrum", torch.fft.rfft(padded).to(torch.complex64), persistent=False)
         self.register_buffer("filters", torch.from_numpy(mel_filters(p)).float(), persistent=False)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         p = self.params
-        if wave.shape[-1] < p.frame_length:
+        n = p.frames_in(wave.shape[-1])
+        if n == 0:
             return wave.new_zeros(*wave.shape[:-1], 0, p.n_mels)
-        frames = wave.unfold(-1, p.frame_length, p.frame_shift)
-        frames = frames - frames.mean(dim=-1, keepdim=True)
-        # Pre-emphasis inside each frame; the first sample is emphasised against itself, as Kaldi does.
-        emphasised = torch.cat(
-            [frames[..., :1] * (1.0 - p.preemphasis), frames[..., 1:] - p.preemphasis * frames[..., :-1]], dim=-1
-        )
-        spectrum = torch.fft.rfft(emphasised * self.window, n=p.n_fft)
-        power = spectrum.real.square() + spectrum.imag.square()
-        mel = torch.clamp_min(power @ self.filters, p.floor).log()
-        return (mel - p.mean) / (2.0 * p.std)
+        # Kaldi removes each frame's mean, pre-emphasises inside the frame, then windows. All three are
+        # linear, so the per-frame work shrinks to one multiply: the signal is pre-emphasised once, framed
+        # 512 wide (the window is zero past sample 400, so no padding copy before the FFT), and each
+        # frame's mean comes off in the spectrum, as the mean times the spectrum of the window. About a
+        # third less time than framing first, on the thread that also decodes.
+        emphasised = wave.new_zeros(*wave.shape[:-1], wave.shape[-1] + p.n_fft - p.frame_length)
+        emphasised[..., 1 : wave.shape[-1]] = wave[..., 1:] - p.preemphasis * wave[..., :-1]
+        frames = emphasised.unfold(-1, p.n_fft, p.frame_shift)[..., :n, :]
+        spectrum = torch.fft.rfft(frames * self.window)
+        dc = (1.0 - p.preemphasis) * wave.unfold(-1, p.frame_length, p.frame_shift).mean(dim=-1, keepdim=True)
+        real = torch.addcmul(spectrum.real, dc, self.window_spectrum.real, value=-1.0)
+        imag = torch.addcmul(spectrum.imag, dc, self.window_spectrum.imag, value=-1.0)
+        power = real.square_().add_(imag.square_())
+        mel = (power @ self.filters).clamp_min_(p.floor).log_()
+        return mel.sub_(p.mean).div_(2.0 * p.std)
 
 
 class StreamingLogMel:

@@ -1,0 +1,48 @@
+"""The project's model: what inference runs must equal what training learned, for every layout."""
+
+import pytest
+import torch
+
+from studio_tagger.models import ActivityCNN
+
+LAYOUTS = {
+    "default": {},
+    "first release": {"stem_stride": (2, 2), "pools": ((2, 2), (2, 2), (1, 2))},
+}
+
+
+def _trained_looking(layout: dict) -> ActivityCNN:
+    """Random weights and BatchNorm statistics far from the identity, as after training."""
+    torch.manual_seed(0)
+    model = ActivityCNN(**layout)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+    return model.eval()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_inference_copy_gives_the_trained_outputs(layout):
+    model = _trained_looking(layout)
+    fused = model.for_inference()
+    # Folded norms, and ReLU moved after each max-pool: fewer layers, same numbers.
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(3, 598, 128)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_one_output_frame_per_time_stride(layout):
+    model = _trained_looking(layout)
+    assert model.time_stride == 8
+    with torch.inference_mode():
+        assert model(torch.randn(1, 800, 128)).shape == (1, 100, 8)
+
+
+def test_pools_must_match_the_blocks():
+    with pytest.raises(ValueError, match="one pool per block"):
+        ActivityCNN(channels=(8, 16), pools=((2, 2), (2, 2)))
