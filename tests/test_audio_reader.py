@@ -39,6 +39,20 @@ def test_formats_decode_to_the_same_mono_signal(tmp_path, name, fmt, subtype):
         np.testing.assert_allclose(mono, data.mean(axis=1), atol=tol)
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32"])
+@pytest.mark.parametrize("channels", [1, 2, 5])
+def test_integer_pcm_decodes_to_libsndfiles_own_float_values(tmp_path, subtype, channels):
+    """Integer files are read as integers and scaled by the reader: the values must be libsndfile's."""
+    rng = np.random.default_rng(channels)
+    data = np.clip(rng.uniform(-1.2, 1.2, size=(5000, channels)), -1.0, 1.0)  # full scale, both signs
+    path = tmp_path / f"int.{subtype}.wav"
+    sf.write(str(path), data, 44100, subtype=subtype)
+    expected = sf.read(str(path), dtype="float64", always_2d=True)[0].mean(axis=1)
+    mono = read_mono(path)
+    assert mono.dtype == np.float32
+    np.testing.assert_allclose(mono, expected, atol=2e-7, rtol=0)
+
+
 @pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (192000, 2), (48000, 8), (22050, 3)])
 def test_any_rate_and_channel_count_resamples_to_16k(write_audio, rate, channels):
     path = write_audio("x.wav", _signal(2.0, rate, channels), rate)
