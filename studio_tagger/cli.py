@@ -296,6 +296,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("studio-tagger: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`studio-tagger analyze FILE | head`): stop quietly, as other tools do. Python
+        # would report the pipe again while flushing stdout at exit, so stdout goes to /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
     except Exception as exc:  # every failure becomes one line; --debug shows where
         if getattr(args, "debug", False):
             raise

@@ -109,6 +109,18 @@ def test_console_script_runs_as_a_process(take, random_model_path):
     assert proc.returncode == 1 and proc.stderr.strip() == "studio-tagger: error: /nonexistent.wav: no such file"
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly(take, random_model_path):
+    """`studio-tagger analyze FILE --json - | head -1`: no error about the broken pipe."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio_tagger.cli", "analyze", str(take), "--model", str(random_model_path),
+         "--json", "-", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert stderr == ""
+
+
 def test_analyze_exports_and_export_command(tmp_path, take, random_model_path):
     analysis = tmp_path / "a.json"
     labels_txt = tmp_path / "labels.txt"
