@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from studio_tagger.models import ActivityCNN
+from studio_tagger.models.activity_cnn import PairMax
 
 LAYOUTS = {
     "default": {},
@@ -46,3 +47,20 @@ def test_one_output_frame_per_time_stride(layout):
 def test_pools_must_match_the_blocks():
     with pytest.raises(ValueError, match="one pool per block"):
         ActivityCNN(channels=(8, 16), pools=((2, 2), (2, 2)))
+
+
+@pytest.mark.parametrize("pool", [(1, 1), (1, 2), (2, 1), (2, 2)])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (1, 4, 8, 6), (1, 2, 1, 3)])
+def test_pair_max_equals_max_pool(pool, shape):
+    x = torch.randn(shape).contiguous(memory_format=torch.channels_last)
+    if shape[2] < pool[0] or shape[3] < pool[1]:  # too small: both refuse (the analyzer pads such input)
+        for pool_op in (PairMax(pool), lambda t: torch.nn.functional.max_pool2d(t, pool)):
+            with pytest.raises(RuntimeError):
+                pool_op(x)
+        return
+    torch.testing.assert_close(PairMax(pool)(x), torch.nn.functional.max_pool2d(x, pool), atol=0, rtol=0)
+
+
+def test_pair_max_refuses_larger_pools():
+    with pytest.raises(ValueError, match="by 1 or 2"):
+        PairMax((3, 1))
