@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
-def _block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
+def _block(c_in: int, c_out: int, pool: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
         nn.BatchNorm2d(c_out),
