@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not window.grab().save(str(args.out)):
             print(f"screenshot: cannot write {args.out}", file=sys.stderr)
             return 1
-        print(f"{args.out}: {width}x{height}, {len(doc.regions)} regions, model {window.model_label.text()}")
+        print(f"{args.out}: {width}x{height}, {len(doc.regions)} regions, {window.model_label.text()}")
         window.shutdown()
     return 0
 

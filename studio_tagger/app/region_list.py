@@ -12,7 +12,7 @@ from ..analysis.regions import Region
 from .timefmt import clock
 
 COLUMNS = ("Instrument", "Start", "End", "Duration", "Score")
-WIDEST_TEXT = ("", "00:00:00.000", "00:00:00.000", "00000.00 s", "0.00")  # per column, in the data font
+WIDEST_TEXT = ("", "0:00:00.000", "0:00:00.000", "000.00 s", "0.00")  # typical widest text per column
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL = "All instruments"
 _ROOT = QModelIndex()
@@ -98,7 +98,7 @@ class RegionList(QWidget):
         metrics = self.table.fontMetrics()
         for col, widest in enumerate(WIDEST_TEXT[1:], start=1):
             width = max(metrics.horizontalAdvance(widest), metrics.horizontalAdvance(COLUMNS[col]))
-            header.resizeSection(col, width + 24)  # room for the padding and the sort arrow
+            header.resizeSection(col, width + 14)  # room for the cell padding
         self.setMinimumWidth(420)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
