@@ -243,7 +243,8 @@ def _load_regions_source(path: Path):
     """Regions (and the recording they belong to) from an analysis JSON or a saved session."""
     import numpy as np
 
-    from .analysis import AnalysisResult, Region
+    from .analysis import AnalysisResult
+    from .interchange.tables import regions_from_document
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -253,10 +254,7 @@ def _load_regions_source(path: Path):
         raise CliError(f"{path}: not a studio-tagger analysis or session ({exc})") from exc
     if not isinstance(data, dict) or "regions" not in data:
         raise CliError(f"{path}: not a studio-tagger analysis or session (no 'regions')")
-    try:
-        regions = [Region.from_dict(r) for r in data["regions"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CliError(f"{path}: a region is malformed ({exc})") from exc
+    regions = regions_from_document(path, data)  # the same checks as a JSON marker import
     described = data.get("source")
     source = data.get("file") or (described.get("path") if isinstance(described, dict) else None)
     result = None

@@ -130,12 +130,16 @@ def test_corrupt_weights_and_card_are_one_line(folders, random_model_path, capsy
     [
         ("", "not a studio-tagger analysis or session (Expecting value: line 1 column 1 (char 0))"),
         ("[1, 2]", "not a studio-tagger analysis or session (no 'regions')"),
-        ('{"regions": [{"label": "flute"}]}', "a region is malformed ('start')"),
+        ('{"regions": [{"label": "flute"}]}', "region 1 needs label (or name), start and end as numbers"),
+        ('{"regions": [{"label": "flute", "start": 1, "end": 2}, {"label": "flute", "start": NaN, "end": 2}]}',
+         "region 2 has a time or score that is not a finite number"),
+        ('{"regions": [{"label": "flute", "start": 3, "end": 2}]}', "region 1 has invalid times 3.0..2.0"),
         ('{"regions": [], "source": "elsewhere.wav", "times": [0.25], "activity": "x"}',
          "its activity matrix is malformed (could not convert string to float: 'x')"),
-        ('{"regions": "x"}', "a region is malformed (string indices must be integers, not 'str')"),
+        ('{"regions": "x"}', "no list of regions found"),
     ],
-    ids=["empty", "list", "region-without-times", "activity-not-numbers", "regions-not-a-list"],
+    ids=["empty", "list", "region-without-times", "region-not-finite", "region-backwards", "activity-not-numbers",
+         "regions-not-a-list"],
 )
 def test_malformed_analysis_or_session_for_export(content, reason, folders, capsys):
     inputs, outputs = folders

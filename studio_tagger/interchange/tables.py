@@ -89,6 +89,12 @@ def read_json(path: Path) -> list[Region]:
         doc = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise MarkerFileError(f"{path}: not valid JSON ({e})") from e
+    return regions_from_document(path, doc)
+
+
+def regions_from_document(path: Path, doc: object) -> list[Region]:
+    """The checked regions of a parsed JSON document from ``path``: its ``regions`` list, or the
+    document itself when it is a list."""
     items = doc.get("regions") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise MarkerFileError(f"{path}: no list of regions found")
