@@ -228,8 +228,8 @@ def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.opti
 
 
 def architecture_params(args: argparse.Namespace, n_labels: int) -> dict:
-    """Every constructor parameter of the architecture, written out: a card must still describe its
-    weights after a later release changes a default."""
+    """The architecture's parameters for the card; for the project's model every constructor parameter,
+    written out, so a card still describes its weights after a later release changes a default."""
     params: dict = {"n_labels": n_labels}
     if args.arch in ("paper_cnn", "paper_ast"):
         params["n_frames"] = window_frames(WINDOW_SECONDS)

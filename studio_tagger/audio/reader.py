@@ -112,7 +112,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 
 
 # Integer PCM is read as integers and scaled here (the same values as libsndfile's floats): its own
-# conversion cost as much as the down-mix and resampling together on a 16-bit WAV.
+# conversion to float cost about as much as the resampling on a 16-bit WAV.
 _INTEGER_READS = {"PCM_16": ("int16", 2.0**-15), "PCM_24": ("int32", 2.0**-31), "PCM_32": ("int32", 2.0**-31)}
 
 
