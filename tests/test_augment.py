@@ -211,3 +211,30 @@ def test_accompaniment_is_mixed_below_the_target_by_the_planned_amount():
     target = Augmenter(params)(audio, lengths, solo_plan, gen(11))[0]  # same crop: same generator draws
     accompaniment = mixed - target
     assert 20 * np.log10(float(rms(accompaniment[None]) / rms(target[None]))) == pytest.approx(-6.0, abs=0.3)
+
+
+def _runs(mask: torch.Tensor) -> list[int]:
+    """Lengths of the runs of True in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.numpy().astype(int), [0]]))
+    return list(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1))
+
+
+def test_spectrogram_masks_blank_whole_bands_and_stretches_within_their_widths():
+    params = AugmentParams(freq_masks=2, freq_mask_bins=16, time_masks=2, time_mask_frames=20)
+    feats = torch.randn(32, 198, 128) + 5.0  # no value is zero before masking
+    out = Augmenter(params).mask_features(feats.clone(), torch.Generator().manual_seed(0))
+    bands, stretches = (out == 0).all(dim=1), (out == 0).all(dim=2)
+    assert torch.equal(out == 0, bands[:, None, :] | stretches[:, :, None])  # nothing but whole bands/stretches
+    assert all(sum(_runs(row)) <= 2 * 16 and max(_runs(row), default=0) <= 2 * 16 for row in bands)
+    assert all(sum(_runs(row)) <= 2 * 20 for row in stretches)
+    assert bands.any(dim=1).float().mean() > 0.8 and stretches.any(dim=1).float().mean() > 0.8
+    kept = ~(bands[:, None, :] | stretches[:, :, None])
+    assert torch.equal(out[kept], feats[kept])
+    again = Augmenter(params).mask_features(feats.clone(), torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+
+
+def test_no_masks_unless_asked_and_none_in_the_paper_preset():
+    feats = torch.randn(4, 198, 128)
+    for params in (AugmentParams(), AugmentParams.preset("paper")):
+        assert torch.equal(Augmenter(params).mask_features(feats.clone(), torch.Generator()), feats)

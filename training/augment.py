@@ -58,6 +58,13 @@ class AugmentParams:
     two_targets_db: tuple[float, float] = (-6.0, 6.0)
     p_accompaniment_only: float = 0.12
     p_empty: float = 0.03
+    freq_masks: int = 0
+    """SpecAugment-style masks on the log-mel: this many bands of up to ``freq_mask_bins`` mel bins per
+    clip, set to the features' zero (the AudioSet mean level), so no narrow part of the spectrum -- where
+    one bank's samples differ from another's -- can carry a decision alone."""
+    freq_mask_bins: int = 16
+    time_masks: int = 0
+    time_mask_frames: int = 20
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -74,7 +81,7 @@ class AugmentParams:
             return cls()
         if name == "paper":
             off = {f.name: 0.0 for f in fields(cls) if f.name.startswith("p_")}
-            return replace(cls(), gain_db=(0.0, 0.0), **off)
+            return replace(cls(), gain_db=(0.0, 0.0), freq_masks=0, time_masks=0, **off)
         raise ValueError(f"unknown augmentation preset {name!r} (full or paper)")
 
     def single_label(self) -> AugmentParams:
@@ -272,6 +279,20 @@ class Augmenter:
         slack = (n - 1 - (self.out - 1) * factor).clamp_min(0.0)
         start = (torch.rand(rows, generator=gen, device=device) * slack).floor()
         return speed_crop(clips, n, self.out, factor, start) * ok[:, None]
+
+    def mask_features(self, feats: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """``feats`` (rows, frames, mels) with the SpecAugment masks of the parameters, in place."""
+        p = self.params
+        for axis, count, widest in ((2, p.freq_masks, p.freq_mask_bins), (1, p.time_masks, p.time_mask_frames)):
+            if count <= 0 or widest <= 0:
+                continue
+            rows, size = feats.shape[0], feats.shape[axis]
+            width = torch.randint(0, min(widest, size) + 1, (rows, count), generator=gen, device=feats.device)
+            start = (torch.rand(rows, count, generator=gen, device=feats.device) * (size - width + 1)).floor()
+            at = torch.arange(size, device=feats.device)
+            hit = ((at >= start[..., None]) & (at < (start + width)[..., None])).any(dim=1)  # (rows, size)
+            feats.masked_fill_(hit[:, None, :] if axis == 2 else hit[:, :, None], 0.0)
+        return feats
 
     def __call__(self, audio: torch.Tensor, lengths: torch.Tensor, plan: MixPlan,
                  gen: torch.Generator) -> torch.Tensor:

@@ -293,7 +293,7 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batche
     for batch in progress(batches, len(batches), desc, force=show):
         plan = plan_mixtures(batch, pool.label_ids, pool.n_labels, params, rng)
         with torch.no_grad():
-            feats = pool.logmel(pool.augmenter(pool.audio, pool.lengths, plan, gen))
+            feats = pool.augmenter.mask_features(pool.logmel(pool.augmenter(pool.audio, pool.lengths, plan, gen)), gen)
         logits = model.clip_logits(feats) if frames_model else model(feats)
         loss = loss_fn(logits, torch.from_numpy(plan.targets).to(feats.device))
         optimizer.zero_grad(set_to_none=True)
