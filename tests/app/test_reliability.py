@@ -179,6 +179,18 @@ def test_closing_during_playback_exits_cleanly(qtbot, analysed, output) -> None:
     assert not w.player.playing and output.position() is None
 
 
+def _open_accepting_restore(qtbot, settings, output, path: Path) -> tuple[MainWindow, list]:
+    """A new window that opens ``path`` (analysis finished), accepting the autosave it is offered;
+    returns the window and the autosaves offered."""
+    offered: list = []
+    window = MainWindow(settings, output=output)
+    qtbot.addWidget(window)
+    window.ask_restore = lambda saved: offered.append(saved) or True
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(path)
+    return window, offered
+
+
 def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output) -> None:
     w = analysed
     recording = w.doc.path
@@ -191,12 +203,7 @@ def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output)
     with qtbot.waitSignal(w.autosaved, timeout=5000):
         w.doc.add_region("piano", 10.0, 12.0)
 
-    offered: list = []
-    again = MainWindow(settings, output=output)
-    qtbot.addWidget(again)
-    again.ask_restore = lambda saved: offered.append(saved) or True
-    with qtbot.waitSignal(again.analysisFinished, timeout=30_000):
-        again.open_path(recording)
+    again, offered = _open_accepting_restore(qtbot, settings, output, recording)
     assert [s.edits for s in offered] == [[Edit("add", new=Region("piano", 10.0, 12.0, 1.0))]]
     assert Region("piano", 10.0, 12.0, 1.0) in again.doc.regions and again.windowTitle().endswith("* — studio-tagger")
     again.doc.undo.undo()  # the restore is one undo step
@@ -242,12 +249,7 @@ def test_edits_survive_a_killed_process(qtbot, settings, output, take, monkeypat
         child.wait(timeout=30)
     assert child.returncode == -9
 
-    offered: list = []
-    window = MainWindow(settings, output=output)
-    qtbot.addWidget(window)
-    window.ask_restore = lambda saved: offered.append(saved) or True
-    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
-        window.open_path(take)
+    window, offered = _open_accepting_restore(qtbot, settings, output, take)
     assert len(offered) == 1
     assert window.doc.edits == [Edit("add", new=Region("trumpet", 5.0, 11.5, 1.0)),
                                 Edit("add", new=Region("flute", 20.0, 24.0, 1.0))]
