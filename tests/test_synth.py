@@ -11,8 +11,17 @@ import soundfile as sf
 
 from studio_tagger.labels import LABELS
 from training.medley import COLUMNS, METADATA, NOT_A_LABEL, read_metadata
-from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, PITCHWHEEL, random_phrase
-from training.render import frame_rms
+from training.phrases import (
+    ACCOMPANIMENT_STYLES,
+    LABEL_STYLES,
+    PITCHWHEEL,
+    Control,
+    Note,
+    Phrase,
+    random_phrase,
+    retime,
+)
+from training.render import Part, Placement, frame_rms, render
 from training.soundfonts import DRUM_BANK, get_soundfont, read_presets
 from training.synth import ACCOMPANIMENT_DIR, CLIP_SAMPLES, Job, plan, render_job, synthesize
 
@@ -108,3 +117,54 @@ def test_same_seed_same_audio_other_seed_other_audio(tmp_path: Path) -> None:
         assert r1.path.read_bytes() == r2.path.read_bytes()
     other = render_job(Job("TimGM6mb", "violin", 40, 0, 3, seed=8), tmp_path / "c")
     assert sf.read(other[0].path)[0].tolist() != sf.read(first[0].path)[0].tolist()
+
+
+def test_retime_plays_faster_and_higher() -> None:
+    phrase = Phrase((Note(0.0, 1.0, 60, 90), Note(1.0, 2.5, 126, 80)), (Control(0.5, PITCHWHEEL, 300),))
+    out = retime(phrase, 2.0, 2)
+    assert [(n.start, n.end, n.pitch, n.velocity) for n in out.notes] == [(0.0, 0.5, 62, 90)]  # 128 dropped
+    assert [(c.time, c.value) for c in out.controls] == [(0.25, 300)]
+    assert retime(phrase, 1.0) == phrase
+
+
+def _fundamental_and_centroid(audio: np.ndarray) -> tuple[float, float]:
+    seg = audio[int(0.3 * 44100): int(0.3 * 44100) + 32768]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    freqs = np.fft.rfftfreq(len(seg), 1 / 44100)
+    band = (freqs > 300) & (freqs < 600)  # the note is A4: its fundamental is the peak in this band
+    return float(freqs[band][spec[band].argmax()]), float((spec * freqs).sum() / spec.sum())
+
+
+@needs_tim
+def test_timbre_shift_keeps_pitch_and_length_and_moves_the_spectrum() -> None:
+    note = Phrase((Note(0.0, 1.5, 69, 100),), ())
+    plain = render([Part(56, (Placement(0.1, note),))], TIM, 2.0)
+    f0, centroid = _fundamental_and_centroid(plain)
+    assert abs(f0 - 440) < 3
+    for shift in (-4, 4):
+        shifted = render([Part(56, (Placement(0.1, note),))], TIM, 2.0, shift=shift)
+        assert len(shifted) == len(plain)
+        f0_s, centroid_s = _fundamental_and_centroid(shifted)
+        assert abs(f0_s - 440) < 3, f"shift {shift} moved the pitch to {f0_s:.1f} Hz"
+        # The envelope moves down for a positive shift (played higher, slowed down), up for a negative one.
+        ratio = centroid_s / centroid
+        assert (ratio < 0.93) if shift > 0 else (ratio > 1.07), f"shift {shift}: centroid ratio {ratio:.2f}"
+        onset = np.flatnonzero(np.abs(shifted) > 0.05 * np.abs(shifted).max())[0] / 44100
+        assert abs(onset - 0.1) < 0.03, "the note starts where it was placed"
+
+
+@needs_tim
+def test_shifted_renders_are_subsets_of_their_own(tmp_path: Path) -> None:
+    jobs = plan(["TimGM6mb"], 1, 0, seed=0, shifts=(0, 3))
+    assert {j.subset for j in jobs} == {"TimGM6mb", "TimGM6mb+3"}
+    records, failed = synthesize(tmp_path, jobs, workers=2)
+    assert not failed
+    rows = read_metadata(tmp_path)
+    assert sorted(r.subset for r in rows) == sorted(["TimGM6mb", "TimGM6mb+3"] * len(LABELS))
+    assert all(r.extra["family"] == "gm6" for r in rows), "a shifted bank stays in its family"
+    shifted = [r for r in rows if r.subset == "TimGM6mb+3"]
+    assert all(r.path.name.startswith(f"Medley-solos-DB_TimGM6mb+3-{r.label_id}_") for r in shifted)
+    assert len({r.song_id for r in rows}) == len(rows), "song ids stay unique across shifts"
+    # Rendering the bank unshifted again keeps the shifted rows.
+    synthesize(tmp_path, plan(["TimGM6mb"], 1, 0, seed=0), workers=1)
+    assert sorted(r.uuid for r in read_metadata(tmp_path)) == sorted(r.uuid for r in rows)

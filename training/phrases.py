@@ -16,7 +16,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -491,3 +491,11 @@ def random_phrase(style: Style, rng: np.random.Generator, seconds: tuple[float, 
     bar_s = harmony.beat * BEATS_PER_BAR
     bars = max(1, round(rng.uniform(*seconds) / bar_s))
     return make_phrase(style, rng, harmony, bars)
+
+
+def retime(phrase: Phrase, speed: float, semitones: int = 0) -> Phrase:
+    """``phrase`` played ``speed`` times faster and ``semitones`` higher; notes pushed outside MIDI's range
+    are dropped. (A timbre shift plays a phrase this way and slows the audio back down.)"""
+    notes = tuple(replace(n, start=n.start / speed, end=n.end / speed, pitch=n.pitch + semitones)
+                  for n in phrase.notes if 0 <= n.pitch + semitones <= 127)
+    return Phrase(notes, tuple(replace(c, time=c.time / speed) for c in phrase.controls))

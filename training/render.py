@@ -10,13 +10,14 @@ import math
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mido
 import numpy as np
+import soxr
 
-from training.phrases import PITCHWHEEL, Phrase
+from training.phrases import PITCHWHEEL, Phrase, retime
 from training.soundfonts import SoundFont
 
 SAMPLE_RATE = 44100
@@ -92,13 +93,29 @@ def write_midi(parts: Sequence[Part], path: Path, length: float) -> None:
 
 
 def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: float = 0.4,
-           room_size: float = 0.2) -> np.ndarray:
+           room_size: float = 0.2, shift: int = 0) -> np.ndarray:
     """Mono float32 audio at SAMPLE_RATE, exactly ``length`` seconds long, of ``parts`` played by the bank.
 
     FluidSynth renders stereo with its reverb and chorus on; the channels are averaged (every part is
     panned to the centre, so nothing cancels).
+
+    ``shift`` (semitones) is a timbre shift: the parts are played that much higher and 2**(shift/12) times
+    faster, and the audio is resampled back to the original pitch and timing, so the samples' spectral
+    envelope (formants, body resonances, the bank's colour) moves down by ``shift`` semitones (up when
+    negative) while every note keeps its pitch: another instrument maker, as it were, from the same
+    samples. Drum parts are not transposed (that would change the drums), only their tuning moves.
     """
     frames = math.ceil(length * SAMPLE_RATE)
+    if shift:
+        speed = 2.0 ** (shift / 12)
+        fast = [replace(p, placements=tuple(replace(pl, time=pl.time / speed,
+                                                    phrase=retime(pl.phrase, speed, 0 if p.drums else shift))
+                                            for pl in p.placements)) for p in parts]
+        audio = render(fast, soundfont, length / speed, gain=gain, room_size=room_size)
+        audio = soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE * speed, quality="HQ")
+        out = np.zeros(frames, dtype=np.float32)
+        out[: min(frames, len(audio))] = audio[:frames]
+        return out
     with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
         midi, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
         write_midi(parts, midi, length)

@@ -58,6 +58,8 @@ MAX_ROUNDS = 4
 DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "synth"
 ACCOMPANIMENT_DIR = "accompaniment"
 PARTS_DIR = ".parts"
+MAX_SHIFT = 12
+"""Largest timbre shift, in semitones."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ class Job:
     chunk: int
     clips: int
     seed: int
+    shift: int = 0
+    """Timbre shift in semitones (see `training.render.render`); 0 renders the bank as it is."""
+
+    @property
+    def subset(self) -> str:
+        """The metadata subset: the bank, with the shift appended (``FluidR3_GM+3``) for shifted renders."""
+        return f"{self.bank}{self.shift:+d}" if self.shift else self.bank
 
     @property
     def style(self) -> Style:
@@ -81,7 +90,7 @@ class Job:
     def key(self) -> str:
         """File-safe name that changes whenever the job's output would."""
         name = self.instrument.replace(" ", "_")
-        return f"{self.bank}-{name}-p{self.program:03d}-c{self.chunk:03d}-n{self.clips}-s{self.seed}"
+        return f"{self.subset}-{name}-p{self.program:03d}-c{self.chunk:03d}-n{self.clips}-s{self.seed}"
 
     def root(self, out: Path) -> Path:
         return out if self.label_id != NOT_A_LABEL else out / ACCOMPANIMENT_DIR
@@ -101,11 +110,13 @@ def _split(total: int, weights: Sequence[float]) -> list[int]:
     return parts.tolist()
 
 
-def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: int, seed: int) -> list[Job]:
-    """Every job: per bank, ``clips_per_instrument`` clips of each label and ``accompaniment_clips`` clips
-    spread evenly over the accompaniment instruments, each split over the programs the bank has."""
+def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: int, seed: int,
+         shifts: Sequence[int] = (0,)) -> list[Job]:
+    """Every job: per bank and timbre shift, ``clips_per_instrument`` clips of each label and
+    ``accompaniment_clips`` clips spread evenly over the accompaniment instruments, each split over the
+    programs the bank has."""
     jobs = []
-    for bank in banks:
+    for bank, shift in ((b, k) for b in banks for k in shifts):
         wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
         per_acc = _split(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
         wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
@@ -115,7 +126,7 @@ def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: i
                 continue
             for (program, _), n in zip(programs, _split(count, [w for _, w in programs]), strict=True):
                 for chunk, size in enumerate(_split(n, [1.0] * -(-n // CHUNK_CLIPS))):
-                    jobs.append(Job(bank, style.name, program, chunk, size, seed))
+                    jobs.append(Job(bank, style.name, program, chunk, size, seed, shift))
     return jobs
 
 
@@ -127,7 +138,8 @@ def _song_base(job: Job) -> int:
     """First song id of a job; each phrase is a song, so its clips stay together in song-aware splits."""
     bank_index = list(SOUNDFONTS).index(job.bank)
     slot = job.program + (128 if job.style.drums else 0)
-    return ((bank_index * 256 + slot) * 1000 + job.chunk) * 1000
+    variant = job.shift % (2 * MAX_SHIFT + 1)  # 0 unshifted, so those ids are what they always were
+    return (((variant * 100 + bank_index) * 256 + slot) * 1000 + job.chunk) * 1000
 
 
 def usable(clip: np.ndarray) -> bool:
@@ -161,7 +173,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
             return done
     style, sfont = job.style, get_soundfont(job.bank)
     preset = read_presets(sfont.path)[(DRUM_BANK if style.drums else 0, job.program)]
-    rng = np.random.default_rng([job.seed, _stable(job.bank), _stable(job.instrument), job.program, job.chunk])
+    rng = np.random.default_rng([job.seed, _stable(job.subset), _stable(job.instrument), job.program, job.chunk])
     records: list[Record] = []
     phrase_no = 0
     for _ in range(MAX_ROUNDS):
@@ -175,7 +187,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
             estimate += int(phrase.end * SAMPLE_RATE // CLIP_SAMPLES)
             t += phrase.end + GAP_SECONDS
         audio = render([Part(job.program, tuple(placements), drums=style.drums)], sfont, t,
-                       room_size=float(rng.uniform(0.1, 0.8)))
+                       room_size=float(rng.uniform(0.1, 0.8)), shift=job.shift)
         for pl in placements:
             a = int(pl.time * SAMPLE_RATE)
             b = int((pl.time + pl.phrase.end + GAP_SECONDS) * SAMPLE_RATE)
@@ -183,8 +195,8 @@ def render_job(job: Job, out: Path) -> list[Record]:
                 if len(records) == job.clips or not usable(clip):
                     continue
                 uid = str(uuid.UUID(bytes=hashlib.md5(f"{job.key}/{phrase_no}/{k}".encode()).digest(), version=4))
-                record = Record(audio_path(root, job.bank, job.label_id, uid), job.instrument, job.label_id,
-                                job.bank, _song_base(job) + phrase_no, uid,
+                record = Record(audio_path(root, job.subset, job.label_id, uid), job.instrument, job.label_id,
+                                job.subset, _song_base(job) + phrase_no, uid,
                                 {"family": sfont.family, "program": str(job.program), "preset": preset})
                 write_clip(record.path, clip)
                 records.append(record)
@@ -219,14 +231,15 @@ def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
                 print(f"\njob {job.key} failed: {e}", file=sys.stderr)
                 failed.append(job)
     ordered = [r for job in jobs if job in results for r in results[job]]
-    banks = {job.bank for job in jobs}
+    banks = {job.subset for job in jobs}
     _update_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL], banks)
     _update_metadata(out / ACCOMPANIMENT_DIR, [r for r in ordered if r.label_id == NOT_A_LABEL], banks)
     return ordered, failed
 
 
 def _update_metadata(root: Path, records: list[Record], banks: set[str]) -> None:
-    """Write ``records`` as the rows of ``banks``, keeping rows of other banks rendered by earlier runs."""
+    """Write ``records`` as the rows of subsets ``banks``, keeping rows of other subsets rendered by earlier
+    runs (a bank's shifted render is a subset of its own)."""
     kept = [r for r in read_metadata(root) if r.subset not in banks] if (root / METADATA).exists() else []
     if kept or records:
         write_metadata(root, kept + records)
@@ -240,6 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--accompaniment-clips", type=int, default=0,
                         help="per bank, spread over the accompaniment instruments")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timbre-shifts", default="0",
+                        help="comma-separated semitones, e.g. 0,-3,3: each bank is rendered once per shift, "
+                             "a non-zero one moving its spectral envelope (same pitches) as subset BANK+K "
+                             "(write a leading minus as --timbre-shifts=-3,3)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel renders")
     parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
     args = parser.parse_args(argv)
@@ -253,7 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(e))
         if not sfont.path.exists():
             parser.error(f"SoundFont file {sfont.path} is missing (install its Debian package)")
-    jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed)
+    try:
+        shifts = sorted({int(k) for k in args.timbre_shifts.split(",") if k.strip()})
+    except ValueError:
+        parser.error(f"--timbre-shifts: not a list of whole semitones: {args.timbre_shifts!r}")
+    if not shifts or any(abs(k) > MAX_SHIFT for k in shifts):
+        parser.error(f"--timbre-shifts: give one or more shifts within +-{MAX_SHIFT} semitones")
+    jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed, shifts)
     fresh = [j for j in jobs if not j.part_csv(args.out).exists()]
     start = time.monotonic()
     records, failed = synthesize(args.out, jobs, args.jobs, args.progress)
