@@ -22,7 +22,7 @@ from training.phrases import (
     retime,
 )
 from training.render import Part, Placement, frame_rms, render
-from training.soundfonts import DRUM_BANK, get_soundfont, read_presets
+from training.soundfonts import DRUM_BANK, SOUNDFONTS, get_soundfont, read_presets, style_programs
 from training.synth import ACCOMPANIMENT_DIR, CLIP_SAMPLES, Job, plan, render_job, synthesize
 
 TIM = get_soundfont("TimGM6mb")
@@ -168,3 +168,11 @@ def test_shifted_renders_are_subsets_of_their_own(tmp_path: Path) -> None:
     # Rendering the bank unshifted again keeps the shifted rows.
     synthesize(tmp_path, plan(["TimGM6mb"], 1, 0, seed=0), workers=1)
     assert sorted(r.uuid for r in read_metadata(tmp_path)) == sorted(r.uuid for r in rows)
+
+
+@pytest.mark.parametrize("bank", list(SOUNDFONTS.values()), ids=lambda b: b.name)
+def test_every_bank_plays_every_label(bank) -> None:
+    if not bank.path.exists():
+        pytest.skip(f"{bank.path} not installed")
+    for style in LABEL_STYLES.values():
+        assert style_programs(style, bank), f"{bank.name} has no program for {style.name}"

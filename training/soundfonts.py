@@ -33,8 +33,13 @@ SOUNDFONTS: dict[str, SoundFont] = {
         SoundFont("MuseScore_General", Path("/usr/share/sounds/sf3/MuseScore_General.sf3"), "fluid"),
         SoundFont("TimGM6mb", Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "gm6"),
         SoundFont("sf_GMbank", Path("/usr/share/sounds/sf2/sf_GMbank.sf2"), "gm6"),
+        # FM synthesis, not samples: no instrument of it sounds like a recording, which is the point of
+        # training on it (timbres far from every sampled bank).
+        SoundFont("OPL3_FM", Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"), "opl3"),
     )
 }
+SAMPLED_BANKS = ("FluidR3_GM", "MuseScore_General", "TimGM6mb", "sf_GMbank")
+"""The banks rendered when none are named: the four built from recorded samples."""
 
 
 def get_soundfont(name: str) -> SoundFont:

@@ -47,7 +47,14 @@ from training.medley import (
 )
 from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, Style, get_style, random_phrase
 from training.render import SAMPLE_RATE, Part, Placement, frame_rms, render, sounding_extent
-from training.soundfonts import DRUM_BANK, SOUNDFONTS, get_soundfont, read_presets, style_programs
+from training.soundfonts import (
+    DRUM_BANK,
+    SAMPLED_BANKS,
+    SOUNDFONTS,
+    get_soundfont,
+    read_presets,
+    style_programs,
+)
 
 CLIP_SAMPLES = 131_072
 CHUNK_CLIPS = 64
@@ -248,7 +255,7 @@ def _update_metadata(root: Path, records: list[Record], banks: set[str]) -> None
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"dataset root (default {DEFAULT_OUT})")
-    parser.add_argument("--banks", default=",".join(SOUNDFONTS), help="comma-separated SoundFont names")
+    parser.add_argument("--banks", default=",".join(SAMPLED_BANKS), help="comma-separated SoundFont names")
     parser.add_argument("--clips-per-instrument", type=int, default=500, help="per label and bank")
     parser.add_argument("--accompaniment-clips", type=int, default=0,
                         help="per bank, spread over the accompaniment instruments")

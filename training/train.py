@@ -43,7 +43,7 @@ from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
 from training.evaluate import clip_metrics, clip_scores, metrics_summary, write_clip_report
-from training.soundfonts import SOUNDFONTS
+from training.soundfonts import SAMPLED_BANKS
 from training.synth import DEFAULT_OUT as SYNTH_DEFAULT
 
 WINDOW_SECONDS = 2.0
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "song-aware random split of the training data")
     p.add_argument("--max-per-label", type=int, default=0,
                    help="use at most this many files per label (and of accompaniment) per side; 0 = all")
-    p.add_argument("--synth-banks", default=",".join(SOUNDFONTS), help="banks to render when --data synth is missing")
+    p.add_argument("--synth-banks", default=",".join(SAMPLED_BANKS), help="banks to render when --data synth is missing")
     p.add_argument("--synth-clips", type=int, default=500, help="clips per label and bank to render")
     p.add_argument("--synth-accompaniment", type=int, default=500, help="accompaniment clips per bank to render")
     p.add_argument("--arch", choices=("activity_cnn", "paper_cnn", "paper_ast"), default="activity_cnn")
