@@ -1,7 +1,8 @@
 """The musicnn tagger's weights (trained on real music) in torch, and a probe of what they know here.
 
     pip download musicnn==0.1.0 --no-deps -d WHEELS && unzip WHEELS/musicnn-0.1.0-py3-none-any.whl -d WHEELS
-    python -m training.musicnn convert --checkpoint WHEELS/musicnn/MTT_musicnn --out runs/musicnn-mtt.safetensors
+    python -m training.musicnn convert --checkpoint WHEELS/musicnn/MTT_musicnn \
+        --out runs/musicnn-mtt.safetensors
     python -m training.musicnn probe --weights runs/musicnn-mtt.safetensors --root DIR --train fluid --val gm6
 
 The `musicnn` wheel (Pons & Serra) ships TensorFlow 1 checkpoints of taggers trained on MagnaTagATune and
@@ -16,10 +17,10 @@ trained on).
 ``probe`` asks whether that real-music knowledge bridges the gap between SoundFont families: it embeds
 clips of a training and a validation selection with the frozen network (the 1,506 pooled mid-end
 features, the 200-unit penultimate layer, the 50 tag logits), fits a linear classifier on the first and
-reports accuracy on the second, per label. On the fluid -> gm6 split it reaches the same ~68 % as the
-project's own CNN (see the README), so the shipped model does not use it; the code stays so the
-experiment can be rerun and extended (fine-tuning needs far more than a 2-core CPU: ~0.1 s per clip
-forward alone).
+reports accuracy on the second, per label. On the fluid -> gm6 split it reaches 66-67 %, no better
+than the project's own CNN (see the README), so the shipped model does not use it; the code stays so
+the experiment can be rerun and extended (fine-tuning needs far more than a 2-core CPU: ~0.1 s per
+clip forward alone).
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def read_checkpoint(prefix: str | Path) -> dict[str, np.ndarray]:
             dims = _fields(f[2][0]).get(2, []) if 2 in f else []
             shape = [_fields(d).get(1, [0])[0] for d in dims]
             offset, size = f.get(4, [0])[0], f.get(5, [0])[0]
-            tensors[name.decode()] = np.frombuffer(data[offset: offset + size], dtype=dtype).reshape(shape).copy()
+            raw = np.frombuffer(data[offset: offset + size], dtype=dtype)
+            tensors[name.decode()] = raw.reshape(shape).copy()
     return tensors
 
 
@@ -357,7 +359,8 @@ def probe(args: argparse.Namespace) -> None:
                                for c in range(len(dataset.labels))])
         start = time.monotonic()
         embedded[side] = (embed(model, clips.audio[rows]), clips.label_ids[rows])
-        print(f"{side} ({names}): {len(rows)} clips embedded in {time.monotonic() - start:.0f} s", file=sys.stderr)
+        seconds = time.monotonic() - start
+        print(f"{side} ({names}): {len(rows)} clips embedded in {seconds:.0f} s", file=sys.stderr)
     (train, train_y), (val, val_y) = embedded["train"], embedded["val"]
     short = [label.split()[-1][:7] for label in dataset.labels]
     print(f"{'features':12} {'dims':>5} {'val acc':>8}  " + " ".join(f"{s:>7}" for s in short))
