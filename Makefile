@@ -43,9 +43,9 @@ model: setup
 	$(PY) -m training.synth --out $(DATA)/synth --banks $(BANKS) --clips-per-instrument 300 \
 		--accompaniment-clips 600 --seed 0 --jobs 2
 	$(PY) -m training.train --data synth --root $(DATA)/synth --train fluid,gm6 --val split:0.1 \
-		--arch activity_cnn --objective multi --augment full --epochs 14 --batch-size 64 --lr 1e-3 \
-		--schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
-		--name studio-tagger-activity-cnn --version 0.2.0 --jobs 2 --out resources/models/default.safetensors
+		--arch activity_cnn --objective multi --augment full --augment-params '{"p_accompaniment_only": 0.25}' \
+		--epochs 14 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
+		--name studio-tagger-activity-cnn --version 0.2.1 --jobs 2 --out resources/models/default.safetensors
 
 # Reports for the shipped model: rendered long takes of every bank, and the demo take.
 evaluate: setup
