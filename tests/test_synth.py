@@ -157,7 +157,7 @@ def test_timbre_shift_keeps_pitch_and_length_and_moves_the_spectrum() -> None:
 def test_shifted_renders_are_subsets_of_their_own(tmp_path: Path) -> None:
     jobs = plan(["TimGM6mb"], 1, 0, seed=0, shifts=(0, 3))
     assert {j.subset for j in jobs} == {"TimGM6mb", "TimGM6mb+3"}
-    records, failed = synthesize(tmp_path, jobs, workers=2)
+    _, failed = synthesize(tmp_path, jobs, workers=2)
     assert not failed
     rows = read_metadata(tmp_path)
     assert sorted(r.subset for r in rows) == sorted(["TimGM6mb", "TimGM6mb+3"] * len(LABELS))

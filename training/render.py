@@ -112,10 +112,7 @@ def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: 
                                                     phrase=retime(pl.phrase, speed, 0 if p.drums else shift))
                                             for pl in p.placements)) for p in parts]
         audio = render(fast, soundfont, length / speed, gain=gain, room_size=room_size)
-        audio = soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE * speed, quality="HQ")
-        out = np.zeros(frames, dtype=np.float32)
-        out[: min(frames, len(audio))] = audio[:frames]
-        return out
+        return _fit(soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE * speed, quality="HQ"), frames)
     with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
         midi, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
         write_midi(parts, midi, length)
@@ -128,9 +125,13 @@ def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: 
             raise RuntimeError(f"fluidsynth failed on {soundfont.name} ({proc.returncode}): "
                                f"{proc.stderr.strip()[-500:]}")
         stereo = np.fromfile(raw, dtype="<f4")
-    mono = stereo[: len(stereo) // 2 * 2].reshape(-1, 2).mean(axis=1)
+    return _fit(stereo[: len(stereo) // 2 * 2].reshape(-1, 2).mean(axis=1), frames)
+
+
+def _fit(audio: np.ndarray, frames: int) -> np.ndarray:
+    """``audio`` as float32, cut or zero-padded to exactly ``frames`` samples."""
     out = np.zeros(frames, dtype=np.float32)
-    out[: min(frames, len(mono))] = mono[:frames]
+    out[: min(frames, len(audio))] = audio[:frames]
     return out
 
 
