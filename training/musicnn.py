@@ -253,10 +253,14 @@ class MusiCNN(nn.Module):
         """(batch, 753, frames) -> (batch, 1506): per feature its max and its mean over time, interleaved."""
         return torch.stack([features.amax(dim=2), features.mean(dim=2)], dim=2).flatten(1)
 
+    def head(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, 1506) pooled features -> (tag logits, penultimate 200-unit layer)."""
+        hidden = self.dense_norm(F.relu(self.dense(self.pool_norm(pooled))))
+        return self.tags(hidden), hidden
+
     def forward(self, logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(tag logits, penultimate 200-unit layer)."""
-        hidden = self.dense_norm(F.relu(self.dense(self.pool_norm(self.pooled(self.features(logmel))))))
-        return self.tags(hidden), hidden
+        return self.head(self.pooled(self.features(logmel)))
 
 
 def _fold(tf: dict[str, np.ndarray], name: str) -> dict[str, torch.Tensor]:
@@ -321,9 +325,9 @@ def embed(model: MusiCNN, audio: np.ndarray, batch: int = 32) -> dict[str, np.nd
     out: dict[str, list[np.ndarray]] = {"pooled": [], "penultimate": [], "tags": []}
     for start in range(0, len(audio), batch):
         logmel = frontend(torch.from_numpy(audio[start: start + batch].astype(np.float32)))
-        feats = model.features(logmel)
-        logits, hidden = model(logmel)
-        out["pooled"].append(model.pooled(feats).numpy())
+        pooled = model.pooled(model.features(logmel))  # the costly part, once for all three outputs
+        logits, hidden = model.head(pooled)
+        out["pooled"].append(pooled.numpy())
         out["penultimate"].append(hidden.numpy())
         out["tags"].append(logits.numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
