@@ -19,7 +19,7 @@ clips of a training and a validation selection with the frozen network (the 1,50
 features, the 200-unit penultimate layer, the 50 tag logits), fits a linear classifier on the first and
 reports accuracy on the second, per label. On the fluid -> gm6 split it reaches 66-67 %, no better
 than the project's own CNN (see the README), so the shipped model does not use it; the code stays so
-the experiment can be rerun and extended (fine-tuning needs far more than a 2-core CPU: ~0.1 s per
+the experiment can be rerun and extended (fine-tuning needs far more than a 2-core CPU: ~0.05 s per
 clip forward alone).
 """
 
