@@ -64,3 +64,39 @@ def test_missing_files(tmp_path):
     (tmp_path / "m.json").unlink()
     with pytest.raises(ModelError, match="m.json: model file not found"):
         load_model(tmp_path / "m.safetensors")
+
+
+def test_card_calibration_is_read_in_label_order(tmp_path):
+    card = random_card()
+    save_model(ActivityCNN(), card, tmp_path / "plain.safetensors")
+    assert load_model(tmp_path / "plain.safetensors").logit_bias == ()
+    card["calibration"] = {"logit_bias": {"piano": -1.75, "flute": 0.5}, "takes": ["t"]}
+    save_model(ActivityCNN(), card, tmp_path / "m.safetensors")
+    bias = load_model(tmp_path / "m.safetensors").logit_bias
+    labels = card["labels"]
+    assert bias[labels.index("piano")] == -1.75 and bias[labels.index("flute")] == 0.5
+    assert sum(b != 0 for b in bias) == 2 and len(bias) == len(labels)
+
+
+@pytest.mark.parametrize(("bias", "why"), [
+    ({"oboe": 1.0}, "unknown labels"),
+    ({"piano": float("nan")}, "must be a number"),
+    ({"piano": "high"}, "must be a number"),
+    ({"piano": 50.0}, "must be a number"),
+    (["piano", 1.0], "must map labels"),
+])
+def test_bad_calibration_is_refused(tmp_path, bias, why):
+    card = random_card()
+    card["calibration"] = {"logit_bias": bias}
+    save_model(ActivityCNN(), card, tmp_path / "m.safetensors")
+    with pytest.raises(ModelError, match=why):
+        load_model(tmp_path / "m.safetensors")
+
+
+def test_a_softmax_card_with_a_bias_is_refused(tmp_path):
+    card = random_card()
+    card["activation"] = "softmax"
+    card["calibration"] = {"logit_bias": {"piano": 1.0}}
+    save_model(ActivityCNN(), card, tmp_path / "m.safetensors")
+    with pytest.raises(ModelError, match="needs a sigmoid model"):
+        load_model(tmp_path / "m.safetensors")

@@ -75,8 +75,10 @@ def _window_logits(module: torch.nn.Module, feats: torch.Tensor, win: int, hop: 
 
 def clip_scores(module: torch.nn.Module, audio: np.ndarray, lengths: np.ndarray, *, activation: str,
                 features: FeatureParams | None = None, window_seconds: float = 2.0, hop: float = 0.5,
-                device: torch.device | str = "cpu", batch: int = 64, show_progress: bool = False) -> np.ndarray:
-    """(clips, labels) mean activity of each clip, as `Analyzer.analyze(...).mean_scores()` gives it."""
+                device: torch.device | str = "cpu", batch: int = 64, show_progress: bool = False,
+                logit_bias: Sequence[float] = ()) -> np.ndarray:
+    """(clips, labels) mean activity of each clip, as `Analyzer.analyze(...).mean_scores()` gives it
+    (``logit_bias``: the model card's calibration, added before a sigmoid as the analyzer adds it)."""
     params = features or FeatureParams()
     device = torch.device(device)
     logmel = LogMel(params).to(device)
@@ -84,6 +86,7 @@ def clip_scores(module: torch.nn.Module, audio: np.ndarray, lengths: np.ndarray,
     win = window_frames(window_seconds, params)
     span = BinAggregator.windows_per_bin(window_seconds, hop_frames / params.frame_rate)
     scores: list[np.ndarray] = [np.zeros(0)] * len(lengths)
+    bias = torch.tensor(logit_bias, dtype=torch.float32, device=device) if len(logit_bias) else None
     was_training = module.training
     module.eval()
     groups = [(n, np.flatnonzero(lengths == n)) for n in np.unique(lengths)]
@@ -92,7 +95,10 @@ def clip_scores(module: torch.nn.Module, audio: np.ndarray, lengths: np.ndarray,
         for n, rows in progress(chunks, len(chunks), "scoring", force=show_progress):
             wave = torch.as_tensor(np.asarray(audio[rows, :n], dtype=np.float32), device=device)
             logits = _window_logits(module, logmel(wave), win, hop_frames, silence_level(params), batch)
-            probs = torch.softmax(logits, -1) if activation == "softmax" else torch.sigmoid(logits)
+            if activation == "softmax":
+                probs = torch.softmax(logits, -1)
+            else:
+                probs = torch.sigmoid(logits if bias is None else logits.float() + bias)
             n_bins = max(1, math.ceil(round(n / params.sample_rate / (hop_frames / params.frame_rate), 6)))
             for row, p in zip(rows, probs.float().cpu().numpy(), strict=True):
                 bins = BinAggregator(span, n_bins, p.shape[-1]).push(p, final=True)
@@ -164,7 +170,8 @@ def _clips(args: argparse.Namespace) -> int:
                                 show_progress=args.progress)
         scores = clip_scores(analyzer.module, clips.audio, clips.lengths, activation=activation,
                              features=model.features, window_seconds=model.window_seconds, hop=args.hop,
-                             device=analyzer.device, show_progress=args.progress)
+                             device=analyzer.device, show_progress=args.progress,
+                             logit_bias=model.logit_bias)
         label_ids, path = clips.label_ids, "in-memory clip_scores"
     else:
         if args.hop != analyzer.hop:

@@ -118,6 +118,9 @@ class Analyzer:
         self.block_seconds = block_seconds or (120.0 if on_gpu else 30.0)
         self.segment_frames = int(self.block_seconds * params.frame_rate)
         self.activation = str(self.model.card.get("activation", "sigmoid"))
+        # The card's calibration moves each label's operating point (see `training.calibrate`).
+        self.logit_bias = (torch.tensor(self.model.logit_bias, dtype=torch.float32, device=self.device)
+                           if self.model.logit_bias and self.activation == "sigmoid" else None)
 
     def _scorer(self, runner: ModelRunner):
         if self.model.kind == "frames":
@@ -130,7 +133,10 @@ class Analyzer:
     def _probs(self, logits: torch.Tensor) -> np.ndarray:
         if logits.numel() == 0:
             return np.zeros((0, len(self.model.labels)), np.float32)
-        p = torch.softmax(logits, dim=-1) if self.activation == "softmax" else torch.sigmoid(logits)
+        if self.activation == "softmax":
+            p = torch.softmax(logits, dim=-1)
+        else:
+            p = torch.sigmoid(logits if self.logit_bias is None else logits.float() + self.logit_bias)
         return p.float().cpu().numpy()
 
     def analyze(

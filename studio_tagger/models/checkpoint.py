@@ -1,7 +1,9 @@
 """Checkpoints: safetensors weights beside a JSON model card. No pickles.
 
 The card carries everything needed to rebuild and trust the model: architecture and its parameters,
-labels, feature parameters, window length, training data, metrics and versions.
+labels, feature parameters, window length, training data, metrics and versions. An optional
+``calibration`` section holds a bias per label that is added to the logits before the sigmoid (fitted on
+rendered takes by `training.calibrate`), so one threshold means about the same on every lane.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class LoadedModel:
     window_seconds: float
     features: FeatureParams = field(default_factory=FeatureParams)
     path: Path | None = None
+    logit_bias: tuple[float, ...] = ()
+    """One bias per label added to the logits before the sigmoid; empty for none."""
 
     @property
     def kind(self) -> str:
@@ -63,10 +67,16 @@ def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[P
     weights.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(weights, "wb") as f:
         f.write(save(tensors))
+    return weights, write_card(card, card_path)
+
+
+def write_card(card: dict, path: str | Path) -> Path:
+    """Write (or rewrite) a model card atomically beside its weights; returns the card's path."""
+    _, card_path = _paths(Path(path))
     with atomic_write(card_path, "w") as f:
         json.dump(card, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    return weights, card_path
+    return card_path
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
@@ -87,6 +97,7 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         window = float(card.get("window_seconds", 2.0))
         features = FeatureParams.from_dict(card.get("features", {}))
         _check_card(labels, window, features)
+        bias = read_logit_bias(card, labels)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelError(f"{card_path}: model card is incomplete or invalid ({exc})") from exc
     try:
@@ -110,8 +121,34 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     _check_runs(module, features, window, labels, card_path)
     return LoadedModel(
         module=module, card=card, labels=labels, name=str(card.get("name", weights.stem)),
-        window_seconds=window, features=features, path=weights,
+        window_seconds=window, features=features, path=weights, logit_bias=bias,
     )
+
+
+MAX_BIAS = 10.0  # logits; a larger shift would silence or saturate a lane outright
+
+
+def read_logit_bias(card: dict, labels: tuple[str, ...]) -> tuple[float, ...]:
+    """The card's per-label logit biases in label order (0 for a label it does not name); () without any.
+    Raises ValueError for unknown labels, non-numbers, or a bias on a softmax model."""
+    section = card.get("calibration")
+    if section is None:
+        return ()
+    given = section["logit_bias"]
+    if not isinstance(given, dict):
+        raise ValueError("calibration.logit_bias must map labels to numbers")
+    unknown = sorted(set(given) - set(labels))
+    if unknown:
+        raise ValueError(f"calibration names unknown labels {unknown}")
+    if given and card.get("activation", "sigmoid") != "sigmoid":
+        raise ValueError("a logit bias needs a sigmoid model")
+    bias = []
+    for label in labels:
+        value = given.get(label, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= MAX_BIAS:
+            raise ValueError(f"calibration bias of {label!r} must be a number within +-{MAX_BIAS:g}")
+        bias.append(float(value))
+    return tuple(bias) if any(bias) else ()
 
 
 def _first_line(exc: BaseException) -> str:
