@@ -36,7 +36,8 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/analyze_speed.py
 
-# The shipped model, from nothing: render the SoundFont training set, then train (about 40 min on 2 cores).
+# The shipped model, from nothing: render the SoundFont training set, train, then fit the per-label
+# calibration on 20 rendered tuning takes (seeds 100-104); about 45 min on 2 cores.
 DATA ?= $(HOME)/.cache/studio-tagger
 BANKS := FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank
 model: setup
@@ -46,13 +47,18 @@ model: setup
 		--arch activity_cnn --objective multi --augment full --augment-params '{"p_accompaniment_only": 0.25}' \
 		--epochs 14 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
 		--name studio-tagger-activity-cnn --version 0.2.1 --jobs 2 --out resources/models/default.safetensors
+	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
+		$(PY) -m training.takes --out $(DATA)/takes --bank $$bank --minutes 3 --seed 100 --count 5; done
+	$(PY) -m training.calibrate --model resources/models/default.safetensors --takes $(DATA)/takes \
+		--device cpu --write --version 0.2.2
 
-# Reports for the shipped model: rendered long takes of every bank, and the demo take.
+# Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
+# in training or calibration), and the demo take.
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
-		$(PY) -m training.takes --out $(DATA)/takes --bank $$bank --minutes 3 --seed 100 --count 2; done
+		$(PY) -m training.takes --out $(DATA)/takes_eval --bank $$bank --minutes 3 --seed 200 --count 2; done
 	$(PY) -m training.evaluate takes --model resources/models/default.safetensors \
-		--takes $(DATA)/takes resources/demo --out reports/takes
+		--takes $(DATA)/takes_eval resources/demo --out reports/takes
 
 clean:
 	rm -rf $(VENV) .pytest_cache
