@@ -117,3 +117,15 @@ def test_a_softmax_model_is_not_calibrated(tmp_path, capsys):
     save_model(ActivityCNN(), card, tmp_path / "m.safetensors")
     assert main(["--model", str(tmp_path / "m.safetensors"), "--takes", str(tmp_path)]) == 2
     assert "sigmoid" in capsys.readouterr().err
+
+
+def test_takes_of_an_evaluation_only_bank_are_not_calibrated_on(energy_model_file, tmp_path, capsys):
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    _take(takes, "a", 1.0, [{"label": "flute", "start": 4.0, "end": 12.0}])
+    truth = json.loads((takes / "a.json").read_text())
+    (takes / "a.json").write_text(json.dumps(truth | {"bank": "FreePats"}))
+    card_before = energy_model_file.with_suffix(".json").read_text()
+    assert main(["--model", str(energy_model_file), "--takes", str(takes), "--write"]) == 2
+    assert "evaluation-only" in capsys.readouterr().err
+    assert energy_model_file.with_suffix(".json").read_text() == card_before

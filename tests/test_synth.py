@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ from training.synth import ACCOMPANIMENT_DIR, CLIP_SAMPLES, Job, plan, render_jo
 
 TIM = get_soundfont("TimGM6mb")
 needs_tim = pytest.mark.skipif(not TIM.path.exists(), reason="TimGM6mb SoundFont not installed")
+FREEPATS = get_soundfont("FreePats")
+needs_freepats = pytest.mark.skipif(not (FREEPATS.path.exists() and shutil.which("timidity")),
+                                    reason="timidity and freepats not installed")
 
 
 @pytest.mark.parametrize("style", [*LABEL_STYLES.values(), *ACCOMPANIMENT_STYLES.values()], ids=lambda s: s.name)
@@ -176,3 +180,22 @@ def test_every_bank_plays_every_label(bank) -> None:
         pytest.skip(f"{bank.path} not installed")
     for style in LABEL_STYLES.values():
         assert style_programs(style, bank), f"{bank.name} has no program for {style.name}"
+
+
+def test_timidity_configuration_lists_its_programs_and_kits(tmp_path: Path) -> None:
+    cfg = tmp_path / "bank.cfg"
+    cfg.write_text("# a comment\ndir /somewhere\n\ndrumset 0\n 35\tDrum_000/035_Kick.pat amp=100\n"
+                   "bank 0\n\n 0\tTone_000/000_Piano.pat amp=120 pan=center\n 73\tTone_000/073_Flute.pat # soft\n")
+    assert read_presets(cfg) == {(DRUM_BANK, 0): "drumset 0", (0, 0): "000_Piano", (0, 73): "073_Flute"}
+
+
+@needs_freepats
+def test_freepats_renders_a_note_at_its_time_and_pitch() -> None:
+    # TiMidity drops leading silence unless told not to: the note must start where it was placed.
+    note = Phrase((Note(0.0, 1.5, 69, 100),), ())
+    audio = render([Part(73, (Placement(0.25, note),))], FREEPATS, 2.0)
+    assert len(audio) == 2 * 44100 and audio.dtype == np.float32
+    onset = np.flatnonzero(np.abs(audio) > 0.05 * np.abs(audio).max())[0] / 44100
+    assert abs(onset - 0.25) < 0.05, f"note placed at 0.25 s sounds from {onset:.3f} s"
+    f0, _ = _fundamental_and_centroid(audio)
+    assert abs(f0 - 440) < 4

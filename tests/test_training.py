@@ -59,6 +59,15 @@ def tones(tmp_path_factory) -> Path:
     return write_tone_dataset(tmp_path_factory.mktemp("tones"))
 
 
+def test_an_evaluation_only_bank_is_not_trained_on(tmp_path):
+    root = write_tone_dataset(tmp_path / "tones", banks=("FluidR3_GM", "FreePats"), per_label=1)
+    args = _args(root, tmp_path / "run", tmp_path / "cache", 1)
+    with pytest.raises(SystemExit, match="FreePats: evaluation-only bank"):
+        train.main([*args[:5], "FreePats", "--val", "FluidR3_GM", *args[8:]])
+    with pytest.raises(SystemExit, match="FreePats: evaluation-only bank"):  # nor beside a SoundFont
+        train.main([*args[:5], "FluidR3_GM,FreePats", "--val", "split:0.5", *args[8:]])
+
+
 def _args(root: Path, run: Path, cache: Path, epochs: int, *extra: str) -> list[str]:
     return ["--data", "medley", "--root", str(root), "--train", "fluid", "--val", "gm6", "--epochs", str(epochs),
             "--steps-per-epoch", "1", "--batch-size", "6", "--max-per-label", "1", "--run-dir", str(run),

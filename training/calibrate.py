@@ -20,6 +20,7 @@ shift (so a label the takes cannot tell about keeps 0). Fit on tuning takes; rep
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ from studio_tagger.models import LoadedModel, load_model
 from studio_tagger.models.checkpoint import MAX_BIAS, write_card
 from training.evaluate import evaluate_takes, take_files
 from training.report import TimelineReport
+from training.soundfonts import EVALUATION_ONLY
 
 DEFAULT_GRID = tuple(np.round(np.arange(-2.0, 2.0001, 0.25), 2).tolist())  # odds x0.14 .. x7.4
 
@@ -85,6 +87,10 @@ def _compare(before: TimelineReport, after: TimelineReport, bias: Mapping[str, f
     return "\n".join(lines)
 
 
+def _bank(truth_file: Path) -> str:
+    return str(json.loads(truth_file.read_text(encoding="utf-8")).get("bank", ""))
+
+
 def _grid(text: str) -> tuple[float, ...]:
     try:
         values = tuple(sorted({round(float(v), 4) for v in text.split(",") if v.strip()}))
@@ -121,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = take_files(args.takes)
     if not files:
         print("no ground-truth JSON files found", file=sys.stderr)
+        return 2
+    kept_out = sorted(f.name for f in files if _bank(f) in EVALUATION_ONLY)
+    if kept_out:
+        print(f"{', '.join(kept_out)}: rendered from an evaluation-only bank; calibrating on it would tune on it",
+              file=sys.stderr)
         return 2
     params = RegionParams()
     rows = sweep(model, files, args.grid, params, args.device, args.hop, args.progress)

@@ -1,4 +1,5 @@
-"""Turning phrases into audio: MIDI files written with mido, rendered by the FluidSynth command line.
+"""Turning phrases into audio: MIDI files written with mido, rendered by the FluidSynth command line
+(TiMidity++ for the evaluation-only FreePats bank).
 
 Loading a SoundFont costs far more than rendering a few seconds, so callers put many phrases into one MIDI
 file (``Part`` = one instrument on one channel, ``Placement`` = a phrase at a time) and render it once.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import soundfile as sf
 import soxr
 
 from training.phrases import PITCHWHEEL, Phrase, retime
@@ -113,6 +115,8 @@ def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: 
                                             for pl in p.placements)) for p in parts]
         audio = render(fast, soundfont, length / speed, gain=gain, room_size=room_size)
         return _fit(soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE * speed, quality="HQ"), frames)
+    if soundfont.renderer == "timidity":
+        return _fit(_timidity(parts, soundfont, length, gain), frames)
     with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
         midi, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
         write_midi(parts, midi, length)
@@ -126,6 +130,30 @@ def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: 
                                f"{proc.stderr.strip()[-500:]}")
         stereo = np.fromfile(raw, dtype="<f4")
     return _fit(stereo[: len(stereo) // 2 * 2].reshape(-1, 2).mean(axis=1), frames)
+
+
+def _timidity(parts: Sequence[Part], bank: SoundFont, length: float, gain: float) -> np.ndarray:
+    """Mono audio of ``parts`` rendered by TiMidity++ with the bank's configuration (its own reverb on).
+
+    TiMidity always reads its default configuration first (FluidR3 on Debian) and lets ``-c`` override
+    it, so only programs the bank lists may be asked for (`style_programs` sees to that); drum notes a
+    kit lacks still fall back to the default kit, which only touches accompaniment."""
+    with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
+        midi, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
+        write_midi(parts, midi, length)
+        # -A: TiMidity's volume in percent; 70 (its default) sits about where FluidSynth's gain 0.4 does.
+        cmd = ["timidity", "-c", str(bank.path), "-Ow", "--output-mono", "--output-24bit", "--preserve-silence",
+               "-s", str(SAMPLE_RATE), "-A", str(round(70 * gain / 0.4)), "-o", str(wav), str(midi)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise RuntimeError(f"{bank.name} needs TiMidity++ (Debian package timidity)") from None
+        if proc.returncode != 0 or not wav.exists():
+            raise RuntimeError(f"timidity failed on {bank.name} ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
+    if rate != SAMPLE_RATE:
+        raise RuntimeError(f"timidity wrote {rate} Hz instead of {SAMPLE_RATE}")
+    return audio.mean(axis=1)
 
 
 def _fit(audio: np.ndarray, frames: int) -> np.ndarray:

@@ -1,8 +1,14 @@
-"""The Debian GM SoundFonts we render from, and which GM presets each one really has.
+"""The Debian GM banks we render from, and which GM presets each one really has.
 
 A bank may lack some GM programs (FluidSynth then plays nothing), so every program is checked against the
 bank's own preset list, read from the SF2/SF3 ``phdr`` chunk (SF3 keeps the SF2 RIFF layout and only
-compresses the sample data).
+compresses the sample data), or from the patch lines of a TiMidity configuration.
+
+One bank is for evaluation only: FreePats (Debian ``freepats``, played by TiMidity++), recorded samples
+of real instruments from a collection that shares nothing with the SoundFonts. The project's rule keeps
+every sample set but the SoundFonts out of training and tuning, so ``training.train`` refuses it; it gives
+an independent sampled family to test on (``training.synth --banks FreePats`` into a separate root,
+``training.takes --bank FreePats``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ class SoundFont:
     path: Path
     family: str
     """Banks of one family share samples; validation across families is the honest cross-collection test."""
+    renderer: str = "fluidsynth"
+    """"fluidsynth" for SF2/SF3 files, "timidity" for a TiMidity++ patch configuration."""
+    evaluation_only: bool = False
+    """Not a Debian GM SoundFont: never trained or tuned on, only tested on."""
 
 
 SOUNDFONTS: dict[str, SoundFont] = {
@@ -36,8 +46,13 @@ SOUNDFONTS: dict[str, SoundFont] = {
         # FM synthesis, not samples: no instrument of it sounds like a recording, which is the point of
         # training on it (timbres far from every sampled bank).
         SoundFont("OPL3_FM", Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"), "opl3"),
+        SoundFont("FreePats", Path("/etc/timidity/freepats.cfg"), "freepats", renderer="timidity",
+                  evaluation_only=True),
     )
 }
+EVALUATION_ONLY = frozenset(sf.name for sf in SOUNDFONTS.values() if sf.evaluation_only)
+"""Banks (and, by the same names, subsets) that training and calibration refuse."""
+EVALUATION_ONLY_FAMILIES = frozenset(sf.family for sf in SOUNDFONTS.values() if sf.evaluation_only)
 SAMPLED_BANKS = ("FluidR3_GM", "MuseScore_General", "TimGM6mb", "sf_GMbank")
 """The banks rendered when none are named: the four built from recorded samples."""
 
@@ -84,13 +99,34 @@ def _phdr(path: Path) -> bytes:
 
 @cache
 def read_presets(path: Path) -> dict[tuple[int, int], str]:
-    """{(bank, program): preset name} for every preset in the SoundFont at ``path``."""
+    """{(bank, program): preset name} for every preset in the SoundFont (or TiMidity configuration) at
+    ``path``."""
+    if Path(path).suffix == ".cfg":
+        return _timidity_presets(Path(path))
     raw = _phdr(Path(path))
     presets: dict[tuple[int, int], str] = {}
     # 38-byte records; the last one is the terminal "EOP" sentinel, not a preset.
     for off in range(0, len(raw) - 38, 38):
         name, program, bank = struct.unpack_from("<20sHH", raw, off)
         presets[(bank, program)] = name.split(b"\0", 1)[0].decode("latin-1").strip()
+    return presets
+
+
+def _timidity_presets(path: Path) -> dict[tuple[int, int], str]:
+    """The programs of a TiMidity configuration: ``bank N`` sections list melodic programs, ``drumset N``
+    sections the notes of kit N (stored as (DRUM_BANK, N), as a SoundFont stores kits)."""
+    presets: dict[tuple[int, int], str] = {}
+    section: tuple[str, int] | None = None
+    for line in path.read_text(encoding="latin-1").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and words[0] in ("bank", "drumset") and words[1].isdigit():
+            section = (words[0], int(words[1]))
+        elif section is not None and len(words) >= 2 and words[0].isdigit():
+            kind, number = section
+            if kind == "bank":
+                presets[(number, int(words[0]))] = Path(words[1]).stem
+            else:
+                presets[(DRUM_BANK, number)] = f"drumset {number}"
     return presets
 
 

@@ -43,7 +43,7 @@ from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
 from training.evaluate import clip_metrics, clip_scores, metrics_summary, write_clip_report
-from training.soundfonts import SAMPLED_BANKS
+from training.soundfonts import EVALUATION_ONLY_FAMILIES, SAMPLED_BANKS
 from training.synth import DEFAULT_OUT as SYNTH_DEFAULT
 
 WINDOW_SECONDS = 2.0
@@ -160,6 +160,10 @@ def load_clips(args: argparse.Namespace) -> tuple[ClipSet, ClipSet | None]:
         held = set(val_sources)
         train_sources = select(everything, args.train) if args.train else [s for s in everything if s not in held]
     train_sources, val_sources = _cap(train_sources, args.max_per_label), _cap(val_sources, args.max_per_label)
+    kept_out = sorted({s.subset for s in train_sources if s.family in EVALUATION_ONLY_FAMILIES})
+    if kept_out:
+        raise SystemExit(f"{', '.join(kept_out)}: evaluation-only bank, not a Debian GM SoundFont; it may be "
+                         "tested on (--val) but not trained on")
     if not any(s.label_id >= 0 for s in train_sources):
         raise SystemExit("no labelled training clips selected")
     train = decode(train_sources, dataset.labels, args.cache, args.jobs, args.progress)
