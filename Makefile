@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := fluidsynth fluid-soundfont-gm musescore-general-soundfont timgm6mb-soundfont \
-	csound-soundfont timidity freepats libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 \
+	csound-soundfont opl3-soundfont timidity freepats libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 \
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 xvfb xauth
 
@@ -53,12 +53,21 @@ model: setup
 		--device cpu --write --version 0.2.2
 
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
-# in training or calibration), and the demo take.
+# in training or calibration) and the demo take; then banks it never heard: takes of the OPL3 FM
+# SoundFont, and takes and clips of FreePats (recorded samples; evaluation only).
+MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
 		$(PY) -m training.takes --out $(DATA)/takes_eval --bank $$bank --minutes 3 --seed 200 --count 2; done
-	$(PY) -m training.evaluate takes --model resources/models/default.safetensors \
-		--takes $(DATA)/takes_eval resources/demo --out reports/takes
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_eval resources/demo --out reports/takes
+	$(PY) -m training.takes --out $(DATA)/takes_opl3 --bank OPL3_FM --minutes 3 --seed 300 --count 4
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_opl3 --out reports/takes-opl3
+	$(PY) -m training.takes --out $(DATA)/takes_freepats --bank FreePats --minutes 3 --seed 400 --count 8
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_freepats --out reports/takes-freepats
+	$(PY) -m training.synth --out $(DATA)/synth_freepats --banks FreePats --clips-per-instrument 150 \
+		--accompaniment-clips 300 --seed 0 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_freepats --in-memory \
+		--out reports/clips-freepats
 
 clean:
 	rm -rf $(VENV) .pytest_cache
