@@ -62,6 +62,10 @@ evaluate: setup
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_eval resources/demo --out reports/takes
 	$(PY) -m training.takes --out $(DATA)/takes_opl3 --bank OPL3_FM --minutes 3 --seed 300 --count 4
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_opl3 --out reports/takes-opl3
+	$(PY) -m training.synth --out $(DATA)/synth_opl3 --banks OPL3_FM --clips-per-instrument 300 \
+		--accompaniment-clips 600 --seed 0 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_opl3 --in-memory \
+		--out reports/clips-opl3
 	$(PY) -m training.takes --out $(DATA)/takes_freepats --bank FreePats --minutes 3 --seed 400 --count 8
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_freepats --out reports/takes-freepats
 	$(PY) -m training.synth --out $(DATA)/synth_freepats --banks FreePats --clips-per-instrument 150 \
