@@ -61,7 +61,7 @@ def test_written_take_matches_its_ground_truth(take: Take, tmp_path: Path) -> No
     truth = write_take(take, tmp_path / "t.flac")
     on_disk = json.loads((tmp_path / "t.json").read_text())
     assert on_disk == truth
-    assert set(on_disk) == {"file", "duration", "sample_rate", "bank", "seed", "solos"}
+    assert set(on_disk) == {"file", "duration", "sample_rate", "bank", "seed", "peak_db", "solos"}
     assert (on_disk["file"], on_disk["bank"], on_disk["seed"]) == ("t.flac", "TimGM6mb", 4)
     audio, rate = sf.read(tmp_path / "t.flac", dtype="float32")
     assert rate == on_disk["sample_rate"] == SAMPLE_RATE and audio.ndim == 1
@@ -75,3 +75,15 @@ def test_same_seed_same_take() -> None:
     a = render_take("TimGM6mb", 0.4, seed=9)
     b = render_take("TimGM6mb", 0.4, seed=9)
     assert a.solos == b.solos and np.array_equal(a.audio, b.audio)
+
+
+def test_a_take_written_quieter_is_the_same_take_lower(take: Take, tmp_path: Path) -> None:
+    loud = write_take(take, tmp_path / "loud.flac")
+    quiet = write_take(take, tmp_path / "quiet.flac", peak_db=-37.0)
+    a, _ = sf.read(tmp_path / "loud.flac", dtype="float64")
+    b, _ = sf.read(tmp_path / "quiet.flac", dtype="float64")
+    assert 20 * np.log10(np.abs(a).max()) == pytest.approx(-1.0, abs=0.01)
+    assert 20 * np.log10(np.abs(b).max()) == pytest.approx(-37.0, abs=0.01)
+    loud_part = np.abs(a) > 0.3  # where 16-bit steps are small next to the quiet copy
+    assert np.allclose(b[loud_part] / a[loud_part], 10 ** (-36 / 20), rtol=0.01)
+    assert quiet["solos"] == loud["solos"] and quiet["peak_db"] == -37.0

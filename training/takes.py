@@ -38,7 +38,8 @@ from training.phrases import (
 from training.render import SAMPLE_RATE, Part, Placement, render, sounding_extent
 from training.soundfonts import get_soundfont, style_programs
 
-PEAK = 10 ** (-1 / 20)
+PEAK_DB = -1.0
+PEAK = 10 ** (PEAK_DB / 20)
 SOLO_ABOVE_BED_DB = (6.0, 10.0)
 TRUTH_FLOOR_DB = -30.0
 FADE_SECONDS = 1.0
@@ -191,15 +192,19 @@ def render_take(bank: str, minutes: float, seed: int) -> Take:
                 {k: (v * scale).astype(np.float32) for k, v in stems.items()}, solos, bank, seed)
 
 
-def write_take(take: Take, audio_path: Path, sample_rate: int = SAMPLE_RATE) -> dict:
-    """Write the mix as 16-bit mono FLAC and its truth as JSON beside it (same stem); returns the truth."""
+def write_take(take: Take, audio_path: Path, sample_rate: int = SAMPLE_RATE, peak_db: float = PEAK_DB) -> dict:
+    """Write the mix as 16-bit mono FLAC and its truth as JSON beside it (same stem); returns the truth.
+    ``peak_db``: the written take's peak level in dBFS (a quiet recording is -30 dB or lower)."""
     audio = take.audio if sample_rate == SAMPLE_RATE else soxr.resample(take.audio, SAMPLE_RATE, sample_rate)
+    if peak_db != PEAK_DB:
+        audio = audio * np.float32(10 ** ((peak_db - PEAK_DB) / 20))
     truth = {
         "file": audio_path.name,
         "duration": round(len(audio) / sample_rate, 3),
         "sample_rate": sample_rate,
         "bank": take.bank,
         "seed": take.seed,
+        "peak_db": peak_db,
         "solos": [{"label": s.label, "start": s.start, "end": s.end} for s in take.solos],
     }
     audio_path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--name", help="file stem (only with --count 1); default take_<bank>_s<seed>")
     parser.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="of the written FLAC")
+    parser.add_argument("--peak-db", type=float, default=PEAK_DB,
+                        help="peak level of the written takes in dBFS (lower it to test quiet recordings)")
     args = parser.parse_args(argv)
     if args.name and args.count != 1:
         parser.error("--name needs --count 1")
@@ -232,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path.exists() and path.with_suffix(".json").exists():
             print(f"{path} exists, skipped", file=sys.stderr)
             continue
-        truth = write_take(render_take(args.bank, args.minutes, seed), path, args.sample_rate)
+        truth = write_take(render_take(args.bank, args.minutes, seed), path, args.sample_rate, args.peak_db)
         heard = sorted({s["label"] for s in truth["solos"]})
         print(f"{path}: {truth['duration']:.1f} s, {len(truth['solos'])} solos, "
               f"{len(heard)}/{len(LABELS)} labels", file=sys.stderr)
