@@ -37,29 +37,36 @@ bench: setup
 	$(PY) benchmarks/analyze_speed.py
 
 # The shipped model, from nothing: render the SoundFont training set, train, then fit the per-label
-# calibration on 20 rendered tuning takes (seeds 100-104); about 45 min on 2 cores.
+# calibration on 20 rendered tuning takes (seeds 100-104); about 50 min on 2 cores.
 DATA ?= $(HOME)/.cache/studio-tagger
 BANKS := FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank
 model: setup
 	$(PY) -m training.synth --out $(DATA)/synth --banks $(BANKS) --clips-per-instrument 300 \
 		--accompaniment-clips 600 --seed 0 --jobs 2
 	$(PY) -m training.train --data synth --root $(DATA)/synth --train fluid,gm6 --val split:0.1 \
-		--arch activity_cnn --objective multi --augment full --augment-params '{"p_accompaniment_only": 0.25}' \
-		--epochs 14 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
-		--name studio-tagger-activity-cnn --version 0.2.1 --jobs 2 --out resources/models/default.safetensors
+		--arch activity_cnn --objective multi --augment full \
+		--augment-params '{"p_accompaniment_only": 0.25, "gain_db": [-48.0, 0.0]}' \
+		--epochs 18 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
+		--name studio-tagger-activity-cnn --version 0.3.0 --jobs 2 --out resources/models/default.safetensors
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
 		$(PY) -m training.takes --out $(DATA)/takes --bank $$bank --minutes 3 --seed 100 --count 5; done
 	$(PY) -m training.calibrate --model resources/models/default.safetensors --takes $(DATA)/takes \
-		--device cpu --write --version 0.2.2
+		--device cpu --write
 
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
-# in training or calibration) and the demo take; then banks it never heard: takes of the OPL3 FM
-# SoundFont, and takes and clips of FreePats (recorded samples; evaluation only).
+# in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then
+# banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only).
 MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
 		$(PY) -m training.takes --out $(DATA)/takes_eval --bank $$bank --minutes 3 --seed 200 --count 2; done
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_eval resources/demo --out reports/takes
+	for peak in -25 -37 -49; do \
+		for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
+			$(PY) -m training.takes --out $(DATA)/takes_eval_peak$$peak --bank $$bank --minutes 3 --seed 200 \
+				--count 2 --peak-db=$$peak; done; \
+		$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_eval_peak$$peak \
+			--out reports/takes-peak$$peak; done
 	$(PY) -m training.takes --out $(DATA)/takes_opl3 --bank OPL3_FM --minutes 3 --seed 300 --count 4
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_opl3 --out reports/takes-opl3
 	$(PY) -m training.synth --out $(DATA)/synth_opl3 --banks OPL3_FM --clips-per-instrument 300 \
