@@ -50,17 +50,16 @@ def score_takes(model: LoadedModel, files: Sequence[Path], bias: Sequence[float]
 
 
 def sweep(model: LoadedModel, files: Sequence[Path], grid: Sequence[float], params: RegionParams,
-          device: str = "auto", hop: float = 0.5, show_progress: bool = False) -> dict[float, list[dict]]:
-    """Per-label timeline rows (`TimelineReport.per_label`) at each bias of the grid."""
-    rows = {}
+          device: str = "auto", hop: float = 0.5, show_progress: bool = False) -> dict[float, TimelineReport]:
+    """The takes' timeline report at each bias of the grid (the same bias on every label)."""
+    reports = {}
     for i, b in enumerate(grid):
-        report = score_takes(model, files, [b] * len(model.labels), params, device, hop)
-        rows[float(b)] = report.per_label()
+        report = reports[float(b)] = score_takes(model, files, [b] * len(model.labels), params, device, hop)
         if show_progress:
             s = report.summary()
             print(f"[{i + 1}/{len(grid)}] bias {b:+.2f}: {s['found']}/{s['solos']} found, "
                   f"segment F1 {s['segment_f1']:.4f}", file=sys.stderr)
-    return rows
+    return reports
 
 
 def choose(rows: Mapping[float, Sequence[dict]], labels: Sequence[str], tolerance: float = 0.005) -> dict[str, float]:
@@ -134,9 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     params = RegionParams()
-    rows = sweep(model, files, args.grid, params, args.device, args.hop, args.progress)
-    bias = choose(rows, model.labels, args.tolerance)
-    before = score_takes(model, files, [0.0] * len(model.labels), params, args.device, args.hop)
+    reports = sweep(model, files, args.grid, params, args.device, args.hop, args.progress)
+    bias = choose({b: r.per_label() for b, r in reports.items()}, model.labels, args.tolerance)
+    before = reports[0.0]  # the grid always holds 0 (see _grid): the uncalibrated model
     after = score_takes(model, files, [bias[label] for label in model.labels], params, args.device, args.hop)
     print(f"{model.name} on {len(files)} takes (bias 0 > fitted)\n{_compare(before, after, bias)}")
     if args.write:
