@@ -32,6 +32,7 @@ import torch
 
 from studio_tagger.analysis import Analyzer
 from studio_tagger.analysis.aggregate import BinAggregator
+from studio_tagger.analysis.analyzer import activate
 from studio_tagger.analysis.regions import RegionParams, find_regions
 from studio_tagger.analysis.windows import n_windows, silence_level, window_means
 from studio_tagger.features import FeatureParams, LogMel, window_frames
@@ -95,10 +96,7 @@ def clip_scores(module: torch.nn.Module, audio: np.ndarray, lengths: np.ndarray,
         for n, rows in progress(chunks, len(chunks), "scoring", force=show_progress):
             wave = torch.as_tensor(np.asarray(audio[rows, :n], dtype=np.float32), device=device)
             logits = _window_logits(module, logmel(wave), win, hop_frames, silence_level(params), batch)
-            if activation == "softmax":
-                probs = torch.softmax(logits, -1)
-            else:
-                probs = torch.sigmoid(logits if bias is None else logits.float() + bias)
+            probs = activate(logits, activation, bias)
             n_bins = max(1, math.ceil(round(n / params.sample_rate / (hop_frames / params.frame_rate), 6)))
             for row, p in zip(rows, probs.float().cpu().numpy(), strict=True):
                 bins = BinAggregator(span, n_bins, p.shape[-1]).push(p, final=True)

@@ -87,6 +87,14 @@ def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> 
         raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least {needs:.3f} s)")
 
 
+def activate(logits: torch.Tensor, activation: str, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Scores from logits: a softmax over the labels, or a sigmoid per label after adding ``bias`` (the
+    card's calibration, one value per label) when there is one."""
+    if activation == "softmax":
+        return torch.softmax(logits, dim=-1)
+    return torch.sigmoid(logits if bias is None else logits.float() + bias)
+
+
 def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
     """Centres of bins first .. first + n_bins - 1."""
     return (np.arange(first, first + n_bins) + 0.5) * hop
@@ -133,11 +141,7 @@ class Analyzer:
     def _probs(self, logits: torch.Tensor) -> np.ndarray:
         if logits.numel() == 0:
             return np.zeros((0, len(self.model.labels)), np.float32)
-        if self.activation == "softmax":
-            p = torch.softmax(logits, dim=-1)
-        else:
-            p = torch.sigmoid(logits if self.logit_bias is None else logits.float() + self.logit_bias)
-        return p.float().cpu().numpy()
+        return activate(logits, self.activation, self.logit_bias).float().cpu().numpy()
 
     def analyze(
         self, path: str | os.PathLike, *, progress: Callable[[float], None] | None = None,
