@@ -105,11 +105,9 @@ def main() -> None:
         if device.type == "cpu":
             torch.set_num_threads(cores)
         train = training_rate(module, device, args.batch, args.seconds)
-        torch.manual_seed(0)
-        fresh = build_model(arch, {})  # untrained weights: the speed does not depend on them
         if device.type == "cpu":
             torch.set_num_threads(max(1, cores - 1))
-        infer = inference_rate(fresh, device, args.seconds)
+        infer = inference_rate(module, device, args.seconds)  # on a copy; the speed does not depend on the weights
         print(f"{arch:<14} {n_params:>11,} {train:>14.1f} {infer:>22.0f}", flush=True)
 
 
