@@ -87,3 +87,12 @@ def test_a_take_written_quieter_is_the_same_take_lower(take: Take, tmp_path: Pat
     loud_part = np.abs(a) > 0.3  # where 16-bit steps are small next to the quiet copy
     assert np.allclose(b[loud_part] / a[loud_part], 10 ** (-36 / 20), rtol=0.01)
     assert quiet["solos"] == loud["solos"] and quiet["peak_db"] == -37.0
+
+
+def test_accompaniment_only_takes_have_no_solos_and_low_lines_over_the_bed() -> None:
+    plain = render_take("TimGM6mb", 0.5, seed=9)
+    busy = render_take("TimGM6mb", 0.5, seed=9, accompaniment_only=True)
+    assert busy.solos == [] and busy.stems == {}
+    assert np.allclose(busy.audio, busy.bed)
+    assert plain.solos  # the same seed with solos has them
+    assert frame_rms(busy.audio, 4410).min() > 1e-3  # the bed never stops

@@ -277,6 +277,7 @@ class TimelineReport:
         _, micro = self.segment_scores()
         errors = np.array([s.onset_error for s in self.solos if s.onset_error is not None], dtype=float)
         found = sum(s.found for s in self.solos)
+        minutes = sum(float(t["duration"]) for t in self.takes) / 60.0
         return {
             "takes": len(self.takes), "solos": len(self.solos), "found": found,
             "detection_rate": _ratio(found, len(self.solos)),
@@ -284,6 +285,8 @@ class TimelineReport:
             "onset_error_median_abs": float(np.median(np.abs(errors))) if len(errors) else None,
             "onset_error_mean": float(errors.mean()) if len(errors) else None,
             "false_alarm_regions": int(sum(self.false_alarms.values())),
+            "minutes": round(minutes, 2),
+            "false_alarms_per_minute": _ratio(int(sum(self.false_alarms.values())), minutes),
             "segment_resolution": self.resolution,
             "segment_precision": micro.precision, "segment_recall": micro.recall, "segment_f1": micro.f1,
         }
@@ -300,7 +303,8 @@ class TimelineReport:
         lines = [
             f"{s['takes']} takes, {s['solos']} solos, {s['found']} found (detection rate {s['detection_rate']:.4f})",
             f"onset error: {onset}",
-            f"false-alarm regions (overlapping no solo of their label): {s['false_alarm_regions']}",
+            f"false-alarm regions (overlapping no solo of their label): {s['false_alarm_regions']} "
+            f"in {s['minutes']:g} min ({s['false_alarms_per_minute']:.2f} a minute)",
             f"segment-based ({self.resolution:g} s) micro: precision {s['segment_precision']:.4f} "
             f"recall {s['segment_recall']:.4f} F1 {s['segment_f1']:.4f}", "",
             f"{'label':<26} {'solos':>6} {'found':>6} {'rate':>6} {'|onset|':>8} {'FA':>4} {'seg P':>7} "

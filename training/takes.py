@@ -98,8 +98,15 @@ def _schedule(rng: np.random.Generator, total_bars: int, bar_s: float) -> list[_
     return entries
 
 
-def _bed_parts(rng: np.random.Generator, harmony: Harmony, total_bars: int, bank: str) -> list[Part]:
-    """Accompaniment parts covering every bar, one phrase per four-bar block."""
+LOW_LINES = ("cello", "french horn", "bassoon", "trombone")
+"""Melodic accompaniment of an accompaniment-only take: the low winds and strings that most often open
+false regions (a cello line read as violin, a bassoon as saxophone)."""
+
+
+def _bed_parts(rng: np.random.Generator, harmony: Harmony, total_bars: int, bank: str,
+               lines: int = 0) -> list[Part]:
+    """Accompaniment parts covering every bar, one phrase per four-bar block; ``lines`` of LOW_LINES
+    play melodies over it."""
     sfont = get_soundfont(bank)
     names = [str(rng.choice(["strings", "organ"], p=[0.75, 0.25])),
              str(rng.choice(["double bass", "bass guitar"]))]
@@ -107,6 +114,8 @@ def _bed_parts(rng: np.random.Generator, harmony: Harmony, total_bars: int, bank
         names.append("drums")
     if rng.random() < 0.6:
         names.append(str(rng.choice(["harp", "acoustic guitar"])))
+    if lines:  # drawn only then, so the takes of a seed stay what they were
+        names += [str(x) for x in rng.choice(LOW_LINES, size=lines, replace=False)]
     parts = []
     for name in names:
         style = ACCOMPANIMENT_STYLES[name]
@@ -155,8 +164,9 @@ def _entry_windows(entries: Sequence[_Entry], bar_s: float, length: int) -> list
     return out
 
 
-def render_take(bank: str, minutes: float, seed: int) -> Take:
-    """Render a take of about ``minutes`` with the SoundFont ``bank``; the same arguments give the same take."""
+def render_take(bank: str, minutes: float, seed: int, accompaniment_only: bool = False) -> Take:
+    """Render a take of about ``minutes`` with the SoundFont ``bank``; the same arguments give the same take.
+    ``accompaniment_only``: no solos, and two low melodic lines over the bed, to count false regions."""
     rng = np.random.default_rng([seed, zlib.crc32(bank.encode())])
     harmony = Harmony.random(rng, (76.0, 120.0))
     bar_s = BEATS_PER_BAR * harmony.beat
@@ -164,8 +174,9 @@ def render_take(bank: str, minutes: float, seed: int) -> Take:
     length = total_bars * bar_s
     n = int(np.ceil(length * SAMPLE_RATE))
     sfont = get_soundfont(bank)
-    bed = render(_bed_parts(rng, harmony, total_bars, bank), sfont, length, room_size=0.5)
-    entries = _schedule(rng, total_bars, bar_s)
+    bed = render(_bed_parts(rng, harmony, total_bars, bank, 2 if accompaniment_only else 0), sfont, length,
+                 room_size=0.5)
+    entries = [] if accompaniment_only else _schedule(rng, total_bars, bar_s)
     stems: dict[str, np.ndarray] = {}
     solos: list[Solo] = []
     for label in LABELS:
@@ -225,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--name", help="file stem (only with --count 1); default take_<bank>_s<seed>")
     parser.add_argument("--sample-rate", type=int, default=SAMPLE_RATE, help="of the written FLAC")
+    parser.add_argument("--accompaniment-only", action="store_true",
+                        help="no solos: the bed with two low melodic lines (cello, horn, bassoon, trombone), "
+                             "to count false regions per minute")
     parser.add_argument("--peak-db", type=float, default=PEAK_DB,
                         help="peak level of the written takes in dBFS (lower it to test quiet recordings)")
     args = parser.parse_args(argv)
@@ -235,11 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     for seed in range(args.seed, args.seed + args.count):
-        path = args.out / f"{args.name or f'take_{args.bank}_s{seed}'}.flac"
+        stem = f"{'accompaniment' if args.accompaniment_only else 'take'}_{args.bank}_s{seed}"
+        path = args.out / f"{args.name or stem}.flac"
         if path.exists() and path.with_suffix(".json").exists():
             print(f"{path} exists, skipped", file=sys.stderr)
             continue
-        truth = write_take(render_take(args.bank, args.minutes, seed), path, args.sample_rate, args.peak_db)
+        take = render_take(args.bank, args.minutes, seed, args.accompaniment_only)
+        truth = write_take(take, path, args.sample_rate, args.peak_db)
         heard = sorted({s["label"] for s in truth["solos"]})
         print(f"{path}: {truth['duration']:.1f} s, {len(truth['solos'])} solos, "
               f"{len(heard)}/{len(LABELS)} labels", file=sys.stderr)

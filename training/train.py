@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accompaniment", type=Path, action="append", default=[],
                    help="extra accompaniment: a Medley-layout root or a folder of audio (repeatable; "
                         "its clips have subset 'accompaniment' unless the root says otherwise)")
+    p.add_argument("--also", type=Path, action="append", default=[], metavar="ROOT",
+                   help="another labelled Medley-layout root (e.g. a training.realsynth set) whose subsets join "
+                        "the selection (repeatable)")
     p.add_argument("--train", default="", help="subsets/families to train on, comma-separated (default: all "
                                                "not used for validation)")
     p.add_argument("--val", default="", help="subsets/families to validate on, or split:FRACTION for a "
@@ -121,6 +124,7 @@ def _args_from_json(saved: dict, given: argparse.Namespace) -> argparse.Namespac
         if getattr(args, k) is not None:
             setattr(args, k, Path(getattr(args, k)))
     args.accompaniment = [Path(x) for x in args.accompaniment]
+    args.also = [Path(x) for x in getattr(args, "also", [])]
     for k in RESUMABLE:
         if getattr(given, k) is not None:
             setattr(args, k, getattr(given, k))
@@ -149,6 +153,11 @@ def load_clips(args: argparse.Namespace) -> tuple[ClipSet, ClipSet | None]:
         banks = [b for b in args.synth_banks.split(",") if b]
         ensure_synth(args.root, banks, args.synth_clips, args.synth_accompaniment, args.seed, args.jobs)
     dataset = load_dataset(args.data, args.root, args.accompaniment)
+    for root in args.also:
+        more = load_dataset("synth", root)
+        if more.labels != dataset.labels:
+            raise SystemExit(f"{root}: labels {more.labels} differ from {dataset.labels}")
+        dataset.sources += more.sources
     everything = dataset.sources
     val_sources: list = []
     if args.val.startswith("split:"):
@@ -441,7 +450,8 @@ def model_card(args, labels, params, activation, aug_params, train_set, val_set,
             "data": {"kind": args.data, "root": str(args.root), "train_selection": args.train or "all",
                      "val_selection": args.val or None, "train": train_set.describe(),
                      "validation": val_set.describe() if val_set is not None else None,
-                     "accompaniment_roots": [str(a) for a in args.accompaniment]},
+                     "accompaniment_roots": [str(a) for a in args.accompaniment],
+                     "also_roots": [str(a) for a in args.also]},
             "command": command,
             "resumed_with": state["resumed"],
             "seed": args.seed, "epochs": state["epoch"], "batch_size": args.batch_size,

