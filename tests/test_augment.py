@@ -18,11 +18,13 @@ from training.augment import (
     apply_gain,
     apply_response,
     coloured_noise,
+    convolve,
     frequency_response_db,
     plan_mixtures,
     reverb,
     rfft_freqs,
     rms,
+    room_responses,
     speed_crop,
 )
 
@@ -238,3 +240,41 @@ def test_no_masks_unless_asked_and_none_in_the_paper_preset():
     feats = torch.randn(4, 198, 128)
     for params in (AugmentParams(), AugmentParams.preset("paper")):
         assert torch.equal(Augmenter(params).mask_features(feats.clone(), torch.Generator()), feats)
+
+
+def _decay_time(ir: np.ndarray) -> float:
+    """Reverberation time from the Schroeder integral's -5 to -25 dB slope."""
+    energy = np.cumsum(ir[::-1].astype(np.float64) ** 2)[::-1]
+    db = 10 * np.log10(energy / energy[0] + 1e-15)
+    return 3.0 * (int(np.argmax(db < -25)) - int(np.argmax(db < -5))) / SR
+
+
+def test_simulated_rooms_have_unit_energy_a_direct_sound_first_and_their_drawn_decay():
+    pytest.importorskip("pyroomacoustics")
+    dry = room_responses(4, SR, (0.2, 0.3), seed=1)
+    wet = room_responses(4, SR, (1.2, 1.4), seed=1)
+    for bank in (dry, wet):
+        np.testing.assert_allclose((bank.astype(np.float64) ** 2).sum(axis=1), 1.0, rtol=1e-4)
+        assert (np.abs(bank).argmax(axis=1) < SR // 100).all()  # the direct path leads
+    assert max(_decay_time(ir) for ir in dry) < 0.45 < 0.8 < min(_decay_time(ir) for ir in wet)
+    np.testing.assert_array_equal(dry, room_responses(4, SR, (0.2, 0.3), seed=1))
+
+
+def test_rooms_replace_the_noise_reverb_when_chosen_and_leave_the_stream_alone_when_not():
+    audio, lengths = _pool()
+    plan = _plan(AugmentParams(), rows=8)
+    base = AugmentParams()
+    off = Augmenter(base)(audio, lengths, plan, gen(3))
+    zero = Augmenter(AugmentParams.from_dict(base.to_dict() | {"p_room": 0.0}))(audio, lengths, plan, gen(3))
+    torch.testing.assert_close(off, zero, rtol=0, atol=0)
+    x = torch.zeros(2, 4000)
+    x[:, 0] = 1.0
+    ir = torch.from_numpy(room_responses(2, SR, (0.3, 0.4), seed=2))
+    y = convolve(x, ir)
+    torch.testing.assert_close(rms(y), rms(x))
+    torch.testing.assert_close(y / y.abs().amax(dim=1, keepdim=True),
+                               ir[:, :4000] / ir[:, :4000].abs().amax(dim=1, keepdim=True), atol=1e-4, rtol=0)
+    pytest.importorskip("pyroomacoustics")
+    params = AugmentParams.from_dict(base.to_dict() | {"p_room": 1.0, "rooms": 3})
+    roomy = Augmenter(params)(audio, lengths, plan, gen(3))
+    assert torch.isfinite(roomy).all() and not torch.equal(roomy, off)

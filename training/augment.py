@@ -49,6 +49,12 @@ class AugmentParams:
     rt60: tuple[float, float] = (0.1, 1.5)
     predelay_ms: tuple[float, float] = (0.0, 40.0)
     wet: tuple[float, float] = (0.1, 0.7)
+    p_room: float = 0.0
+    """Convolution with a simulated room (image-source early reflections of a random shoebox room, source and
+    microphone placed at random, plus a diffuse tail of its reverberation time) instead of ``p_reverb``'s
+    exponential noise; the rooms are drawn once per `Augmenter` (``rooms`` of them, seeded)."""
+    room_rt60: tuple[float, float] = (0.15, 1.6)
+    rooms: int = 96
     p_noise: float = 0.5
     snr_db: tuple[float, float] = (10.0, 40.0)
     p_accompaniment: float = 0.35
@@ -248,6 +254,59 @@ def add_noise(x: torch.Tensor, snr_db: torch.Tensor, exponent: torch.Tensor, sam
     return x + noise * level[:, None]
 
 
+def room_responses(count: int, sample_rate: int, rt60: tuple[float, float], seed: int = 0) -> np.ndarray:
+    """(count, samples) float32 impulse responses of simulated rooms, each of unit energy.
+
+    Early part: pyroomacoustics' image-source model of a shoebox room (3-30 m wide, 2.5-12 m high) whose
+    wall absorption gives a reverberation time drawn from ``rt60``, with the source and the microphone at
+    random places in it (reflections up to order 10).
+    The late part, which the image-source model truncates, is noise decaying at the room's rate, joined at
+    the level the early part has at 40-60 ms.
+    """
+    import pyroomacoustics as pra
+
+    rng = np.random.default_rng(seed)
+    length = int(rt60[1] * sample_rate)
+    out = np.zeros((count, length), np.float32)
+    _fill_rooms(out, rng, pra, sample_rate, rt60, length)
+    return out
+
+
+def _fill_rooms(out: np.ndarray, rng: np.random.Generator, pra, sample_rate: int, rt60: tuple[float, float],
+                length: int) -> None:
+    for i in range(len(out)):
+        while True:  # a large hall cannot be as dry as a small room: draw again until the pair exists
+            dims = rng.uniform([3.0, 3.0, 2.5], [30.0, 20.0, 12.0])
+            rt = float(rng.uniform(*rt60))
+            try:
+                absorption, _ = pra.inverse_sabine(rt, dims)
+                break
+            except ValueError:
+                continue
+        room = pra.ShoeBox(dims, fs=sample_rate, materials=pra.Material(float(min(absorption, 0.99))),
+                           max_order=10)
+        room.add_source(rng.uniform(0.5, dims - 0.5))
+        room.add_microphone(rng.uniform(0.5, dims - 0.5))
+        room.compute_rir()
+        early = np.asarray(room.rir[0][0], dtype=np.float64)
+        onset = int(np.argmax(np.abs(early)))
+        early = early[max(0, onset - 16):][:length]
+        a, b = int(0.04 * sample_rate), int(0.06 * sample_rate)
+        level = np.sqrt(np.mean(early[a:b] ** 2)) if len(early) > b else np.sqrt(np.mean(early**2)) * 0.1
+        t = np.arange(length) / sample_rate
+        tail = rng.standard_normal(length) * np.exp(-6.9078 * t / rt) * level / np.exp(-6.9078 * 0.05 / rt)
+        ir = np.where(t < 0.05, 0.0, tail)
+        ir[: len(early)] += np.where(t[: len(early)] < 0.05, early, 0.0)
+        out[i] = ir / max(np.sqrt(np.sum(ir**2)), 1e-12)
+
+
+def convolve(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
+    """Each row of ``x`` through its row of ``ir`` (cut to x's length), at the dry signal's RMS."""
+    n, size = x.shape[1], x.shape[1] + ir.shape[1]
+    y = torch.fft.irfft(torch.fft.rfft(x, n=size) * torch.fft.rfft(ir, n=size), n=size)[:, :n]
+    return y * (rms(x) / rms(y).clamp_min(1e-9))[:, None]
+
+
 class Augmenter:
     """Renders `MixPlan` rows from a clip pool (clips, samples) into 2 s training waveforms."""
 
@@ -255,6 +314,13 @@ class Augmenter:
         self.params = params
         self.sample_rate = sample_rate
         self.out = int(round(params.crop_seconds * sample_rate))
+        self._rooms: torch.Tensor | None = None
+
+    def rooms(self, device) -> torch.Tensor:
+        if self._rooms is None or self._rooms.device != torch.device(device):
+            bank = room_responses(self.params.rooms, self.sample_rate, self.params.room_rt60)
+            self._rooms = torch.from_numpy(bank).to(device)
+        return self._rooms
 
     def _uniform(self, lo_hi: tuple[float, float], rows: int, gen: torch.Generator, device) -> torch.Tensor:
         lo, hi = lo_hi
@@ -305,7 +371,15 @@ class Augmenter:
         level = torch.where(rms(first) > 1e-6, level, torch.full_like(level, 0.1))
         x = first + second * (level / rms(second).clamp_min(1e-9))[:, None]
 
-        chosen = self._chance(p.p_reverb, rows, gen, device).nonzero().flatten()
+        roomed = torch.zeros(rows, dtype=torch.bool, device=device)
+        if p.p_room > 0:  # drawn only then, so recipes without rooms keep their random stream
+            roomed = self._chance(p.p_room, rows, gen, device)
+            chosen = roomed.nonzero().flatten()
+            if len(chosen):
+                bank = self.rooms(device)
+                pick = torch.randint(0, len(bank), (len(chosen),), generator=gen, device=device)
+                x[chosen] = convolve(x[chosen], bank[pick])
+        chosen = (self._chance(p.p_reverb, rows, gen, device) & ~roomed).nonzero().flatten()
         if len(chosen):
             x[chosen] = reverb(x[chosen], self._uniform(p.rt60, len(chosen), gen, device),
                                self._uniform(p.predelay_ms, len(chosen), gen, device) / 1000.0,
