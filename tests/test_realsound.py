@@ -225,3 +225,19 @@ def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed() -> None:
     assert np.sqrt(np.mean(outside**2)) < 0.1 * bed_rms
     quiet = render_real_take(by_group, [], 0.5, 3, "real:accompaniment")
     assert quiet.solos == [] and np.allclose(quiet.audio, quiet.bed)
+
+
+def test_realdata_check_fails_with_a_clear_message_when_the_folder_is_missing(tmp_path, capsys) -> None:
+    from training.realdata import main
+
+    assert main(["--realdata", str(tmp_path)]) == 2
+    assert "manifest.csv is missing" in capsys.readouterr().err
+
+
+def test_resize_moves_a_voice_and_keeps_the_clip_length() -> None:
+    tone = _tone(300.0, 1.2)
+    up, down = singing.resize(tone, 2.0, RATE), singing.resize(tone, -2.0, RATE)
+    assert len(up) == len(down) == RATE
+    assert _peak_hz(up) == pytest.approx(300 * 2 ** (2 / 12), abs=3.0)
+    assert _peak_hz(down) == pytest.approx(300 * 2 ** (-2 / 12), abs=3.0)
+    assert np.abs(up[-100:]).max() > 0.1  # 1.2 s of audio is enough for a clip moved up by a tone

@@ -188,3 +188,32 @@ def groups(notes: Iterable[Note], kinds: Sequence[str] = ("note",)) -> dict[str,
 
 def label_id(label: str | None) -> int:
     return LABELS.index(label) if label is not None else -1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.realdata``: where the real recordings are and what they hold, or why not."""
+    import argparse
+    import sys
+    from collections import Counter
+
+    parser = argparse.ArgumentParser(prog="python -m training.realdata", description=main.__doc__)
+    parser.add_argument("--realdata", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        root = realdata_root(args.realdata)
+    except FileNotFoundError as e:
+        print(f"{parser.prog}: {e}", file=sys.stderr)
+        return 2
+    notes = read_manifest(root)
+    missing = [n.path for n in notes if not n.path.is_file()]
+    if missing:
+        print(f"{parser.prog}: {len(missing)} files of {root}/manifest.csv are missing, e.g. {missing[0]}",
+              file=sys.stderr)
+        return 2
+    counts = Counter((n.label or ("noise" if n.kind == "noise" else "accompaniment")) for n in notes)
+    print(f"{root}: {len(notes)} recordings; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

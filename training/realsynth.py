@@ -65,6 +65,7 @@ SINSY_SHARE = 1.0
 ACCOMPANIMENT_SHARE = 0.3
 """Accompaniment clips, as a share of all labelled clips."""
 FAMILY = {"stk": "physical", "sinsy": "sinsy"}
+SINSY_CLIPS_PER_PHRASE = 4
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds
         audio = physical.render(physical.VOICES[job.group], rng, seconds)
         return amplify(audio, RATE, rng) if job.group == "distorted electric guitar" else audio
     if job.kind == "sinsy":
-        return singing.sing(rng, seconds + 2.0)
+        return singing.sing(rng, seconds)
     make = getattr(notephrases, job.kind)
     audio = make(members, rng, seconds)
     if job.kind == "guitar":
@@ -167,15 +168,18 @@ def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds
     return audio
 
 
-def _clip(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+def _clips(audio: np.ndarray, rng: np.random.Generator, most: int = 1, size: int = CLIP_SAMPLES) -> list[np.ndarray]:
+    """Up to ``most`` consecutive ``size``-long pieces from where ``audio`` sounds, at a random offset within
+    the slack."""
     extent = sounding_extent(audio)
     if extent is None:
-        return None
+        return []
     sounding = audio[extent[0]: extent[1]]
-    if len(sounding) < CLIP_SAMPLES:
-        return None
-    offset = int(rng.integers(0, len(sounding) - CLIP_SAMPLES + 1))
-    return sounding[offset: offset + CLIP_SAMPLES]
+    n = min(most, len(sounding) // size)
+    if n == 0:
+        return []
+    offset = int(rng.integers(0, len(sounding) - n * size + 1))
+    return [sounding[offset + k * size: offset + (k + 1) * size] for k in range(n)]
 
 
 def render_job(job: Job, out: Path) -> list[Record]:
@@ -191,10 +195,23 @@ def render_job(job: Job, out: Path) -> list[Record]:
     attempts = 0
     family = FAMILY.get(job.subset, "real")
     song_base = 10**13 + (_stable(job.key) % 10**6) * 10**6
+    # Sinsy costs about a second per second sung, so one long melody gives several clips (each sung by a
+    # slightly different voice: see training.singing.resize); the others render a phrase per clip.
+    per_phrase = SINSY_CLIPS_PER_PHRASE if job.kind == "sinsy" else 1
+    candidates: list[np.ndarray] = []
     while len(records) < job.clips and attempts < job.clips * 4:
         attempts += 1
-        clip = _clip(_phrase(job, job.notes, rng, CLIP_SAMPLES / RATE + 0.6), rng)
-        if clip is None or (not job.group.endswith("/noise") and not usable(clip)):
+        if not candidates:
+            # a voice moved up reads its audio faster: a sung piece is cut a fifth longer than a clip
+            size = int(CLIP_SAMPLES * 1.2) if job.kind == "sinsy" else CLIP_SAMPLES
+            phrase = _phrase(job, job.notes, rng, per_phrase * size / RATE + 0.6)
+            candidates = _clips(phrase, rng, per_phrase, size)
+            if job.kind == "sinsy":
+                candidates = [singing.resize(c, float(rng.uniform(-2.0, 2.5)), CLIP_SAMPLES) for c in candidates]
+            if not candidates:
+                continue
+        clip = candidates.pop(0)
+        if not job.group.endswith("/noise") and not usable(clip):
             continue
         uid = str(uuid.UUID(bytes=hashlib.md5(f"{job.key}/{attempts}".encode()).digest(), version=4))
         instrument = job.label if job.label is not None else job.group.split("/")[-1]

@@ -93,8 +93,12 @@ def sing(rng: np.random.Generator, seconds: float) -> np.ndarray:
         if not engine.loadScoreFromMusicXML(str(score)):
             raise RuntimeError("Sinsy could not read the score")
         audio, rate = engine.synthesize()
-    audio = soxr.resample(np.asarray(audio, dtype=np.float64) / 32768.0, int(rate), RATE).astype(np.float32)
-    # One voice is one singer: moving pitch and formants together by a few semitones (a resampling) makes
-    # it a slightly smaller or larger one.
-    shift = float(rng.uniform(-2.0, 2.5))
-    return play(audio, shift, len(audio))
+    return soxr.resample(np.asarray(audio, dtype=np.float64) / 32768.0, int(rate), RATE).astype(np.float32)
+
+
+def resize(audio: np.ndarray, semitones: float, length: int) -> np.ndarray:
+    """``length`` samples of ``audio`` with pitch and formants moved together by ``semitones`` (a resampling):
+    one voice is one singer, and this makes her a slightly smaller or larger one. Zero-padded at the end when
+    a downward move runs out of audio."""
+    moved = play(audio, semitones, length)
+    return np.pad(moved, (0, length - len(moved)))
