@@ -133,7 +133,7 @@ def test_json_keeps_label_and_name_apart_and_adds_activity(tmp_path: Path) -> No
     out = export_regions("json", REGIONS[:2], tmp_path / "r.json", activity=table,
                          options=ExportOptions(name_template="{label} #{n}"), source_audio=tmp_path / "take.flac")
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["source"] == "take.flac"
+    assert doc["source"] == str((tmp_path / "take.flac").resolve())  # absolute, like a session's
     assert [(d["name"], d["label"]) for d in doc["regions"]] == [("clarinet #1", "clarinet"),
                                                                  ("female singer #1", "female singer")]
     assert doc["activity"]["labels"] == ["clarinet", "violin"]
@@ -174,6 +174,22 @@ def test_label_filter_min_score_and_template(tmp_path: Path) -> None:
     assert names(out) == ["clarinet 1 (0.91)", "clarinet 2 (0.77)"]  # violin's 0.42 is below 0.5
 
 
+def test_n_is_stable_whatever_the_filters_keep(tmp_path: Path) -> None:
+    """A region is numbered among all the regions of its label, so filtering by instrument or score, or
+    merging, never renames the regions that remain."""
+    opts = ExportOptions(name_template="{label} {n}")
+    everything = names(export_regions("audacity", REGIONS, tmp_path / "all.txt", options=opts))
+    assert everything == ["clarinet 1", "female singer 1", "violin 1", "clarinet 2", "distorted electric guitar 1"]
+    strong = ExportOptions(name_template="{label} {n}", min_score=0.7)
+    assert names(export_regions("audacity", REGIONS, tmp_path / "s.txt", options=strong)) == [
+        "clarinet 1", "clarinet 2", "distorted electric guitar 1"]
+    only = ExportOptions(name_template="{label} {n}", labels={"clarinet"}, min_score=0.8)
+    assert names(export_regions("audacity", REGIONS, tmp_path / "c.txt", options=only)) == ["clarinet 1"]
+    late = [Region("flute", 0, 1, 0.2), Region("flute", 5, 6, 0.9), Region("flute", 6.5, 7, 0.9)]
+    merged = ExportOptions(name_template="{label} {n}", min_score=0.5, merge_gap=1.0)
+    assert names(export_regions("audacity", late, tmp_path / "m.txt", options=merged)) == ["flute 2"]
+
+
 def test_n_counts_per_label_in_time_order(tmp_path: Path) -> None:
     shuffled = [REGIONS[3], REGIONS[1], REGIONS[0], REGIONS[2]]
     out = export_regions("audacity", shuffled, tmp_path / "a.txt", options=ExportOptions(name_template="{label} {n}"))
@@ -207,6 +223,13 @@ def test_bad_template_is_refused_before_writing(tmp_path: Path, template: str, w
 def test_control_characters_in_names_become_spaces(tmp_path: Path) -> None:
     out = export_regions("audacity", [Region("a\tb\nc", 0, 1)], tmp_path / "a.txt")
     assert names(out) == ["a b c"]
+
+
+def test_control_characters_in_the_csv_label_column_become_spaces_too(tmp_path: Path) -> None:
+    out = export_regions("csv", [Region("a\tb\nc", 0, 1)], tmp_path / "a.csv",
+                         options=ExportOptions(name_template="{label}!"))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["name"], r["label"]) for r in rows] == [("a b c!", "a b c")]
 
 
 @pytest.mark.parametrize("bad", [Region("x", -1, 1), Region("x", 2, 1), Region("x", 0, float("nan"))])

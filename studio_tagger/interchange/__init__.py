@@ -19,12 +19,12 @@ from studio_tagger.atomic import AtomicWriteError, atomic_write
 
 from .context import ActivityTable, ExportContext
 from .errors import ExportCancelled, ExportError, InterchangeError, MarkerFileError
-from .markers import ExportOptions, Marker, merge_regions, prepare_markers
+from .markers import DEFAULT_NAME_TEMPLATE, ExportOptions, Marker, merge_regions, prepare_markers
 from .registry import FORMATS, ExportFormat
 from .text import read_text
 
 __all__ = [
-    "FORMATS", "ActivityTable", "AtomicWriteError", "ExportCancelled", "ExportError", "ExportFormat",
+    "DEFAULT_NAME_TEMPLATE", "FORMATS", "ActivityTable", "AtomicWriteError", "ExportCancelled", "ExportError", "ExportFormat",
     "ExportOptions", "InterchangeError", "Marker", "MarkerFileError", "detect_import_format",
     "export_regions", "format_for_path", "import_regions", "merge_regions", "prepare_markers",
 ]
