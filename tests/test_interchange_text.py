@@ -50,16 +50,26 @@ def read_back(fmt: str, path: Path) -> list[tuple[str, float, float]]:
     if fmt == "reaper":
         rows = list(csv.reader(io.StringIO(text)))
         assert rows[0] == ["#", "Name", "Start", "End", "Length"]
-        for i, r in enumerate(rows[1:], start=1):
-            assert r[0] == f"R{i}"
-            assert float(r[4]) == pytest.approx(float(r[3]) - float(r[2]), abs=2e-6)
+        numbers = {"R": 0, "M": 0}
+        for r in rows[1:]:
+            numbers[r[0][0]] += 1
+            assert r[0] == f"{r[0][0]}{numbers[r[0][0]]}"  # regions and markers are numbered apart
+            if r[0][0] == "M":
+                assert r[3:] == ["", ""]
+                r[3] = r[2]
+            else:
+                assert float(r[4]) == pytest.approx(float(r[3]) - float(r[2]), abs=2e-6)
         return [(r[1], float(r[2]), float(r[3])) for r in rows[1:]]
     if fmt == "audition":
         rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
         assert rows[0] == ["Name", "Start", "Duration", "Time Format", "Type", "Description"]
 
         def clock(s: str) -> float:
-            h, m, sec = re.fullmatch(r"(\d+):(\d\d):(\d\d\.\d{3})", s).groups()
+            # As Audition writes them: M:SS.mmm under an hour, H:MM:SS.mmm from an hour on.
+            short = re.fullmatch(r"([1-5]?\d):([0-5]\d\.\d{3})", s)
+            if short:
+                return int(short[1]) * 60 + float(short[2])
+            h, m, sec = re.fullmatch(r"([1-9]\d*):([0-5]\d):([0-5]\d\.\d{3})", s).groups()
             return int(h) * 3600 + int(m) * 60 + float(sec)
 
         assert all(r[3:] == ["decimal", "Cue", ""] for r in rows[1:])
@@ -291,6 +301,33 @@ def test_reaper_import_of_markers_quotes_and_clock_times(tmp_path: Path) -> None
                     "M2,hit,12.25,,\nR3,Outro,1:00:00.000,1:00:10.000,10\n", encoding="utf-8")
     assert import_regions(path) == [Region("Intro, take 2", 1.5, 3.0), Region("hit", 12.25, 12.25),
                                     Region("Outro", 3600.0, 3610.0)]
+
+
+def test_reaper_writes_zero_length_regions_as_marker_rows(tmp_path: Path) -> None:
+    regions = [Region("clarinet", 1.0, 2.0), Region("hit", 150.25, 150.25), Region("violin", 3.0, 4.0),
+               Region("hit", 151.0, 151.0)]
+    out = export_regions("reaper", regions, tmp_path / "r.csv", options=ExportOptions(name_template="{label} {n}"))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))[1:]
+    assert rows == [["R1", "clarinet 1", "1.000000", "2.000000", "1.000000"],
+                    ["R2", "violin 1", "3.000000", "4.000000", "1.000000"],
+                    ["M1", "hit 1", "150.250000", "", ""],
+                    ["M2", "hit 2", "151.000000", "", ""]]
+    assert [(r.start, r.end) for r in import_regions(out)] == [(1, 2), (3, 4), (150.25, 150.25), (151, 151)]
+
+
+@pytest.mark.parametrize(("start", "end", "written"), [
+    (76.655, 77.655, ["1:16.655", "0:01.000"]),
+    (0.0, 0.0, ["0:00.000", "0:00.000"]),
+    (599.9996, 3599.9996, ["10:00.000", "50:00.000"]),
+    (3599.9996, 3723.5, ["1:00:00.000", "2:03.500"]),
+    (3723.5, 7500.0, ["1:02:03.500", "1:02:56.500"]),
+])
+def test_audition_times_as_audition_writes_them(tmp_path: Path, start: float, end: float, written: list[str]) -> None:
+    out = export_regions("audition", [Region("x", start, end)], tmp_path / "a.csv")
+    row = out.read_text(encoding="utf-8").splitlines()[1].split("\t")
+    assert row[1:3] == written
+    (back,) = import_regions(out, "audition")
+    assert (back.start, back.end) == pytest.approx((start, end), abs=1e-3)
 
 
 def test_reaper_measures_beats_is_refused_clearly(tmp_path: Path) -> None:
