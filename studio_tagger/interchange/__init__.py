@@ -2,6 +2,7 @@
 
     export_regions("reaper", regions, "take.csv", options=ExportOptions(name_template="{label} {n}"))
     regions = import_regions("labels.txt")          # format guessed from the name and first line
+    regions = import_regions("layer.svl")           # Sonic Visualiser's XML layer file (regions and instants)
 
 Every export is written atomically (see :mod:`studio_tagger.atomic`). No Qt here.
 """
@@ -31,7 +32,8 @@ __all__ = [
 
 # Extensions that name one format; ".csv" is shared by several, so a bare ".csv" means the generic
 # "csv" regions table when exporting, and is told apart by its header when importing.
-_BY_EXTENSION = {".txt": "audacity", ".wav": "wav", ".mid": "midi", ".midi": "midi", ".json": "json", ".csv": "csv"}
+_BY_EXTENSION = {".txt": "audacity", ".wav": "wav", ".mid": "midi", ".midi": "midi", ".json": "json", ".csv": "csv",
+                 ".svl": "sonic-visualiser"}
 
 
 def _format(name: str) -> ExportFormat:
@@ -70,7 +72,7 @@ def export_regions(fmt: str, regions: Sequence[Region], path: str | os.PathLike[
         raise ExportError(f"refusing to overwrite the recording {source}; choose another file name")
     if spec.needs_activity and activity is None:
         raise ExportError(f"the {fmt} export needs the activity matrix of an analysis")
-    ctx = ExportContext(source, activity, should_cancel)
+    ctx = ExportContext(source, activity, should_cancel, target)
     ctx.check_cancel()
     with atomic_write(target, "wb") as out:
         spec.write(out, markers, ctx)
@@ -87,6 +89,8 @@ def detect_import_format(path: str | os.PathLike[str]) -> str:
     suffix = p.suffix.lower()
     if suffix == ".json":
         return "json"
+    if suffix == ".svl":
+        return "sonic-visualiser"
     if suffix not in (".csv", ".txt", ".tsv"):
         raise MarkerFileError(f"{p}: cannot import markers from a {suffix or 'extensionless'} file")
     first = next((line for line in read_text(p).splitlines() if line.strip()), "")
