@@ -5,8 +5,8 @@ markers ``M1,name,start,,`` (numbered apart from the regions, as REAPER numbers 
 quotes are quoted CSV-style, as REAPER does.
 
 Times are plain seconds. REAPER's own exports write times in whatever the ruler shows (measures.beats,
-samples, h:m:s:f ...), and its import reads them the same way, so set the project's time unit to seconds
-(or minutes:seconds) before importing this file; the README says so too.
+samples, h:m:s:f ...); whether its import reads plain seconds whatever the ruler shows could not be checked
+here, so the README tells users to set the ruler's time unit to seconds before importing.
 """
 
 from __future__ import annotations
