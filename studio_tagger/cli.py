@@ -14,6 +14,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
+    from .analysis import AnalysisResult, Region
 
 SUBCOMMANDS = ("classify", "analyze", "export", "install-desktop", "app")
 
@@ -228,8 +232,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_summary(file: str, result, regions, written: Sequence[str], *, too_short: bool,
-                  list_regions: bool) -> None:
+def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], written: Sequence[str], *,
+                  too_short: bool, list_regions: bool) -> None:
     """What `analyze` found, in a few lines: regions per instrument and the files written; with
     ``list_regions`` every region too."""
     from collections import Counter
