@@ -1,7 +1,7 @@
 """The command line: classify and analyze recordings, export regions; `studio-tagger FILE` opens the app.
 
-Exit status: 0 on success, 2 on usage errors (argparse), 1 with a one-line message on any other failure
-(a traceback only with --debug).
+Exit status: 0 on success, 2 on usage errors (argparse's, and unknown formats or instrument names), 1 with
+a one-line message on any other failure (a traceback only with --debug).
 """
 
 from __future__ import annotations
@@ -14,12 +14,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-SUBCOMMANDS = ("classify", "analyze", "export", "app")
+if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
+    from .analysis import AnalysisResult, Region
+
+SUBCOMMANDS = ("classify", "analyze", "export", "install-desktop", "app")
 
 
 class CliError(Exception):
     """A failure to report in one line."""
+
+
+class UsageError(CliError):
+    """A command line that names something that does not exist (a format, an instrument): exit status 2,
+    like argparse's own usage errors, but one line that lists the valid names."""
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -51,6 +60,13 @@ def _export_spec(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The defaults shown in --help are read from the code that applies them, so they cannot drift apart.
+    from .analysis.analyzer import DEFAULT_HOP
+    from .analysis.regions import RegionParams
+    from .interchange import DEFAULT_NAME_TEMPLATE, FORMATS
+
+    region = RegionParams()
+    formats = ", ".join(FORMATS)
     parser = argparse.ArgumentParser(
         prog="studio-tagger",
         description="Find where each instrument plays in recordings. `studio-tagger FILE` opens the app.",
@@ -65,26 +81,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="instrument activity over time and regions for one file")
     a.add_argument("file", metavar="FILE")
-    a.add_argument("--hop", type=_positive, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
+    a.add_argument("--hop", type=_positive, default=DEFAULT_HOP, metavar="S",
+                   help=f"seconds between windows (default {DEFAULT_HOP:g})")
     a.add_argument("--json", metavar="OUT", help="write the analysis as JSON ('-' for stdout)")
     a.add_argument("--export", action="append", type=_export_spec, default=[], metavar="FORMAT=PATH",
-                   help="also export regions (repeatable); formats: audacity, reaper, audition, "
-                        "sonic-visualiser, wav, midi, json, csv, csv-activity")
-    a.add_argument("--threshold", type=_fraction, metavar="P", help="activity that opens a region (default 0.5)")
-    a.add_argument("--smoothing", type=float, metavar="S", help="smoothing of activity curves in seconds")
-    a.add_argument("--min-duration", type=float, metavar="S", help="shortest region kept, seconds")
-    a.add_argument("--merge-gap", type=float, metavar="S", help="gaps shorter than this are bridged, seconds")
+                   help=f"also export regions (repeatable); formats: {formats}")
+    a.add_argument("--threshold", type=_fraction, metavar="P",
+                   help=f"activity that opens a region (default {region.threshold_on:g}; it closes below "
+                        f"{region.threshold_off:g}, or below P when P is lower)")
+    a.add_argument("--smoothing", type=float, metavar="S",
+                   help=f"smoothing of activity curves in seconds (default {region.smoothing:g})")
+    a.add_argument("--min-duration", type=float, metavar="S",
+                   help=f"shortest region kept, seconds (default {region.min_duration:g})")
+    a.add_argument("--merge-gap", type=float, metavar="S",
+                   help=f"gaps shorter than this are bridged, seconds (default {region.merge_gap:g})")
+    a.add_argument("--regions", "--verbose", "-v", dest="list_regions", action="store_true",
+                   help="list every region after the summary")
     _add_common(a)
 
     e = sub.add_parser("export", help="export the regions of a session or analysis JSON")
     e.add_argument("source", metavar="SESSION_OR_JSON")
-    e.add_argument("--format", required=True, metavar="F")
+    e.add_argument("--format", required=True, metavar="F", help=f"one of {formats}")
     e.add_argument("--out", required=True, metavar="PATH")
     e.add_argument("--labels", metavar="L1,L2", help="only these instruments")
     e.add_argument("--min-score", type=_fraction, default=0.0, metavar="P")
-    e.add_argument("--name", default="{label}", metavar="TEMPLATE", help="region names, e.g. '{label} {n}'")
+    e.add_argument("--name", default=DEFAULT_NAME_TEMPLATE, metavar="TEMPLATE",
+                   help="region names: {label}, {n} (number per instrument in time order, the same whatever is "
+                        f"filtered out), {{score}} (default {DEFAULT_NAME_TEMPLATE!r})")
     e.add_argument("--merge-gap", type=float, default=0.0, metavar="S", help="join same-label regions closer than S")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    d = sub.add_parser("install-desktop", help="add the app to the application menu and 'Open with' (freedesktop)")
+    d.add_argument("--data-home", metavar="DIR",
+                   help="where to install (default: $XDG_DATA_HOME, else ~/.local/share: for this user only)")
+    d.add_argument("--uninstall", action="store_true", help="remove what install-desktop added")
+    d.add_argument("--debug", action="store_true", help="show tracebacks")
 
     o = sub.add_parser("app", help="open the desktop app")
     o.add_argument("files", nargs="*", metavar="FILE")
@@ -170,7 +201,7 @@ def region_params_from(args: argparse.Namespace):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import Analyzer, find_regions
-    from .timefmt import clock
+    from .interchange import DEFAULT_NAME_TEMPLATE, ExportOptions
 
     exports = _check_exports(args.export)
     _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
@@ -181,20 +212,48 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         result = analyzer.analyze(args.file, progress=bar.update, notice=_notice(bar, args.file))
     finally:
         bar.close()
-    regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)
+    # A file shorter than one window only fills a window with padding: whatever it scores is not a
+    # finding, so it gets no regions and the summary says why instead of "0 regions".
+    too_short = result.duration < result.window
+    regions = [] if too_short else find_regions(result.times, result.activity, result.labels, params,
+                                                duration=result.duration)
+    written = []
     if args.json:
         with _open_output(args.json) as f:
             json.dump(result.to_json_dict(regions), f, ensure_ascii=False)
             f.write("\n")
+        written.append(args.json)
+    options = ExportOptions(name_template=DEFAULT_NAME_TEMPLATE)
     for fmt, out in exports:
-        _export(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
+        _export(fmt, regions, Path(out), source_audio=Path(args.file), result=result, options=options)
+        written.append(f"{out} ({fmt})")
     if not args.quiet and args.json != "-":
+        print_summary(args.file, result, regions, written, too_short=too_short, list_regions=args.list_regions)
+    return 0
+
+
+def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], written: Sequence[str], *,
+                  too_short: bool, list_regions: bool) -> None:
+    """What `analyze` found, in a few lines: regions per instrument and the files written; with
+    ``list_regions`` every region too."""
+    from collections import Counter
+
+    from .timefmt import clock
+
+    if too_short:
+        print(f"{file}: {result.duration:.2f} s, shorter than the {result.window:g} s window: nothing to analyse")
+    else:
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
-        print(f"{args.file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
-              f"{len(regions)} regions")
+        print(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
+              f"{len(regions)} region{'' if len(regions) == 1 else 's'}")
+        counts = Counter(r.label for r in regions)
+        if counts:
+            print("  " + ", ".join(f"{label} {counts[label]}" for label in result.labels if label in counts))
+    if written:
+        print("  wrote " + ", ".join(written))
+    if list_regions:
         for r in regions:
             print(f"  {clock(r.start)} - {clock(r.end)}  {r.label:<26} {r.score:.2f}")
-    return 0
 
 
 def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None]) -> None:
@@ -214,7 +273,7 @@ def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
     for fmt, _ in specs:
         if fmt not in FORMATS:
-            raise CliError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+            raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return list(specs)
 
 
@@ -230,21 +289,39 @@ def _export(fmt: str, regions, out: Path, source_audio: Path | None, result=None
 def cmd_export(args: argparse.Namespace) -> int:
     from .interchange import ExportOptions
 
-    _check_exports([(args.format, args.out)])
-    regions, source_audio, result = _load_regions_source(Path(args.source))
-    labels = {s.strip() for s in args.labels.split(",")} if args.labels else None
+    _check_exports([(args.format.strip().lower(), args.out)])
+    regions, source_audio, result, vocabulary = _load_regions_source(Path(args.source))
+    labels = _chosen_labels(args.labels, vocabulary) if args.labels else None
     options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
                             merge_gap=max(0.0, args.merge_gap))
-    _export(args.format, regions, Path(args.out), source_audio, result, options)
+    _export(args.format.strip().lower(), regions, Path(args.out), source_audio, result, options)
     return 0
 
 
+def _chosen_labels(text: str, vocabulary: Sequence[str]) -> set[str]:
+    """The instruments named in ``--labels`` (any case), as the analysis spells them; a name that is not
+    one of them would silently export nothing, so it is a usage error that lists the valid names."""
+    by_folded = {name.casefold(): name for name in vocabulary}
+    chosen = set()
+    for name in (part.strip() for part in text.split(",")):
+        if not name:
+            continue
+        if name.casefold() not in by_folded:
+            raise UsageError(f"unknown instrument {name!r} in --labels; choose from {', '.join(vocabulary)}")
+        chosen.add(by_folded[name.casefold()])
+    if not chosen:
+        raise UsageError(f"--labels names no instrument; choose from {', '.join(vocabulary)}")
+    return chosen
+
+
 def _load_regions_source(path: Path):
-    """Regions (and the recording they belong to) from an analysis JSON or a saved session."""
+    """Regions, the recording they belong to, the activity (when stored) and the instrument names, from an
+    analysis JSON, a JSON regions export or a saved session."""
     import numpy as np
 
     from .analysis import AnalysisResult
-    from .interchange.tables import regions_from_document
+    from .interchange.tables import regions_from_document, source_path
+    from .labels import LABELS
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -255,8 +332,7 @@ def _load_regions_source(path: Path):
     if not isinstance(data, dict) or "regions" not in data:
         raise CliError(f"{path}: not a studio-tagger analysis or session (no 'regions')")
     regions = regions_from_document(path, data)  # the same checks as a JSON marker import
-    described = data.get("source")
-    source = data.get("file") or (described.get("path") if isinstance(described, dict) else None)
+    source = data.get("file") or source_path(path, data.get("source"))
     result = None
     if "activity" in data and "times" in data:
         try:
@@ -269,7 +345,11 @@ def _load_regions_source(path: Path):
             )
         except (TypeError, ValueError) as exc:
             raise CliError(f"{path}: its activity matrix is malformed ({exc})") from exc
-    return regions, (Path(str(source)) if source else None), result
+    named = data.get("labels")
+    if not (isinstance(named, list) and named and all(isinstance(x, str) for x in named)):
+        named = list(LABELS)
+    vocabulary = list(dict.fromkeys([*named, *(r.label for r in regions)]))
+    return regions, (Path(str(source)) if source else None), result, vocabulary
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -280,7 +360,20 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.files)
 
 
-COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "export": cmd_export, "app": cmd_app}
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from .desktop import install_desktop, uninstall_desktop
+
+    if args.uninstall:
+        for path in uninstall_desktop(args.data_home):
+            print(f"removed {path}")
+        return 0
+    for path in install_desktop(args.data_home):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "export": cmd_export,
+            "install-desktop": cmd_install_desktop, "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # would report the pipe again while flushing stdout at exit, so stdout goes to /dev/null first.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
+    except UsageError as exc:
+        print(f"studio-tagger: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # every failure becomes one line; --debug shows where
         if getattr(args, "debug", False):
             raise

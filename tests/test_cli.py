@@ -7,9 +7,13 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 from audiogen import tone_burst
 
-from studio_tagger.cli import main
+from studio_tagger.analysis.analyzer import DEFAULT_HOP
+from studio_tagger.analysis.regions import RegionParams
+from studio_tagger.cli import build_parser, main
+from studio_tagger.interchange import DEFAULT_NAME_TEMPLATE, FORMATS
 from studio_tagger.labels import LABELS
 
 
@@ -132,8 +136,11 @@ def test_analyze_exports_and_export_command(tmp_path, take, random_model_path):
     assert regions, "threshold 0.01 must open regions even for an untrained model"
     lines = labels_txt.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(regions)
-    start, end, label = lines[0].split("\t")
-    assert (float(start), float(end), label) == (regions[0]["start"], regions[0]["end"], regions[0]["label"])
+    first = min(regions, key=lambda r: (r["start"], r["end"], r["label"]))
+    start, end, name = lines[0].split("\t")
+    # Named with the one default template the app uses too.
+    assert (float(start), float(end), name) == (first["start"], first["end"], f"{first['label']} 1")
+    assert DEFAULT_NAME_TEMPLATE == "{label} {n}"
     assert (tmp_path / "act.csv").read_text().splitlines()[0].startswith("time,")
     reaper = tmp_path / "markers.csv"
     assert main(["export", str(analysis), "--format", "reaper", "--out", str(reaper), "--name", "{label} {n}"]) == 0
@@ -147,5 +154,102 @@ def test_export_refuses_unknown_format_and_bad_source(tmp_path, capsys):
     src.write_text("{}")
     assert main(["export", str(src), "--format", "reaper", "--out", str(tmp_path / "x.csv")]) == 1
     assert "no 'regions'" in capsys.readouterr().err
-    assert main(["export", str(src), "--format", "nope", "--out", str(tmp_path / "x.csv")]) == 1
+    assert main(["export", str(src), "--format", "nope", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown export format" in capsys.readouterr().err
+
+
+def _help_of(command: str, option: str) -> str:
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    return next(a.help for a in sub._actions if option in a.option_strings)
+
+
+def test_help_shows_the_defaults_the_code_applies():
+    defaults = RegionParams()
+    assert "default 0.5)" not in _help_of("analyze", "--threshold")  # the old, wrong figure
+    for option, value in (("--threshold", defaults.threshold_on), ("--smoothing", defaults.smoothing),
+                          ("--min-duration", defaults.min_duration), ("--merge-gap", defaults.merge_gap),
+                          ("--hop", DEFAULT_HOP)):
+        assert f"(default {value:g}" in _help_of("analyze", option), option
+    assert f"closes below {defaults.threshold_off:g}" in _help_of("analyze", "--threshold")
+    assert repr(DEFAULT_NAME_TEMPLATE) in _help_of("export", "--name")
+    assert ", ".join(FORMATS) in _help_of("analyze", "--export")
+    args = build_parser().parse_args(["export", "x.json", "--format", "csv", "--out", "y.csv"])
+    assert args.name == DEFAULT_NAME_TEMPLATE
+
+
+def _one_usage_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("studio-tagger: error: "), err
+    return err
+
+
+def test_unknown_labels_and_formats_are_usage_errors(tmp_path, take, random_model_path, capsys):
+    analysis = tmp_path / "a.json"
+    assert main(["analyze", str(take), "--model", str(random_model_path), "--threshold", "0.01", "--quiet",
+                 "--json", str(analysis)]) == 0
+    out = tmp_path / "only.txt"
+    assert main(["export", str(analysis), "--format", "audacity", "--out", str(out), "--labels", "clarinett"]) == 2
+    err = _one_usage_line(capsys)
+    assert "'clarinett'" in err and all(label in err for label in LABELS)
+    assert not out.exists()  # no empty file that looks like a result
+    # Case does not matter; the file holds exactly that instrument.
+    assert main(["export", str(analysis), "--format", "audacity", "--out", str(out), "--labels", "Clarinet, VIOLIN"]) == 0
+    wanted = [r for r in json.loads(analysis.read_text())["regions"] if r["label"] in ("clarinet", "violin")]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(wanted)
+    assert main(["analyze", str(take), "--model", str(random_model_path), "--export", f"foo={tmp_path / 'x'}"]) == 2
+    err = _one_usage_line(capsys)
+    assert "'foo'" in err and all(name in err for name in FORMATS)
+    assert not (tmp_path / "x").exists()
+    assert main(["export", str(analysis), "--format", "Audacity", "--out", str(tmp_path / "l.txt")]) == 0
+
+
+def test_summary_counts_regions_per_instrument_and_lists_them_on_request(tmp_path, take, random_model_path, capsys):
+    analysis, labels_txt = tmp_path / "a.json", tmp_path / "labels.txt"
+    argv = ["analyze", str(take), "--model", str(random_model_path), "--threshold", "0.01",
+            "--json", str(analysis), "--export", f"audacity={labels_txt}"]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out.splitlines()
+    regions = json.loads(analysis.read_text(encoding="utf-8"))["regions"]
+    assert summary[0].endswith(f"{len(regions)} regions")
+    per_label = {label: sum(r["label"] == label for r in regions) for label in LABELS}
+    assert summary[1].strip() == ", ".join(f"{k} {n}" for k, n in per_label.items() if n)
+    assert summary[2].strip() == f"wrote {analysis}, {labels_txt} (audacity)"
+    assert len(summary) == 3  # regions are not listed by default
+    assert main([*argv, "--regions"]) == 0
+    listed = capsys.readouterr().out.splitlines()[3:]
+    assert len(listed) == len(regions)
+    assert all(r["label"] in line for r, line in zip(regions, listed, strict=True))
+    assert main([*argv, "--verbose"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3 + len(regions)
+
+
+def test_a_file_shorter_than_one_window_says_so(tmp_path, write_audio, random_model_path, capsys):
+    short = write_audio("blip.wav", tone_burst(1.2, 16000, 0.0, 1.2), 16000)
+    out = tmp_path / "blip.json"
+    assert main(["analyze", str(short), "--model", str(random_model_path), "--threshold", "0.0",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "shorter than the 2 s window: nothing to analyse" in printed and "0 regions" not in printed
+    assert json.loads(out.read_text(encoding="utf-8"))["regions"] == []  # even a threshold of 0 finds nothing
+
+
+def test_a_json_export_finds_its_recording_from_anywhere(tmp_path, take, random_model_path, monkeypatch):
+    """The JSON export stores the recording's absolute path, so it can be turned into a WAV copy later
+    from another folder; an older export with a bare file name still works when the recording lies beside it."""
+    regions_json = tmp_path / "exports" / "regions.json"
+    regions_json.parent.mkdir()
+    monkeypatch.chdir(take.parent)
+    assert main(["analyze", take.name, "--model", str(random_model_path), "--threshold", "0.01", "--quiet",
+                 "--export", f"json={regions_json}"]) == 0
+    assert json.loads(regions_json.read_text(encoding="utf-8"))["source"] == str(take.resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["export", str(regions_json), "--format", "wav", "--out", "copy.wav"]) == 0
+    copy = sf.info(str(elsewhere / "copy.wav"))
+    assert copy.frames == sf.info(str(take)).frames
+    old = json.loads(regions_json.read_text(encoding="utf-8"))
+    old["source"] = take.name
+    beside = take.parent / "old.json"
+    beside.write_text(json.dumps(old), encoding="utf-8")
+    assert main(["export", str(beside), "--format", "wav", "--out", "copy2.wav"]) == 0

@@ -213,6 +213,24 @@ def test_import_format_detection_on_random_input(suffix, data):
     _expect_marker_error(data, None, suffix)
 
 
+SVL_SEED = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE sonic-visualiser>\n<sv><data>'
+            '<model id="1" sampleRate="RATE" type="sparse" dimensions="3" subtype="region" dataset="0"/>'
+            '<dataset id="0" dimensions="3"><point frame="FRAME" value="VALUE" duration="DURATION" label="a"/>'
+            '</dataset><model id="3" sampleRate="RATE" type="sparse" dimensions="1" dataset="2"/>'
+            '<dataset id="2" dimensions="1"><point frame="FRAME" label="b"/></dataset></data></sv>')
+_SVL_VALUES = st.sampled_from(["0", "1", "44100", "-1", "nan", "inf", "1e-300", "1e309", "9" * 400, "x", "", "0x10",
+                               "1_000", " 7 ", "&amp;", "&#0;"])
+
+
+@FUZZ
+@given(st.fixed_dictionaries({key: _SVL_VALUES for key in ("RATE", "FRAME", "VALUE", "DURATION")}))
+def test_svl_importer_on_mutated_layers(values):
+    text = SVL_SEED
+    for key, value in values.items():
+        text = text.replace(key, value)
+    _expect_marker_error(text.encode(), None, ".svl")
+
+
 def test_the_corpus_of_seeds_is_valid():
     """The mutation seeds themselves load (so mutations start from real files)."""
     for name, data in SEEDS.items():

@@ -7,10 +7,12 @@ import csv
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from studio_tagger.analysis.regions import Region
 from studio_tagger.interchange import (
@@ -50,24 +52,36 @@ def read_back(fmt: str, path: Path) -> list[tuple[str, float, float]]:
     if fmt == "reaper":
         rows = list(csv.reader(io.StringIO(text)))
         assert rows[0] == ["#", "Name", "Start", "End", "Length"]
-        for i, r in enumerate(rows[1:], start=1):
-            assert r[0] == f"R{i}"
-            assert float(r[4]) == pytest.approx(float(r[3]) - float(r[2]), abs=2e-6)
+        numbers = {"R": 0, "M": 0}
+        for r in rows[1:]:
+            numbers[r[0][0]] += 1
+            assert r[0] == f"{r[0][0]}{numbers[r[0][0]]}"  # regions and markers are numbered apart
+            if r[0][0] == "M":
+                assert r[3:] == ["", ""]
+                r[3] = r[2]
+            else:
+                assert float(r[4]) == pytest.approx(float(r[3]) - float(r[2]), abs=2e-6)
         return [(r[1], float(r[2]), float(r[3])) for r in rows[1:]]
     if fmt == "audition":
         rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
         assert rows[0] == ["Name", "Start", "Duration", "Time Format", "Type", "Description"]
 
         def clock(s: str) -> float:
-            h, m, sec = re.fullmatch(r"(\d+):(\d\d):(\d\d\.\d{3})", s).groups()
+            # As Audition writes them: M:SS.mmm under an hour, H:MM:SS.mmm from an hour on.
+            short = re.fullmatch(r"([1-5]?\d):([0-5]\d\.\d{3})", s)
+            if short:
+                return int(short[1]) * 60 + float(short[2])
+            h, m, sec = re.fullmatch(r"([1-9]\d*):([0-5]\d):([0-5]\d\.\d{3})", s).groups()
             return int(h) * 3600 + int(m) * 60 + float(sec)
 
         assert all(r[3:] == ["decimal", "Cue", ""] for r in rows[1:])
         return [(r[0], clock(r[1]), clock(r[1]) + clock(r[2])) for r in rows[1:]]
-    if fmt == "sonic-visualiser":
+    if fmt == "sonic-visualiser" and path.suffix == ".csv":
         rows = list(csv.reader(io.StringIO(text)))
         assert rows[0] == ["time", "value", "duration", "label"]
         return [(r[3], float(r[0]), float(r[0]) + float(r[2])) for r in rows[1:]]
+    if fmt == "sonic-visualiser":
+        return svl_rows(text)
     if fmt == "json":
         doc = json.loads(text)
         assert doc["format"] == "studio-tagger regions" and doc["version"] == 1
@@ -75,6 +89,33 @@ def read_back(fmt: str, path: Path) -> list[tuple[str, float, float]]:
     assert fmt == "csv"
     rows = list(csv.DictReader(io.StringIO(text)))
     return [(r["name"], float(r["start"]), float(r["end"])) for r in rows]
+
+
+def svl_rows(text: str) -> list[tuple[str, float, float]]:
+    """(label, start, end) of every point of a Sonic Visualiser layer file, read as SV's file reader does:
+    each display layer names a model, the model its dataset and sample rate."""
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE sonic-visualiser>\n')
+    root = ET.fromstring(text)
+    models = {m.get("id"): m for m in root.find("data").findall("model")}
+    datasets = {d.get("id"): d for d in root.find("data").findall("dataset")}
+    rows = []
+    for layer in root.find("display").findall("layer"):
+        model = models[layer.get("model")]
+        dataset = datasets[model.get("dataset")]
+        rate = int(model.get("sampleRate"))
+        assert model.get("type") == "sparse" and dataset.get("dimensions") == model.get("dimensions")
+        if layer.get("type") == "regions":
+            assert (model.get("dimensions"), model.get("subtype")) == ("3", "region")
+            for point in dataset.findall("point"):
+                frame, duration = int(point.get("frame")), int(point.get("duration"))
+                assert duration > 0  # SV drops zero-length regions
+                float(point.get("value"))
+                rows.append((point.get("label"), frame / rate, (frame + duration) / rate))
+        else:
+            assert (layer.get("type"), model.get("dimensions")) == ("timeinstants", "1")
+            rows += [(p.get("label"), int(p.get("frame")) / rate, int(p.get("frame")) / rate)
+                     for p in dataset.findall("point")]
+    return sorted(rows, key=lambda t: (t[1], t[2]))
 
 
 def expected(regions: list[Region]) -> list[tuple[str, float, float]]:
@@ -133,7 +174,7 @@ def test_json_keeps_label_and_name_apart_and_adds_activity(tmp_path: Path) -> No
     out = export_regions("json", REGIONS[:2], tmp_path / "r.json", activity=table,
                          options=ExportOptions(name_template="{label} #{n}"), source_audio=tmp_path / "take.flac")
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["source"] == "take.flac"
+    assert doc["source"] == str((tmp_path / "take.flac").resolve())  # absolute, like a session's
     assert [(d["name"], d["label"]) for d in doc["regions"]] == [("clarinet #1", "clarinet"),
                                                                  ("female singer #1", "female singer")]
     assert doc["activity"]["labels"] == ["clarinet", "violin"]
@@ -174,6 +215,22 @@ def test_label_filter_min_score_and_template(tmp_path: Path) -> None:
     assert names(out) == ["clarinet 1 (0.91)", "clarinet 2 (0.77)"]  # violin's 0.42 is below 0.5
 
 
+def test_n_is_stable_whatever_the_filters_keep(tmp_path: Path) -> None:
+    """A region is numbered among all the regions of its label, so filtering by instrument or score, or
+    merging, never renames the regions that remain."""
+    opts = ExportOptions(name_template="{label} {n}")
+    everything = names(export_regions("audacity", REGIONS, tmp_path / "all.txt", options=opts))
+    assert everything == ["clarinet 1", "female singer 1", "violin 1", "clarinet 2", "distorted electric guitar 1"]
+    strong = ExportOptions(name_template="{label} {n}", min_score=0.7)
+    assert names(export_regions("audacity", REGIONS, tmp_path / "s.txt", options=strong)) == [
+        "clarinet 1", "clarinet 2", "distorted electric guitar 1"]
+    only = ExportOptions(name_template="{label} {n}", labels={"clarinet"}, min_score=0.8)
+    assert names(export_regions("audacity", REGIONS, tmp_path / "c.txt", options=only)) == ["clarinet 1"]
+    late = [Region("flute", 0, 1, 0.2), Region("flute", 5, 6, 0.9), Region("flute", 6.5, 7, 0.9)]
+    merged = ExportOptions(name_template="{label} {n}", min_score=0.5, merge_gap=1.0)
+    assert names(export_regions("audacity", late, tmp_path / "m.txt", options=merged)) == ["flute 2"]
+
+
 def test_n_counts_per_label_in_time_order(tmp_path: Path) -> None:
     shuffled = [REGIONS[3], REGIONS[1], REGIONS[0], REGIONS[2]]
     out = export_regions("audacity", shuffled, tmp_path / "a.txt", options=ExportOptions(name_template="{label} {n}"))
@@ -207,6 +264,13 @@ def test_bad_template_is_refused_before_writing(tmp_path: Path, template: str, w
 def test_control_characters_in_names_become_spaces(tmp_path: Path) -> None:
     out = export_regions("audacity", [Region("a\tb\nc", 0, 1)], tmp_path / "a.txt")
     assert names(out) == ["a b c"]
+
+
+def test_control_characters_in_the_csv_label_column_become_spaces_too(tmp_path: Path) -> None:
+    out = export_regions("csv", [Region("a\tb\nc", 0, 1)], tmp_path / "a.csv",
+                         options=ExportOptions(name_template="{label}!"))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["name"], r["label"]) for r in rows] == [("a b c!", "a b c")]
 
 
 @pytest.mark.parametrize("bad", [Region("x", -1, 1), Region("x", 2, 1), Region("x", 0, float("nan"))])
@@ -268,6 +332,105 @@ def test_reaper_import_of_markers_quotes_and_clock_times(tmp_path: Path) -> None
                     "M2,hit,12.25,,\nR3,Outro,1:00:00.000,1:00:10.000,10\n", encoding="utf-8")
     assert import_regions(path) == [Region("Intro, take 2", 1.5, 3.0), Region("hit", 12.25, 12.25),
                                     Region("Outro", 3600.0, 3610.0)]
+
+
+def test_reaper_writes_zero_length_regions_as_marker_rows(tmp_path: Path) -> None:
+    regions = [Region("clarinet", 1.0, 2.0), Region("hit", 150.25, 150.25), Region("violin", 3.0, 4.0),
+               Region("hit", 151.0, 151.0)]
+    out = export_regions("reaper", regions, tmp_path / "r.csv", options=ExportOptions(name_template="{label} {n}"))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))[1:]
+    assert rows == [["R1", "clarinet 1", "1.000000", "2.000000", "1.000000"],
+                    ["R2", "violin 1", "3.000000", "4.000000", "1.000000"],
+                    ["M1", "hit 1", "150.250000", "", ""],
+                    ["M2", "hit 2", "151.000000", "", ""]]
+    assert [(r.start, r.end) for r in import_regions(out)] == [(1, 2), (3, 4), (150.25, 150.25), (151, 151)]
+
+
+@pytest.mark.parametrize(("start", "end", "written"), [
+    (76.655, 77.655, ["1:16.655", "0:01.000"]),
+    (0.0, 0.0, ["0:00.000", "0:00.000"]),
+    (599.9996, 3599.9996, ["10:00.000", "50:00.000"]),
+    (3599.9996, 3723.5, ["1:00:00.000", "2:03.500"]),
+    (3723.5, 7500.0, ["1:02:03.500", "1:02:56.500"]),
+])
+def test_audition_times_as_audition_writes_them(tmp_path: Path, start: float, end: float, written: list[str]) -> None:
+    out = export_regions("audition", [Region("x", start, end)], tmp_path / "a.csv")
+    row = out.read_text(encoding="utf-8").splitlines()[1].split("\t")
+    assert row[1:3] == written
+    (back,) = import_regions(out, "audition")
+    assert (back.start, back.end) == pytest.approx((start, end), abs=1e-3)
+
+
+SV_WITH_POINTS = [Region("clarinet", 0.5, 1.25, 0.8), Region("hit", 1.0, 1.0, 0.6), Region("violin", 2.0, 3.0, 0.4)]
+
+
+def test_sonic_visualiser_svl_keeps_point_markers_as_time_instants(tmp_path: Path) -> None:
+    src = tmp_path / "take.wav"
+    sf.write(src, np.zeros(48000 * 4, dtype=np.float32), 48000)
+    out = export_regions("sonic-visualiser", SV_WITH_POINTS, tmp_path / "layer.svl", source_audio=src)
+    root = ET.fromstring(out.read_text(encoding="utf-8"))
+    assert {m.get("sampleRate") for m in root.iter("model")} == {"48000"}  # frames at the recording's rate
+    assert [layer.get("type") for layer in root.find("display")] == ["regions", "timeinstants"]
+    regions_set, instants = root.find("data").findall("dataset")
+    assert [p.attrib for p in regions_set] == [
+        {"frame": "24000", "value": "0.800000", "duration": "36000", "label": "clarinet"},
+        {"frame": "96000", "value": "0.400000", "duration": "48000", "label": "violin"}]
+    assert [p.attrib for p in instants] == [{"frame": "48000", "label": "hit"}]
+    assert import_regions(out) == [Region("clarinet", 0.5, 1.25, 0.8), Region("hit", 1.0, 1.0), Region("violin", 2.0, 3.0, 0.4)]
+    # Without point markers the file holds the region layer alone.
+    only = export_regions("sonic-visualiser", SV_WITH_POINTS[::2], tmp_path / "regions.svl", source_audio=src)
+    assert [layer.get("type") for layer in ET.fromstring(only.read_text(encoding="utf-8")).find("display")] == [
+        "regions"]
+
+
+def test_sonic_visualiser_csv_layout_follows_the_file_name(tmp_path: Path) -> None:
+    out = export_regions("sonic-visualiser", SV_WITH_POINTS, tmp_path / "layer.CSV")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "time,value,duration,label" and lines[2] == "1.000000,0.600000,0.000000,hit"
+    assert detect_import_format(tmp_path / "x.svl") == format_for_path(tmp_path / "x.svl") == "sonic-visualiser"
+
+
+def test_svl_import_of_a_file_as_sonic_visualiser_writes_it(tmp_path: Path) -> None:
+    """A layer file in SV's own layout (its export adds other models and layers, which are skipped)."""
+    path = tmp_path / "sv.svl"
+    path.write_text('''<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE sonic-visualiser>
+<sv>
+  <data>
+    <model id="7" name="" sampleRate="44100" start="0" end="88200" type="sparse" dimensions="3" resolution="1"
+      notifyOnAdd="true" dataset="6" subtype="region" valueQuantization="0" minimum="1" maximum="4" units=""/>
+    <dataset id="6" dimensions="3">
+      <point frame="44100" value="4" duration="22050" label="Solo &amp; tutti" />
+      <point frame="0" value="1" duration="11025" label="" />
+    </dataset>
+    <model id="9" name="" sampleRate="22050" start="0" end="0" type="sparse" dimensions="1" resolution="1"
+      notifyOnAdd="true" dataset="8" />
+    <dataset id="8" dimensions="1"><point frame="33075" label="beat" /></dataset>
+    <model id="11" name="" sampleRate="44100" start="0" end="0" type="sparse" dimensions="2" resolution="1"
+      notifyOnAdd="true" dataset="10" />
+    <dataset id="10" dimensions="2"><point frame="100" value="3" label="curve" /></dataset>
+  </data>
+  <display>
+    <layer id="12" type="regions" name="Regions" model="7" verticalScale="0" plotStyle="0"/>
+  </display>
+</sv>
+''', encoding="utf-8")
+    assert import_regions(path) == [Region("", 0.0, 0.25, 1.0), Region("Solo & tutti", 1.0, 1.5, 4.0),
+                                    Region("beat", 1.5, 1.5, 1.0)]
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    ("<sv><data>", "not a Sonic Visualiser layer file"),
+    ("<sv><data/></sv>", "no region or time-instants layer"),
+    ('<sv><data><model id="1" type="sparse" dimensions="1" dataset="0"/></data></sv>', "no valid sampleRate"),
+    ('<sv><data><model id="1" type="sparse" dimensions="1" dataset="0" sampleRate="8000"/>'
+     '<dataset id="0"><point frame="x"/></dataset></data></sv>', "model 1, point 1"),
+])
+def test_svl_import_refuses_what_it_cannot_read(tmp_path: Path, content: str, why: str) -> None:
+    path = tmp_path / "bad.svl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(MarkerFileError, match=why):
+        import_regions(path)
 
 
 def test_reaper_measures_beats_is_refused_clearly(tmp_path: Path) -> None:

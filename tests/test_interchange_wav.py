@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from cuereaders import FFPROBE, ffprobe_chapters, libsndfile_cues
 
 from studio_tagger.analysis.regions import Region
 from studio_tagger.interchange import ExportCancelled, ExportError, ExportOptions, export_regions
@@ -146,6 +147,28 @@ def test_round_trip_labels_times_and_samples(tmp_path: Path) -> None:
     a, _ = sf.read(src, dtype="int16")
     b, rate = sf.read(out, dtype="int16")
     assert rate == 48000 and np.array_equal(a, b)
+
+
+MIXED = [Region("clarinet", 0.5, 1.0), Region("hit", 1.25, 1.25), Region("violin", 1.5, 2.5),
+         Region("Flöte – 笛", 2.0, 2.75)]  # regions and a point marker between them
+
+
+def test_libsndfile_reads_every_name(tmp_path: Path) -> None:
+    """libsndfile stops collecting names at the first 'ltxt': all 'labl' entries must come first."""
+    src = tmp_path / "take.wav"
+    make_source(src)
+    out = export_regions("wav", MIXED, tmp_path / "marked.wav", source_audio=src)
+    assert libsndfile_cues(out) == [(round(r.start * 48000), r.label) for r in MIXED]
+
+
+@pytest.mark.skipif(FFPROBE is None, reason="ffprobe (Debian package ffmpeg) is not installed")
+def test_ffmpeg_reads_every_name(tmp_path: Path) -> None:
+    src = tmp_path / "take.wav"
+    make_source(src)
+    out = export_regions("wav", MIXED, tmp_path / "marked.wav", source_audio=src)
+    chapters = ffprobe_chapters(out)  # FFmpeg reads the starts and names only (no 'ltxt' lengths)
+    assert [title for _, _, title in chapters] == [r.label for r in MIXED]
+    assert [start for start, _, _ in chapters] == pytest.approx([r.start for r in MIXED], abs=1e-4)
 
 
 def test_byte_layout_of_fmt_cue_and_list(tmp_path: Path) -> None:

@@ -79,6 +79,9 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
+DEFAULT_HOP = 0.5  # seconds between windows: the CLI's --hop default and its help text
+
+
 def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
     """Raises AudioError for a recording shorter than one feature frame (nothing to analyse)."""
     params = params or FeatureParams()
@@ -105,7 +108,7 @@ class Analyzer:
 
     def __init__(
         self, model: LoadedModel | str | Path | None = None, device: str | torch.device = "auto",
-        hop: float = 0.5, block_seconds: float | None = None, overlap_decoding: bool = True,
+        hop: float = DEFAULT_HOP, block_seconds: float | None = None, overlap_decoding: bool = True,
     ) -> None:
         """``overlap_decoding`` decodes on a helper thread while the model runs (fastest); an app that
         must keep a core free for its GUI passes False and decodes in the calling thread."""

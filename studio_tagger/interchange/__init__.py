@@ -2,6 +2,7 @@
 
     export_regions("reaper", regions, "take.csv", options=ExportOptions(name_template="{label} {n}"))
     regions = import_regions("labels.txt")          # format guessed from the name and first line
+    regions = import_regions("layer.svl")           # Sonic Visualiser's XML layer file (regions and instants)
 
 Every export is written atomically (see :mod:`studio_tagger.atomic`). No Qt here.
 """
@@ -19,19 +20,20 @@ from studio_tagger.atomic import AtomicWriteError, atomic_write
 
 from .context import ActivityTable, ExportContext
 from .errors import ExportCancelled, ExportError, InterchangeError, MarkerFileError
-from .markers import ExportOptions, Marker, merge_regions, prepare_markers
+from .markers import DEFAULT_NAME_TEMPLATE, ExportOptions, Marker, merge_regions, prepare_markers
 from .registry import FORMATS, ExportFormat
 from .text import read_text
 
 __all__ = [
-    "FORMATS", "ActivityTable", "AtomicWriteError", "ExportCancelled", "ExportError", "ExportFormat",
+    "DEFAULT_NAME_TEMPLATE", "FORMATS", "ActivityTable", "AtomicWriteError", "ExportCancelled", "ExportError", "ExportFormat",
     "ExportOptions", "InterchangeError", "Marker", "MarkerFileError", "detect_import_format",
     "export_regions", "format_for_path", "import_regions", "merge_regions", "prepare_markers",
 ]
 
 # Extensions that name one format; ".csv" is shared by several, so a bare ".csv" means the generic
 # "csv" regions table when exporting, and is told apart by its header when importing.
-_BY_EXTENSION = {".txt": "audacity", ".wav": "wav", ".mid": "midi", ".midi": "midi", ".json": "json", ".csv": "csv"}
+_BY_EXTENSION = {".txt": "audacity", ".wav": "wav", ".mid": "midi", ".midi": "midi", ".json": "json", ".csv": "csv",
+                 ".svl": "sonic-visualiser"}
 
 
 def _format(name: str) -> ExportFormat:
@@ -70,7 +72,7 @@ def export_regions(fmt: str, regions: Sequence[Region], path: str | os.PathLike[
         raise ExportError(f"refusing to overwrite the recording {source}; choose another file name")
     if spec.needs_activity and activity is None:
         raise ExportError(f"the {fmt} export needs the activity matrix of an analysis")
-    ctx = ExportContext(source, activity, should_cancel)
+    ctx = ExportContext(source, activity, should_cancel, target)
     ctx.check_cancel()
     with atomic_write(target, "wb") as out:
         spec.write(out, markers, ctx)
@@ -87,6 +89,8 @@ def detect_import_format(path: str | os.PathLike[str]) -> str:
     suffix = p.suffix.lower()
     if suffix == ".json":
         return "json"
+    if suffix == ".svl":
+        return "sonic-visualiser"
     if suffix not in (".csv", ".txt", ".tsv"):
         raise MarkerFileError(f"{p}: cannot import markers from a {suffix or 'extensionless'} file")
     first = next((line for line in read_text(p).splitlines() if line.strip()), "")

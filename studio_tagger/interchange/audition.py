@@ -1,5 +1,6 @@
 """Adobe Audition marker list (Markers panel > Export/Import): tab-delimited text despite the ``.csv``
-name, times as ``H:MM:SS.mmm`` in the ``decimal`` time format, range markers of type ``Cue``."""
+name, times in the ``decimal`` time format as Audition writes them (``M:SS.mmm`` under an hour, such as
+``1:16.655``, and ``H:MM:SS.mmm`` from an hour on), range markers of type ``Cue``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 
 from studio_tagger.analysis.regions import Region
 
-from ..timefmt import clock
 from .context import ExportContext
 from .markers import Marker
 from .text import bad_line, parse_time, read_text, text_writer
@@ -21,8 +21,19 @@ def render(markers: Sequence[Marker], ctx: ExportContext) -> str:
     for m in markers:
         # Duration from the rounded ends, so Start + Duration lands on the rounded end exactly.
         duration_ms = round(m.end * 1000) - round(m.start * 1000)
-        lines.append("\t".join([m.name, clock(m.start), clock(duration_ms / 1000), "decimal", "Cue", ""]))
+        lines.append("\t".join([m.name, decimal_time(round(m.start * 1000)), decimal_time(duration_ms), "decimal",
+                               "Cue", ""]))
     return "\n".join(lines) + "\n"
+
+
+def decimal_time(ms: int) -> str:
+    """Audition's ``decimal`` layout of a whole number of milliseconds: ``M:SS.mmm``, hours only from 1 h."""
+    seconds, frac = divmod(max(0, ms), 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}.{frac:03d}"
+    return f"{minutes}:{secs:02d}.{frac:03d}"
 
 
 write = text_writer(render)

@@ -33,11 +33,13 @@ class ActivityTable:
 
 @dataclass(frozen=True)
 class ExportContext:
-    """Inputs some formats need; writers call :meth:`check_cancel` between long steps."""
+    """Inputs some formats need; writers call :meth:`check_cancel` between long steps. ``target`` is the
+    file being written, for formats whose layout follows its extension (Sonic Visualiser: .svl or .csv)."""
 
     source_audio: Path | None = None
     activity: ActivityTable | None = None
     should_cancel: Callable[[], bool] | None = None
+    target: Path | None = None
 
     def check_cancel(self) -> None:
         if self.should_cancel is not None and self.should_cancel():

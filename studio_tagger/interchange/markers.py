@@ -13,15 +13,22 @@ from studio_tagger.analysis.regions import Region
 
 from .errors import ExportError
 
+# The marker name users get unless they choose another: the CLI's exports (`export --name`, `analyze
+# --export`) and the app's export dialog both start from it, so a region is called the same wherever it was
+# exported from. ExportOptions itself keeps the bare label, the plainest choice for scripts.
+DEFAULT_NAME_TEMPLATE = "{label} {n}"
+
 
 @dataclass(frozen=True)
 class ExportOptions:
     """What to export and how to name it.
 
     labels: instruments to keep (None = all). min_score: drop regions scoring below it.
-    name_template: ``str.format`` template with ``{label}``, ``{n}`` (1-based count per label in time
-    order) and ``{score}`` (e.g. ``"{label} {n} ({score:.2f})"``).
-    merge_gap: join regions of one label separated by at most this many seconds (0 = off).
+    name_template: ``str.format`` template with ``{label}``, ``{n}`` (1-based number per label in time
+    order, counted over all the regions given, so a region keeps its number whatever the filters keep)
+    and ``{score}`` (e.g. ``"{label} {n} ({score:.2f})"``).
+    merge_gap: join regions of one label separated by at most this many seconds (0 = off); a joined
+    region takes the number of its first part.
     """
 
     labels: Collection[str] | None = None
@@ -60,7 +67,12 @@ def render_name(template: str, label: str, n: int, score: float) -> str:
         ) from e
     except (ValueError, IndexError, TypeError) as e:
         raise ExportError(f"name template {template!r} is not valid: {e}") from e
-    return _CONTROL.sub(" ", name)
+    return clean_text(name)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with tabs, line breaks and other control characters as spaces (names and labels alike)."""
+    return _CONTROL.sub(" ", text)
 
 
 def _check_region(r: Region) -> None:
@@ -73,40 +85,53 @@ def merge_regions(regions: Sequence[Region], gap: float) -> list[Region]:
 
     A joined region keeps the highest score of its parts (the strongest evidence it contains).
     """
-    by_label: dict[str, list[Region]] = defaultdict(list)
-    for r in regions:
-        by_label[r.label].append(r)
-    merged: list[Region] = []
+    return [r for r, _ in _merge_numbered([(r, 0) for r in regions], gap)]
+
+
+def _merge_numbered(numbered: Sequence[tuple[Region, int]], gap: float) -> list[tuple[Region, int]]:
+    """:func:`merge_regions` over (region, number) pairs; a joined region keeps its first part's number."""
+    by_label: dict[str, list[tuple[Region, int]]] = defaultdict(list)
+    for r, n in numbered:
+        by_label[r.label].append((r, n))
+    merged: list[tuple[Region, int]] = []
     for label, group in by_label.items():
-        group.sort(key=lambda r: r.start)
-        current = group[0]
-        for r in group[1:]:
+        group.sort(key=lambda rn: rn[0].start)
+        current, number = group[0]
+        for r, n in group[1:]:
             if r.start - current.end <= gap:
                 current = Region(label, current.start, max(current.end, r.end), max(current.score, r.score))
             else:
-                merged.append(current)
-                current = r
-        merged.append(current)
+                merged.append((current, number))
+                current, number = r, n
+        merged.append((current, number))
     return merged
 
 
+def _time_order(r: Region) -> tuple[float, float, str]:
+    return r.start, r.end, r.label
+
+
 def prepare_markers(regions: Sequence[Region], options: ExportOptions | None = None) -> list[Marker]:
-    """Filter, merge and name ``regions``; the result is sorted by start time."""
+    """Filter, merge and name ``regions``; the result is sorted by start time.
+
+    ``{n}`` is counted before the filters, so exporting only the strong regions, or one instrument,
+    still calls the third clarinet region "clarinet 3" as a full export does.
+    """
     opts = options or ExportOptions()
     render_name(opts.name_template, "label", 1, 1.0)  # a bad template fails even when nothing is exported
     for r in regions:
         _check_region(r)
+    counts: Counter[str] = Counter()
+    numbered = []
+    for r in sorted(regions, key=_time_order):
+        counts[r.label] += 1
+        numbered.append((r, counts[r.label]))
     kept = [
-        r for r in regions
+        (r, n) for r, n in numbered
         if (opts.labels is None or r.label in opts.labels) and r.score >= opts.min_score
     ]
     if opts.merge_gap > 0:
-        kept = merge_regions(kept, opts.merge_gap)
-    kept.sort(key=lambda r: (r.start, r.end, r.label))
-    counts: Counter[str] = Counter()
-    markers = []
-    for r in kept:
-        counts[r.label] += 1
-        name = render_name(opts.name_template, r.label, counts[r.label], r.score)
-        markers.append(Marker(name, r.label, r.start, r.end, r.score))
-    return markers
+        kept = _merge_numbered(kept, opts.merge_gap)
+    kept.sort(key=lambda rn: _time_order(rn[0]))
+    return [Marker(render_name(opts.name_template, r.label, n, r.score), clean_text(r.label), r.start, r.end,
+                   r.score) for r, n in kept]

@@ -1,7 +1,12 @@
 """REAPER region/marker list CSV (Region/Marker Manager export/import), times in seconds.
 
-Header ``#,Name,Start,End,Length``; regions are ``R1,name,start,end,length``, markers ``M1,name,start,,``.
-Names with commas or quotes are quoted CSV-style, as REAPER does.
+Header ``#,Name,Start,End,Length``; regions are ``R1,name,start,end,length``, zero-length regions become
+markers ``M1,name,start,,`` (numbered apart from the regions, as REAPER numbers them). Names with commas or
+quotes are quoted CSV-style, as REAPER does.
+
+Times are plain seconds. REAPER's own exports write times in whatever the ruler shows (measures.beats,
+samples, h:m:s:f ...); whether its import reads plain seconds whatever the ruler shows could not be checked
+here, so the README tells users to set the ruler's time unit to seconds before importing.
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ def render(markers: Sequence[Marker], ctx: ExportContext) -> str:
     buf = io.StringIO()
     rows = csv.writer(buf, lineterminator="\n")
     rows.writerow(HEADER)
-    for i, m in enumerate(markers, start=1):
-        rows.writerow([f"R{i}", m.name, seconds_text(m.start), seconds_text(m.end), seconds_text(m.duration)])
+    counts = {"R": 0, "M": 0}
+    for m in markers:
+        kind = "R" if m.end > m.start else "M"
+        counts[kind] += 1
+        if kind == "R":
+            rows.writerow([f"R{counts[kind]}", m.name, seconds_text(m.start), seconds_text(m.end),
+                           seconds_text(m.duration)])
+        else:
+            rows.writerow([f"M{counts[kind]}", m.name, seconds_text(m.start), "", ""])
     return buf.getvalue()
 
 

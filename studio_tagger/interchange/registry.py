@@ -38,7 +38,9 @@ FORMATS: dict[str, ExportFormat] = {
                      reaper.write, reaper.read),
         ExportFormat("audition", (".csv",), "Adobe Audition marker list (Markers panel > Import)",
                      audition.write, audition.read),
-        ExportFormat("sonic-visualiser", (".csv",), "Sonic Visualiser region layer (Import Annotation Layer)",
+        ExportFormat("sonic-visualiser", (".svl", ".csv"),
+                     "Sonic Visualiser layer (Import Annotation Layer): .svl keeps point markers as time instants, "
+                     ".csv holds regions only",
                      sonic_visualiser.write, sonic_visualiser.read),
         ExportFormat("wav", (".wav",), "WAV copy of the recording with embedded regions (cue/labl/ltxt)",
                      wav.write, needs_audio=True),

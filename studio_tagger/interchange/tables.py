@@ -25,7 +25,9 @@ def render_json(markers: Sequence[Marker], ctx: ExportContext) -> str:
     doc: dict = {
         "format": JSON_FORMAT_ID,
         "version": 1,
-        "source": ctx.source_audio.name if ctx.source_audio else None,
+        # Absolute, as sessions store it: `studio-tagger export regions.json --format wav` must find the
+        # recording from wherever it is run.
+        "source": str(ctx.source_audio.resolve()) if ctx.source_audio else None,
         "regions": [
             {"name": m.name, "label": m.label, "start": m.start, "end": m.end, "score": m.score}
             for m in markers
@@ -99,6 +101,16 @@ def regions_from_document(path: Path, doc: object) -> list[Region]:
     if not isinstance(items, list):
         raise MarkerFileError(f"{path}: no list of regions found")
     return [_region(path, f"region {i + 1}", d) for i, d in enumerate(items)]
+
+
+def source_path(path: Path, described: object) -> str | None:
+    """The recording a document from ``path`` names in its ``source``: a session's ``{"path": ...}`` or a
+    JSON export's string. A relative name (older exports stored the bare file name) is taken as lying
+    beside the document."""
+    name = described.get("path") if isinstance(described, dict) else described
+    if not isinstance(name, str) or not name:
+        return None
+    return str(path.parent / name) if not Path(name).is_absolute() else name
 
 
 def read_csv(path: Path) -> list[Region]:

@@ -8,8 +8,12 @@ Layout written (all fields little-endian, every chunk padded to an even length):
       fact (float data only: the frame count)
       data (the samples, copied exactly)
       cue  (count, then 24-byte points: id, position, 'data', chunk start 0, block start 0, sample offset)
-      LIST adtl: per cue 'labl' (id + UTF-8 name + NUL) and, for regions, 'ltxt' (id, sample length,
+      LIST adtl: a 'labl' per cue (id + UTF-8 name + NUL), then an 'ltxt' per region (id, sample length,
                  purpose 'rgn ', country/language/dialect/code page 0)
+
+All 'labl' entries come before the first 'ltxt': RIFF allows any order, but FFmpeg's and libsndfile's cue
+readers stop collecting names at the first 'ltxt', so interleaving them (name 1, length 1, name 2, ...)
+left every region after the first without a name there.
 
 REAPER, Audition, Wavelab, Sound Forge and others show a cue with an ``ltxt`` length as a region.
 When the file would pass 4 GiB the header becomes RF64 and the JUNK chunk becomes ds64 with the 64-bit
@@ -123,12 +127,12 @@ def cue_chunk(spans: Sequence[tuple[int, int]]) -> bytes:
 
 
 def adtl_chunk(names: Sequence[str], spans: Sequence[tuple[int, int]]) -> bytes:
-    parts = []
-    for cue_id, (name, (_, length)) in enumerate(zip(names, spans, strict=True), start=1):
-        parts.append(_chunk(b"labl", struct.pack("<I", cue_id) + name.encode("utf-8") + b"\0"))
-        if length > 0:
-            parts.append(_chunk(b"ltxt", struct.pack("<II4sHHHH", cue_id, length, b"rgn ", 0, 0, 0, 0)))
-    return _chunk(b"LIST", b"adtl" + b"".join(parts))
+    numbered = list(enumerate(zip(names, spans, strict=True), start=1))
+    labels = [_chunk(b"labl", struct.pack("<I", cue_id) + name.encode("utf-8") + b"\0")
+              for cue_id, (name, _) in numbered]
+    lengths = [_chunk(b"ltxt", struct.pack("<II4sHHHH", cue_id, length, b"rgn ", 0, 0, 0, 0))
+               for cue_id, (_, (_, length)) in numbered if length > 0]
+    return _chunk(b"LIST", b"adtl" + b"".join(labels + lengths))
 
 
 def write_wav_with_markers(out: BinaryIO, source: Path, markers: Sequence[Marker], *,

@@ -20,11 +20,11 @@ from safetensors.torch import load_file, save
 from .. import __version__
 from ..atomic import atomic_write
 from ..features import FeatureParams, window_frames
+from ..shipped import shipped
 from .registry import build_model
 
 CARD_FORMAT = "studio-tagger-model"
 CARD_VERSION = 1
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 
 
 class ModelError(Exception):
@@ -51,7 +51,7 @@ class LoadedModel:
 
 def default_model_path() -> Path:
     override = os.environ.get("STUDIO_TAGGER_MODEL")
-    return Path(override) if override else RESOURCES / "models" / "default.safetensors"
+    return Path(override) if override else shipped("models/default.safetensors")
 
 
 def _paths(path: Path) -> tuple[Path, Path]:
