@@ -13,7 +13,7 @@ from studio_tagger.analysis.regions import RegionParams
 def test_open_analyse_and_show_lanes_and_regions(analysed, model_path, take) -> None:
     w = analysed
     doc = w.doc
-    assert w.analysis_state == "done" and doc.activity.is_complete
+    assert w.jobs.state == "done" and doc.activity.is_complete
     # the lanes hold the analyzer's own result
     expected = Analyzer(model_path, device="cpu").analyze(take)
     np.testing.assert_allclose(doc.activity.activity, expected.activity, atol=1e-5)
@@ -33,7 +33,7 @@ def test_open_analyse_and_show_lanes_and_regions(analysed, model_path, take) -> 
     assert doc.peaks.complete and doc.spectrogram.filled == doc.spectrogram.columns
     assert len(w.timeline.waveform.envelope.getData()[0]) > 0
     assert w.timeline.spec_image.image is not None
-    assert w.model_label.text() == "model: test" and "cpu" in w.device_label.text()
+    assert w.status.model_label.text() == "model: test" and "cpu" in w.status.device_label.text()
 
 
 def test_lanes_fill_in_time_order(qtbot, window, take) -> None:
@@ -48,14 +48,14 @@ def test_lanes_fill_in_time_order(qtbot, window, take) -> None:
 
 def test_threshold_change_redraws_regions_without_rerunning(analysed) -> None:
     w = analysed
-    runs = w.analysis.started
+    runs = w.jobs.analysis.started
     w.detection.threshold_on.setValue(0.0)
     w.detection.threshold_off.setValue(0.0)
     everything = list(w.doc.regions)
     w.detection.threshold_on.setValue(1.0)
     w.detection.threshold_off.setValue(1.0)
     assert everything and w.doc.regions != everything
-    assert w.analysis.started == runs and w.analysis_state == "done"
+    assert w.jobs.analysis.started == runs and w.jobs.state == "done"
     assert w.settings.params.threshold_on == 1.0  # remembered for next time
 
 
@@ -63,11 +63,11 @@ def test_changing_the_model_reruns_the_analysis(qtbot, analysed) -> None:
     from studio_tagger.app.settings_dialog import SettingsValues
 
     w = analysed
-    runs = w.analysis.started
+    runs = w.jobs.analysis.started
     values = SettingsValues(w.settings.model_path, "cpu", 1.0, {}, w.settings.colours(w.doc.labels))
     with qtbot.waitSignal(w.analysisFinished, timeout=30_000):
         w.apply_settings(values)
-    assert w.analysis.started == runs + 1
+    assert w.jobs.analysis.started == runs + 1
     assert w.doc.activity.hop == 1.0 and w.doc.activity.is_complete
 
 

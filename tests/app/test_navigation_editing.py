@@ -72,7 +72,7 @@ def test_edit_drag_relabel_delete_with_undo_redo(qtbot, marked) -> None:
     handle.sigRegionChangeFinished.emit(handle)
     moved = Region("clarinet", 4.0, 9.5, 1.0)
     assert w.doc.selected_region == moved and moved in w.doc.regions
-    w.relabel_selected("violin")
+    w.editing.relabel_selected("violin")
     assert Region("violin", 4.0, 9.5, 1.0) in w.doc.regions
     qtbot.keyClick(w, Qt.Key.Key_Delete)
     assert [r.label for r in w.doc.regions] == ["flute", "clarinet"]

@@ -19,7 +19,7 @@ def test_export_writes_the_regions(qtbot, analysed, tmp_path) -> None:
     w.set_region_params(EVERYTHING)
     target = tmp_path / "labels.txt"
     with qtbot.waitSignal(w.exportFinished, timeout=10_000) as blocker:
-        w.export(ExportRequest("audacity", target, ExportOptions()))
+        w.exports.export(ExportRequest("audacity", target, ExportOptions()))
     assert blocker.args == [str(target)]
     back = import_regions(target)
     assert [(r.label, r.start, r.end) for r in back] == [(r.label, r.start, r.end) for r in w.doc.regions]
@@ -39,13 +39,13 @@ def test_export_dialog_offers_every_format(qtbot, analysed, tmp_path) -> None:
     assert request.fmt == "reaper" and "clarinet" not in request.options.labels
     w.set_region_params(EVERYTHING)
     with qtbot.waitSignal(w.exportFinished, timeout=10_000):
-        w.export(request)
+        w.exports.export(request)
     assert {r.label for r in import_regions(tmp_path / "r.csv")} == set(w.doc.labels) - {"clarinet"}
 
 
 def test_export_failure_is_reported(qtbot, analysed, tmp_path) -> None:
     with qtbot.waitSignal(analysed.exportFailed, timeout=10_000):
-        analysed.export(ExportRequest("audacity", tmp_path / "no" / "such" / "dir.txt", ExportOptions()))
+        analysed.exports.export(ExportRequest("audacity", tmp_path / "no" / "such" / "dir.txt", ExportOptions()))
     assert "cannot write" in analysed.last_error
 
 
@@ -54,11 +54,11 @@ def test_session_reopens_without_reanalysis(qtbot, analysed, settings, output, t
     w.set_region_params(RegionParams(threshold_on=1.01, threshold_off=1.01))
     w.doc.select_label("trumpet")
     w.doc.set_time_selection((3.0, 9.0))
-    w.add_from_selection()
+    w.editing.add_from_selection()
     w.timeline.set_view(2.0, 12.0)
     w.doc.set_playhead(4.5)
     path = tmp_path / "take.stsession"
-    assert w.save_session(path=path)
+    assert w.files.save_session(path=path)
     assert not w.windowTitle().endswith("*")
 
     again = MainWindow(settings, output=output)
@@ -66,7 +66,7 @@ def test_session_reopens_without_reanalysis(qtbot, analysed, settings, output, t
     with qtbot.waitSignal(again.summaryFinished, timeout=5000):
         assert again.open_path(path)
     doc = again.doc
-    assert again.analysis.started == 0 and again.analysis_state == "done"  # the model never ran
+    assert again.jobs.analysis.started == 0 and again.jobs.state == "done"  # the model never ran
     assert doc.activity.is_complete
     assert doc.regions == [Region("trumpet", 3.0, 9.0, 1.0)]
     assert doc.peaks.complete and doc.spectrogram.filled == doc.spectrogram.columns  # from the cache
@@ -84,16 +84,16 @@ def test_cancel_mid_analysis_leaves_the_app_usable(qtbot, window, long_take) -> 
     window.documentOpened.connect(lambda: window.doc.activityChanged.connect(lambda a, b: opened.append(b)))
     window.open_path(long_take)
     qtbot.waitUntil(lambda: len(opened) >= 2, timeout=20_000)
-    window.cancel_button.click()
-    assert window.analysis_state == "cancelled" and not window.cancel_button.isVisible()
+    window.status.cancel_button.click()
+    assert window.jobs.state == "cancelled" and not window.status.cancel_button.isVisible()
     filled = window.doc.activity.filled
     assert 0 < filled < len(window.doc.activity.times)
     qtbot.wait(300)  # chunks still in flight from the cancelled run are dropped
     assert window.doc.activity.filled == filled
-    assert window.analysis.wait(5.0)
+    assert window.jobs.analysis.wait(5.0)
     # still usable: navigate, add a region, and run the analysis again to the end
     window.doc.set_time_selection((1.0, 2.0))
-    assert window.add_from_selection() is not None
+    assert window.editing.add_from_selection() is not None
     qtbot.keyClick(window, Qt.Key.Key_F)
     with qtbot.waitSignal(window.analysisFinished, timeout=60_000):
         window.rerun_action.trigger()
@@ -108,8 +108,8 @@ def test_closing_during_analysis_exits_cleanly(qtbot, settings, output, long_tak
     w.documentOpened.connect(lambda: w.doc.activityChanged.connect(lambda a, b: chunks.append(b)))
     w.open_path(long_take)
     qtbot.waitUntil(lambda: len(chunks) >= 1, timeout=20_000)
-    assert w.analysis_state == "running"
+    assert w.jobs.state == "running"
     started = time.monotonic()
     assert w.close()
     assert time.monotonic() - started < 5.0
-    assert w.analysis.worker.done and w.summary.worker.done
+    assert w.jobs.analysis.worker.done and w.jobs.summary.worker.done

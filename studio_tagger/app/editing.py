@@ -1,0 +1,61 @@
+"""Region edits from menus and keys: add from the time selection, relabel, delete."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QInputDialog, QWidget
+
+from ..analysis.regions import Region
+from .document import Document
+
+
+class Editor(QObject):
+    message = Signal(str, int)
+
+    def __init__(self, dialog_parent: QWidget | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.dialog_parent = dialog_parent
+        self.doc: Document | None = None
+
+    def set_document(self, doc: Document | None) -> None:
+        self.doc = doc
+
+    def delete_selected(self) -> None:
+        if self.doc is not None and self.doc.selected_region is not None:
+            self.doc.delete_region(self.doc.selected_region)
+
+    def relabel_dialog(self) -> None:
+        doc = self.doc
+        if doc is None or doc.selected_region is None:
+            return
+        label = self.ask_label("Relabel region", doc.selected_region.label)
+        if label is not None:
+            self.relabel_selected(label)
+
+    def ask_label(self, title: str, current: str | None) -> str | None:
+        """Ask for an instrument; None when cancelled. Tests replace this method."""
+        labels = list(self.doc.labels)
+        index = labels.index(current) if current in labels else 0
+        label, ok = QInputDialog.getItem(self.dialog_parent, title, "Instrument:", labels, index, False)
+        return label if ok else None
+
+    def relabel_selected(self, label: str) -> None:
+        if self.doc is not None and self.doc.selected_region is not None:
+            self.doc.change_region(self.doc.selected_region, label=label)
+
+    def add_from_selection(self) -> Region | None:
+        doc = self.doc
+        if doc is None or doc.time_selection is None or doc.selected_label is None:
+            self.message.emit("Shift+drag to select a time span, then add a region", 4000)
+            return None
+        start, end = doc.time_selection
+        if end - start < 0.01:
+            return None
+        region = doc.add_region(doc.selected_label, start, end)
+        doc.set_time_selection(None)
+        return region
+
+    def clear_selection(self) -> None:
+        if self.doc is not None:
+            self.doc.set_time_selection(None)
+            self.doc.select_region(None)
