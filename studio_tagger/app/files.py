@@ -7,6 +7,7 @@ Other parts of the app follow ``documentChanged``; opening a file starts its bac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class Files(QObject):
             self.open_path(Path(name))
 
     def open_path(self, path: Path) -> bool:
-        path = Path(path)
+        path = Path(os.path.abspath(path))  # a path as typed means nothing once the working directory changes
         if path.suffix.lower() == SESSION_SUFFIX:
             return self.open_session(path)
         return self.open_audio(path)
@@ -131,16 +132,17 @@ class Files(QObject):
         return True
 
     def _find_source(self, session: Session, session_path: Path) -> Path | None:
-        """The session's recording, told by its content hash: where the session says; else beside the
-        session (a folder moved or copied whole); else wherever the user points to. A recording that
-        changed since the session was saved is offered for relocation too; declined, it is used as is."""
+        """The session's recording, told by its content hash: where the session says; else where it was
+        relative to the session, or beside it (a folder moved or copied whole); else wherever the user
+        points to. A recording that changed since the session was saved is offered for relocation too;
+        declined, it is used as is."""
         if session.source.is_file():
             if session.matches_source():
                 return session.source
             return self.locate_source(session.source, changed=True) or session.source
-        beside = session_path.parent / session.source.name
-        if beside.is_file() and content_hash(beside) == session.source_hash:
-            return beside
+        for candidate in session.source_candidates(session_path)[1:]:
+            if candidate.is_file() and content_hash(candidate) == session.source_hash:
+                return candidate
         return self.locate_source(session.source)
 
     def locate_source(self, missing: Path, changed: bool = False) -> Path | None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
+from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from studio_tagger.analysis.regions import Region, RegionParams
@@ -113,3 +117,42 @@ def test_closing_during_analysis_exits_cleanly(qtbot, settings, output, long_tak
     assert w.close()
     assert time.monotonic() - started < 5.0
     assert w.jobs.analysis.worker.done and w.jobs.summary.worker.done
+
+
+def _reopen_without_asking(qtbot, settings, output, path: Path) -> MainWindow:
+    again = MainWindow(settings, output=output)
+    qtbot.addWidget(again)
+    again.files.locate_source = lambda missing, changed=False: pytest.fail(f"asked where {missing} is")
+    assert again.open_path(path)
+    return again
+
+
+def test_a_recording_opened_by_relative_path_is_found_from_any_directory(qtbot, window, settings, output, take,
+                                                                         tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(take.parent)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        assert window.open_path(Path(take.name))  # as typed on the command line
+    (tmp_path / "sessions").mkdir()
+    session = tmp_path / "sessions" / "take.stsession"
+    assert window.files.save_session(path=session)
+    assert json.loads(session.read_text())["source"]["path"] == str(take)
+    monkeypatch.chdir(tmp_path / "sessions")
+    again = _reopen_without_asking(qtbot, settings, output, Path("take.stsession"))
+    assert again.doc.path == take and again.jobs.analysis.started == 0
+    again.shutdown()
+
+
+def test_a_moved_project_finds_its_recording_relative_to_the_session(qtbot, window, settings, output, take,
+                                                                    tmp_path) -> None:
+    (tmp_path / "project" / "audio").mkdir(parents=True)
+    (tmp_path / "project" / "sessions").mkdir()
+    recording = tmp_path / "project" / "audio" / "take.flac"
+    shutil.copy(take, recording)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(recording)
+    assert window.files.save_session(path=tmp_path / "project" / "sessions" / "take.stsession")
+    window.files.close_document()
+    shutil.move(tmp_path / "project", tmp_path / "renamed")  # not beside the session, not where it was
+    again = _reopen_without_asking(qtbot, settings, output, tmp_path / "renamed" / "sessions" / "take.stsession")
+    assert again.doc.path == tmp_path / "renamed" / "audio" / "take.flac" and again.jobs.analysis.started == 0
+    again.shutdown()
