@@ -75,6 +75,8 @@ class Document(QObject):
         self.selected_label: str | None = self.activity.labels[0]
         self.selected_region: Region | None = None
         self.time_selection: tuple[float, float] | None = None
+        self.selection_label: str | None = None  # the lane the time selection was made in; None: not in a lane
+        self.by_hand: set[Region] = set()  # regions the user drew (or moved after drawing), not detected
         self.undo = QUndoStack(self)
 
     @property
@@ -113,6 +115,11 @@ class Document(QObject):
 
     def _apply(self) -> None:
         self.regions = apply_edits(self.detected, self.edits)
+        self.by_hand = set()
+        for e in self.edits:
+            if e.kind == "add" or (e.kind == "replace" and e.old in self.by_hand):
+                self.by_hand.discard(e.old)
+                self.by_hand.add(e.new)
         if self.selected_region is not None and self.selected_region not in self.regions:
             self.selected_region = None
             self.selectionChanged.emit()
@@ -187,11 +194,13 @@ class Document(QObject):
         if changed:
             self.selectionChanged.emit()
 
-    def set_time_selection(self, span: tuple[float, float] | None) -> None:
+    def set_time_selection(self, span: tuple[float, float] | None, label: str | None = None) -> None:
+        """``label``: the lane the span was selected in (None when it was not selected in a lane)."""
         if span is not None:
             a, b = sorted(span)
             span = (max(0.0, a), min(self.duration, b))
         self.time_selection = span
+        self.selection_label = label if span is not None else None
         self.selectionChanged.emit()
 
     def regions_of(self, label: str) -> list[Region]:

@@ -44,14 +44,19 @@ class Editor(QObject):
             self.doc.change_region(self.doc.selected_region, label=label)
 
     def add_from_selection(self) -> Region | None:
+        """A region of the selected span, in the lane it was selected in; a span selected over the
+        waveform or spectrogram belongs to no lane, so the user is asked which instrument it is."""
         doc = self.doc
-        if doc is None or doc.time_selection is None or doc.selected_label is None:
-            self.message.emit("Shift+drag to select a time span, then add a region", 4000)
+        if doc is None or doc.time_selection is None:
+            self.message.emit("Shift+drag in a lane to select a time span, then add a region", 4000)
             return None
         start, end = doc.time_selection
         if end - start < 0.01:
             return None
-        region = doc.add_region(doc.selected_label, start, end)
+        label = doc.selection_label or self.ask_label("Add region", doc.selected_label)
+        if label is None:
+            return None
+        region = doc.add_region(label, start, end)
         doc.set_time_selection(None)
         return region
 

@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
         self._fill_find_menu(doc.labels)
 
     def _regions_changed(self) -> None:
-        self.region_list.set_regions(self.doc.regions, self.colours)
+        self.region_list.set_regions(self.doc.regions, self.colours, self.doc.by_hand)
         self.region_list.show_region(self.doc.selected_region)
         self._update_actions()
 

@@ -12,9 +12,10 @@ from ..analysis.regions import Region
 from .timefmt import clock
 
 COLUMNS = ("Instrument", "Start", "End", "Duration", "Score")
-WIDEST_TEXT = ("", "0:00:00.000", "0:00:00.000", "000.00 s", "0.00")  # typical widest text per column
+WIDEST_TEXT = ("", "0:00:00.000", "0:00:00.000", "000.00 s", "by hand")  # typical widest text per column
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL = "All instruments"
+BY_HAND = "by hand"
 _ROOT = QModelIndex()
 
 
@@ -23,11 +24,13 @@ class RegionTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.regions: list[Region] = []
         self.colours: dict[str, str] = {}
+        self.by_hand: set[Region] = set()
 
-    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
+    def set_regions(self, regions: list[Region], colours: dict[str, str], by_hand: set[Region] | None = None) -> None:
         self.beginResetModel()
         self.regions = list(regions)
         self.colours = colours
+        self.by_hand = by_hand or set()
         self.endResetModel()
 
     def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 (Qt's name)
@@ -45,7 +48,9 @@ class RegionTableModel(QAbstractTableModel):
         r = self.regions[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (r.label, clock(r.start), clock(r.end), f"{r.duration:.2f} s", f"{r.score:.2f}")[col]
+            # a region the user drew has no model score: its 1.0 only keeps it in every score-filtered export
+            score = BY_HAND if r in self.by_hand else f"{r.score:.2f}"
+            return (r.label, clock(r.start), clock(r.end), f"{r.duration:.2f} s", score)[col]
         if role == SORT_ROLE:
             return (r.label, r.start, r.end, r.duration, r.score)[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 0:
@@ -122,8 +127,8 @@ class RegionList(QWidget):
         self.filter.blockSignals(False)
         self.proxy.set_label(None if self.filter.currentText() == ALL else self.filter.currentText())
 
-    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
-        self.model.set_regions(regions, colours)
+    def set_regions(self, regions: list[Region], colours: dict[str, str], by_hand: set[Region] | None = None) -> None:
+        self.model.set_regions(regions, colours, by_hand)
 
     def show_region(self, region: Region | None) -> None:
         """Select the row of ``region`` (when it passes the filter) without emitting signals."""

@@ -103,7 +103,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             axis.setTextPen(pg.mkPen("#aab1bc"))
         vb.setBackgroundColor(PANEL)
         vb.sigClicked.connect(lambda x, y, p=plot: self._clicked(p, x, y))
-        vb.sigSelecting.connect(self._selecting)
+        vb.sigSelecting.connect(lambda a, b, y, finished, p=plot: self._selecting(p, a, b, y))
         vb.sigContextMenu.connect(lambda x, y, pos, p=plot: self._context(p, x, y, pos))
         return plot
 
@@ -239,9 +239,15 @@ class Timeline(pg.GraphicsLayoutWidget):
                 self.doc.select_label(label)
         self.contextMenuRequested.emit(QPoint(int(pos.x()), int(pos.y())))
 
-    def _selecting(self, a: float, b: float, finished: bool) -> None:
-        if self.doc is not None:
-            self.doc.set_time_selection((a, b) if abs(b - a) > 0 else None)
+    def _selecting(self, plot: pg.PlotItem, a: float, b: float, y: float) -> None:
+        """A span dragged in a lane belongs to that lane (where the drag started, wherever it ends); one
+        dragged over the waveform or spectrogram belongs to no lane until the user says."""
+        if self.doc is None:
+            return
+        label = self.lanes.lane_at(y) if plot is self.lanes_plot else None
+        if label is not None:
+            self.doc.select_label(label)
+        self.doc.set_time_selection((a, b) if abs(b - a) > 0 else None, label)
 
     def _selection_changed(self) -> None:
         span = self.doc.time_selection if self.doc else None

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 
 class TimeViewBox(pg.ViewBox):
     sigClicked = Signal(float, float)  # x (s), y (view units)
-    sigSelecting = Signal(float, float, bool)  # from, to, finished
+    sigSelecting = Signal(float, float, float, bool)  # from, to (s), y where the drag started, finished
     sigContextMenu = Signal(float, float, object)  # x, y, screen position
 
     def __init__(self) -> None:
@@ -33,9 +33,9 @@ class TimeViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
         if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             ev.accept()
-            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            down = self.mapSceneToView(ev.buttonDownScenePos())
             b = self.mapSceneToView(ev.scenePos()).x()
-            self.sigSelecting.emit(a, b, ev.isFinish())
+            self.sigSelecting.emit(down.x(), b, down.y(), ev.isFinish())
         else:
             super().mouseDragEvent(ev, axis)
 

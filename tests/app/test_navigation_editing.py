@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.app.playback import PlaybackError, SoundDeviceOutput
@@ -13,13 +13,12 @@ NOTHING = RegionParams(threshold_on=1.01, threshold_off=1.01)  # no detected reg
 
 @pytest.fixture
 def marked(qtbot, analysed):
-    """Regions added by selection, as an editor would: shift-drag a span, pick the lane, press A."""
+    """Regions added by selection, as an editor would: shift-drag a span in a lane, press A."""
     w = analysed
     w.set_region_params(NOTHING)
     assert w.doc.regions == []
     for label, span in (("clarinet", (5.0, 8.0)), ("flute", (12.0, 14.0)), ("clarinet", (20.0, 25.0))):
-        w.doc.select_label(label)
-        w.doc.set_time_selection(span)
+        w.doc.set_time_selection(span, label)
         qtbot.keyClick(w, Qt.Key.Key_A)
     assert [(r.label, r.start, r.end) for r in w.doc.regions] == [
         ("clarinet", 5.0, 8.0), ("flute", 12.0, 14.0), ("clarinet", 20.0, 25.0)]
@@ -135,3 +134,68 @@ def test_sounddevice_output_reports_a_missing_device(take) -> None:
         pass
     with pytest.raises(PlaybackError):
         SoundDeviceOutput().start(take, 0.0, None)
+
+
+class _Drag:
+    """A shift+left drag as pyqtgraph delivers it to a ViewBox, from one scene point to another."""
+
+    def __init__(self, down: QPointF, now: QPointF) -> None:
+        self.down, self.now = down, now
+
+    def button(self):
+        return Qt.MouseButton.LeftButton
+
+    def modifiers(self):
+        return Qt.KeyboardModifier.ShiftModifier
+
+    def buttonDownScenePos(self):  # noqa: N802 (pyqtgraph's name)
+        return self.down
+
+    def scenePos(self):  # noqa: N802
+        return self.now
+
+    def isFinish(self):  # noqa: N802
+        return True
+
+    def accept(self) -> None:
+        pass
+
+
+def _drag(plot, t0: float, y0: float, t1: float, y1: float) -> None:
+    vb = plot.getViewBox()
+    vb.mouseDragEvent(_Drag(vb.mapViewToScene(QPointF(t0, y0)), vb.mapViewToScene(QPointF(t1, y1))))
+
+
+def _lane_y(w, label: str) -> float:
+    return len(w.doc.labels) - 1 - w.doc.labels.index(label) + 0.5
+
+
+def test_a_span_dragged_in_a_lane_becomes_a_region_of_that_lane(qtbot, marked) -> None:
+    w = marked
+    w.doc.select_label("piano")
+    # dragged from the trumpet lane, ending over the next lane down: still the trumpet's span
+    _drag(w.timeline.lanes_plot, 30.0, _lane_y(w, "trumpet"), 33.0, _lane_y(w, "trumpet") - 1.0)
+    assert w.doc.time_selection is not None and w.doc.selected_label == "trumpet"
+    w.editing.ask_label = lambda *a: pytest.fail("asked for a label although the lane was known")
+    qtbot.keyClick(w, Qt.Key.Key_A)
+    added = w.doc.selected_region
+    assert added.label == "trumpet" and abs(added.start - 30.0) < 0.05 and abs(added.end - 33.0) < 0.05
+    # the list says it was drawn by hand, not what a model scored; detected regions keep their score
+    row = w.region_list.row_regions().index(added)
+    assert w.region_list.proxy.index(row, 4).data() == "by hand"
+    w.set_region_params(RegionParams(threshold_on=0.0, threshold_off=0.0))
+    rows = w.region_list.row_regions()
+    detected = [i for i, r in enumerate(rows) if r not in w.doc.by_hand]
+    assert detected and w.region_list.proxy.index(detected[0], 4).data() == f"{rows[detected[0]].score:.2f}"
+
+
+def test_a_span_dragged_over_the_waveform_asks_for_the_instrument(qtbot, marked) -> None:
+    w = marked
+    asked = []
+    w.editing.ask_label = lambda title, current: asked.append(current) or None  # cancelled
+    _drag(w.timeline.wave, 30.0, 0.0, 33.0, 0.0)
+    qtbot.keyClick(w, Qt.Key.Key_A)
+    assert asked == ["clarinet"] and len(w.doc.regions) == 3  # nothing added
+    w.editing.ask_label = lambda title, current: "violin"
+    qtbot.keyClick(w, Qt.Key.Key_A)
+    assert w.doc.selected_region.label == "violin" and w.doc.time_selection is None

@@ -57,7 +57,7 @@ def test_session_reopens_without_reanalysis(qtbot, analysed, settings, output, t
     w = analysed
     w.set_region_params(RegionParams(threshold_on=1.01, threshold_off=1.01))
     w.doc.select_label("trumpet")
-    w.doc.set_time_selection((3.0, 9.0))
+    w.doc.set_time_selection((3.0, 9.0), "trumpet")
     w.editing.add_from_selection()
     w.timeline.set_view(2.0, 12.0)
     w.doc.set_playhead(4.5)
@@ -96,7 +96,7 @@ def test_cancel_mid_analysis_leaves_the_app_usable(qtbot, window, long_take) -> 
     assert window.doc.activity.filled == filled
     assert window.jobs.analysis.wait(5.0)
     # still usable: navigate, add a region, and run the analysis again to the end
-    window.doc.set_time_selection((1.0, 2.0))
+    window.doc.set_time_selection((1.0, 2.0), window.doc.labels[0])
     assert window.editing.add_from_selection() is not None
     qtbot.keyClick(window, Qt.Key.Key_F)
     with qtbot.waitSignal(window.analysisFinished, timeout=60_000):
