@@ -8,6 +8,7 @@ views and the status bar.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -304,8 +305,8 @@ class MainWindow(QMainWindow):
         rerun = (values.model, values.device, values.hop) != (s.model_path, s.device, s.hop)
         s.model_path, s.device, s.hop = values.model, values.device, values.hop
         s.set_colours(values.colours)
-        params = self.detection.params()
-        params.per_label = dict(values.per_label)
+        params = replace(self.detection.params(), per_label=dict(values.per_label))
+        self.detection.set_params(params)  # the panel lists the lanes with their own thresholds
         self.set_region_params(params)
         if self.doc is not None:
             self.colours = s.colours(self.doc.labels)
