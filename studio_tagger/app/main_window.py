@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QStackedWidget
 
 from ..analysis.regions import RegionParams
 from .actions import ACTIONS, MENUS, SPECS
@@ -29,6 +29,7 @@ from .playback import AudioOutput, Player
 from .region_list import RegionList
 from .settings import AppSettings
 from .settings_dialog import SettingsDialog, SettingsValues
+from .start_screen import StartScreen
 from .status_bar import StatusWidgets
 from .timeline import Timeline
 
@@ -56,7 +57,12 @@ class MainWindow(QMainWindow):
         self.undo_group = QUndoGroup(self)
 
         self.timeline = Timeline()
-        self.setCentralWidget(self.timeline)
+        self.start_screen = StartScreen()
+        self.start_screen.set_recent(self.settings.recent_files)
+        self.central = QStackedWidget()  # the start screen until a recording is open, then the timeline
+        self.central.addWidget(self.start_screen)
+        self.central.addWidget(self.timeline)
+        self.setCentralWidget(self.central)
         self.region_list = RegionList()
         self.detection = DetectionPanel()
         self.detection.set_params(self.settings.params)
@@ -183,6 +189,8 @@ class MainWindow(QMainWindow):
         self.exports.finished.connect(self.exportFinished)
         self.exports.failed.connect(self.exportFailed)
         self.detection.paramsChanged.connect(self.set_region_params)
+        self.start_screen.openRequested.connect(self.files.open_dialog)
+        self.start_screen.recentRequested.connect(lambda path: self.open_path(Path(path)))
         self.region_list.activated.connect(self.navigation.jump_to)
         self.region_list.selected.connect(lambda r: self.doc and self.doc.select_region(r))
         self.timeline.contextMenuRequested.connect(self._context_menu)
@@ -220,6 +228,8 @@ class MainWindow(QMainWindow):
         for stack in self.undo_group.stacks():
             self.undo_group.removeStack(stack)
         self.status.show_progress(False)
+        self.central.setCurrentWidget(self.timeline if doc is not None else self.start_screen)
+        self.start_screen.set_recent(self.settings.recent_files)
         if doc is not None:
             self.colours = self.settings.colours(doc.labels)
             self.undo_group.addStack(doc.undo)

@@ -95,6 +95,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         plot.hideButtons()
         plot.hideAxis("bottom")
         plot.getAxis("left").setWidth(LEFT_AXIS)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" in the titles of unitless axes
         if title:
             plot.setLabel("left", title)
         for name in ("left", "bottom", "top"):
