@@ -41,7 +41,7 @@ class Exporter(QObject):
         doc = self.doc
         regions = list(doc.regions)
         times, activity = doc.activity.known()
-        table = ActivityTable(times.copy(), activity.copy(), doc.labels) if len(times) else None
+        table = ActivityTable(times.copy(), activity.copy(), doc.activity.labels) if len(times) else None
         source = doc.path
 
         def job(emit, progress, should_cancel) -> Path:

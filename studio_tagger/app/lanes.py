@@ -143,7 +143,7 @@ class LanesLayer:
         for curve in self.curves:
             self.plot.removeItem(curve)
         self.curves = []
-        for label in labels:
+        for label in doc.activity.labels:  # the model's lanes come first; lanes of other labels have no curve
             curve = self.plot.plot(pen=pg.mkPen(self.colours.get(label, "#aaaaaa"), width=1.2))
             curve.setZValue(5)
             self.curves.append(curve)
@@ -200,7 +200,7 @@ class LanesLayer:
         if last > first:
             # squared: a lane that is barely active stays dark, a confident one lights up
             alpha = np.clip(model.activity[first:last], 0, 1) ** 2 * HEAT_ALPHA
-            self._rgba[::-1, first:last, 3] = alpha.T.astype(np.uint8)
+            self._rgba[::-1][: alpha.shape[1], first:last, 3] = alpha.T.astype(np.uint8)
             self.heat.updateImage(self._rgba)
         self._curves_stale = True
         if self.curves and self.curves[0].isVisible():

@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         f, nav, ed = self.files, self.navigation, self.editing
         return {
             "open": f.open_dialog, "save": f.save_session, "save_as": lambda: f.save_session(ask=True),
-            "export": self.exports.dialog, "settings": self.settings_dialog, "quit": self.close,
+            "export": self.exports.dialog, "import_markers": ed.import_dialog, "settings": self.settings_dialog, "quit": self.close,
             "add": ed.add_from_selection, "relabel": ed.relabel_dialog, "delete": ed.delete_selected,
             "clear_selection": ed.clear_selection,
             "zoom_in": lambda: self.timeline.zoom(0.5), "zoom_out": lambda: self.timeline.zoom(2.0),
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         f, jobs = self.files, self.jobs
         for source in (f, jobs, self.autosaver, self.exports, self.navigation, self.editing):
             source.message.connect(self.show_message)
-        for source in (f, jobs, self.exports):
+        for source in (f, jobs, self.exports, self.editing):
             source.error.connect(self.report_error)
         jobs.notice.connect(self.notify)
         self.autosaver.notice.connect(self.notify)
@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
     def _model_changed(self) -> None:
         doc = self.doc
         self.colours = self.settings.colours(doc.labels)
+        self.timeline.lanes.colours = self.colours  # new lanes get theirs; the lanes rebuild on this signal too
         self.region_list.set_labels(doc.labels)
         self._fill_find_menu(doc.labels)
 
@@ -267,7 +268,7 @@ class MainWindow(QMainWindow):
         doc = self.doc
         has_doc = doc is not None
         region = doc.selected_region if doc else None
-        for action in (self.export_action, self.play_action, self.next_action, self.prev_action, self.fit_action,
+        for action in (self.export_action, self.import_markers_action, self.play_action, self.next_action, self.prev_action, self.fit_action,
                        self.zoom_in_action, self.zoom_out_action, self.rerun_action, self.save_action,
                        self.save_as_action):
             action.setEnabled(has_doc)
