@@ -29,6 +29,7 @@ from .playback import AudioOutput, Player
 from .region_list import RegionList
 from .settings import AppSettings
 from .settings_dialog import SettingsDialog, SettingsValues
+from .shortcuts_dialog import ShortcutsDialog
 from .start_screen import StartScreen
 from .status_bar import StatusWidgets
 from .timeline import Timeline
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
             "fit": self.timeline.fit_all, "lane_up": lambda: nav.step_lane(-1), "lane_down": lambda: nav.step_lane(1),
             "next": nav.next_region, "prev": lambda: nav.next_region(backwards=True),
             "play": nav.toggle_play, "play_region": nav.play_selected, "start": nav.to_start, "end": nav.to_end,
-            "rerun": self.jobs.start_analysis, "cancel": self.jobs.cancel,
+            "rerun": self.jobs.start_analysis, "cancel": self.jobs.cancel, "shortcuts": self.show_shortcuts,
         }
 
     def _action(self, text: str, slot, keys: list[QKeySequence], tip: str = "") -> QAction:
@@ -158,6 +159,8 @@ class MainWindow(QMainWindow):
                     self.recent_menu.aboutToShow.connect(self._fill_recent)
                 elif item == "@find":
                     self.find_menu = menu
+                elif item == "@panels":  # a closed dock comes back from here
+                    menu.addActions([dock.toggleViewAction() for dock in self.docks])
                 elif item.startswith("@"):
                     continue
                 elif hasattr(self, f"{item}_action"):
@@ -325,6 +328,12 @@ class MainWindow(QMainWindow):
             self._regions_changed()
             if rerun:
                 self.jobs.start_analysis()
+
+    def show_shortcuts(self) -> None:
+        if getattr(self, "shortcuts_dialog", None) is None:
+            self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
 
     # --- messages -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from studio_tagger.app.actions import ACTIONS, shortcut_text
 from studio_tagger.app.main_window import MainWindow
 
 
@@ -27,3 +28,28 @@ def test_start_screen_says_what_to_do_and_reopens_recent_files(qtbot, window, se
         qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
     assert again.doc.path == take.resolve()
     again.shutdown()
+
+
+def test_shortcut_help_lists_what_the_actions_do(qtbot, window) -> None:
+    w = window
+    qtbot.keyClick(w, Qt.Key.Key_F1)
+    dialog = w.shortcuts_dialog
+    assert dialog.isVisible()
+    shown = {dialog.table.item(i, 1).text(): dialog.table.item(i, 0).text() for i in range(dialog.table.rowCount())}
+    for spec in ACTIONS:  # the keys each menu action really has, as the help shows them
+        action = getattr(w, f"{spec.name}_action")
+        if action.shortcuts():
+            assert shown[spec.plain_text] == shortcut_text(action.shortcuts()), spec.name
+    assert "Space" in shown["Play"] and "Ctrl+E" in shown["Export Regions"]
+
+
+def test_view_menu_brings_back_closed_panels(qtbot, window) -> None:
+    w = window
+    view = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
+    toggles = {a.text(): a for a in view.actions() if a.isCheckable()}
+    assert set(toggles) == {"Regions", "Detection"}
+    regions = w.docks[0]
+    regions.close()
+    assert not regions.isVisible() and not toggles["Regions"].isChecked()
+    toggles["Regions"].trigger()
+    assert regions.isVisible() and toggles["Regions"].isChecked()
