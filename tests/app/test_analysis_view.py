@@ -106,3 +106,27 @@ def test_drop_a_file_opens_it(qtbot, window, take) -> None:
         window.dropEvent(event)
     assert window.doc.path == take
     assert window.settings.recent_files[0] == str(take.resolve())
+
+
+def test_time_ruler_ticks_at_editor_steps(analysed) -> None:
+    from studio_tagger.app.timefmt import LABEL_PX, STEPS, TimeAxis
+
+    axis = TimeAxis("bottom")
+    for span in (0.02, 0.3, 4.0, 37.0, 180.0, 500.0, 1000.0, 3600.0, 4 * 3600.0):
+        for pixels in (300, 800, 1600):
+            levels = axis.tickSpacing(0.0, span, pixels)
+            major = levels[0][0]
+            assert major in STEPS and major not in (50.0, 500.0)
+            assert major / span * pixels >= LABEL_PX  # labels have room
+            finer = STEPS[STEPS.index(major) - 1] if major > STEPS[0] else None
+            assert finer is None or finer / span * pixels < LABEL_PX  # and no finer step would fit
+            for minor, _ in levels[1:]:
+                assert minor < major and round(major / minor, 6).is_integer()
+    # 500 s over 800 px: one label a minute, 10 s minor ticks, labelled as a clock
+    assert [s for s, _ in axis.tickSpacing(0.0, 500.0, 800)] == [60.0, 10.0]
+    assert axis.tickStrings([480.0], 1.0, 60.0) == ["0:08:00"] and axis.tickStrings([490.0], 1.0, 10.0) == [""]
+    # the app's own ruler, on the open take
+    ruler = analysed.timeline.lanes_plot.getAxis("bottom")
+    x0, x1 = analysed.timeline.view_range()
+    values = ruler.tickValues(x0, x1, ruler.width() if ruler.orientation in ("top", "bottom") else 0)
+    assert values and all(step in STEPS for step, _ in values)
