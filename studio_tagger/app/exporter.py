@@ -11,6 +11,7 @@ from ..atomic import AtomicWriteError
 from ..interchange import ActivityTable, ExportCancelled, InterchangeError, export_regions
 from .document import Document
 from .export_dialog import ExportDialog, ExportRequest
+from .settings import AppSettings
 from .workers import JobSlot
 
 
@@ -20,8 +21,10 @@ class Exporter(QObject):
     message = Signal(str, int)
     error = Signal(str)
 
-    def __init__(self, dialog_parent: QWidget | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, settings: AppSettings, dialog_parent: QWidget | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.settings = settings
         self.dialog_parent = dialog_parent
         self.doc: Document | None = None
         self.slot = JobSlot(cancel_errors=(ExportCancelled,), user_errors=(InterchangeError, AtomicWriteError))
@@ -33,7 +36,8 @@ class Exporter(QObject):
         doc = self.doc
         if doc is None:
             return
-        dialog = ExportDialog(doc.path, doc.labels, self.dialog_parent, has_activity=doc.activity.filled > 0)
+        dialog = ExportDialog(doc.path, doc.labels, self.dialog_parent, has_activity=doc.activity.filled > 0,
+                              regions=doc.regions, folder=self.settings.export_dir)
         if dialog.exec():
             self.export(dialog.request())
 
@@ -53,6 +57,7 @@ class Exporter(QObject):
 
     def _done(self, generation: int, path: Path) -> None:
         if self.slot.is_current(generation):
+            self.settings.export_dir = Path(path).parent  # the next export starts there
             self.message.emit(f"Exported {path}", 6000)
             self.finished.emit(str(path))
 

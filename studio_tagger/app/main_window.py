@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.settings, self, self)
         self.files = Files(self.settings, self.jobs, self.autosaver, self.detection.params,
                            self.timeline.view_range, self, self)
-        self.exports = Exporter(self, self)
+        self.exports = Exporter(self.settings, self, self)
         self.navigation = Navigator(self.timeline, self.player, self)
         self.editing = Editor(self, self)
         self.status = StatusWidgets(self.statusBar(), self.jobs)

@@ -156,3 +156,38 @@ def test_a_moved_project_finds_its_recording_relative_to_the_session(qtbot, wind
     again = _reopen_without_asking(qtbot, settings, output, tmp_path / "renamed" / "sessions" / "take.stsession")
     assert again.doc.path == tmp_path / "renamed" / "audio" / "take.flac" and again.jobs.analysis.started == 0
     again.shutdown()
+
+
+def test_export_dialog_counts_regions_and_starts_in_the_last_folder(qtbot, analysed, tmp_path, monkeypatch) -> None:
+    w = analysed
+    w.set_region_params(EVERYTHING)
+    regions = w.doc.regions
+    dialog = ExportDialog(w.doc.path, w.doc.labels, w, regions=regions)
+    qtbot.addWidget(dialog)
+    path = Path(dialog.path.text())
+    assert path.is_absolute() and path.parent == w.doc.path.parent
+    assert dialog.count.text() == f"{len(regions)} regions will be written"
+    dialog.instruments.item(0).setCheckState(Qt.CheckState.Unchecked)
+    kept = [r for r in regions if r.label != w.doc.labels[0]]
+    assert dialog.count.text() == f"{len(kept)} regions will be written"
+    dialog.name_template.setText("{nope}")
+    assert dialog.count.text().startswith("Cannot export") and not dialog.export_button.isEnabled()
+    dialog.name_template.setText("{label} {n}")
+    assert dialog.export_button.isEnabled()
+    monkeypatch.chdir(w.doc.path.parent)  # a recording named relative to the working directory
+    assert Path(ExportDialog(Path(w.doc.path.name), w.doc.labels, w).path.text()).is_absolute()
+
+    out = tmp_path / "exports"
+    out.mkdir()
+
+    def accept_into(self) -> int:
+        self.path.setText(str(out / "labels.txt"))
+        return 1
+
+    monkeypatch.setattr(ExportDialog, "exec", accept_into)
+    with qtbot.waitSignal(w.exportFinished, timeout=10_000):
+        w.export_action.trigger()
+    assert (out / "labels.txt").is_file()
+    again = ExportDialog(w.doc.path, w.doc.labels, w, folder=w.settings.export_dir)
+    qtbot.addWidget(again)
+    assert Path(again.path.text()).parent == out  # the next export starts where the last one went
