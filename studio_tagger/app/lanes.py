@@ -280,6 +280,16 @@ class LanesLayer:
         self.handle.blockSignals(False)
         self.handle.setSpan(base / n, (base + 1) / n)
 
+    def move_handle(self, span: tuple[float, float], finished: bool) -> None:
+        """Move the selected region's handle as a drag of its edge would; ``finished`` applies it."""
+        if self.handle is None:
+            return
+        self.handle.blockSignals(True)
+        self.handle.setRegion(span)
+        self.handle.blockSignals(False)
+        if finished:
+            self._handle_moved()
+
     def _handle_moved(self) -> None:
         if self.doc is None or self._handle_region is None or self.handle is None:
             return

@@ -194,8 +194,8 @@ class MainWindow(QMainWindow):
         self.detection.paramsChanged.connect(self.set_region_params)
         self.start_screen.openRequested.connect(self.files.open_dialog)
         self.start_screen.recentRequested.connect(lambda path: self.open_path(Path(path)))
-        self.region_list.activated.connect(self.navigation.jump_to)
-        self.region_list.selected.connect(lambda r: self.doc and self.doc.select_region(r))
+        self.region_list.selected.connect(self.navigation.jump_to)
+        self.region_list.activated.connect(self.navigation.play_region)
         self.timeline.contextMenuRequested.connect(self._context_menu)
         self.player.playingChanged.connect(lambda playing: self.play_action.setText("Pause" if playing else "Play"))
         self.player.error.connect(self.notify)  # no popup each time space is pressed without a sound card

@@ -84,6 +84,11 @@ class Navigator(QObject):
             doc.set_playhead(span[0])
             self.player.play(doc.path, span[0], span[1])
 
+    def play_region(self, region: Region) -> None:
+        """Go to ``region`` and play it to its end."""
+        self.jump_to(region)
+        self.play_selected()
+
     def _play_position(self, t: float) -> None:
         if self.doc is not None:
             self.doc.set_playhead(t)

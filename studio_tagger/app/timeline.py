@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Signal
 from PySide6.QtGui import QColor
 
+from ..analysis.regions import Region
 from .document import Document
 from .lanes import LanesLayer
 from .theme import ACCENT, BACKGROUND, GRID, PANEL, PLAYHEAD, WAVEFORM
@@ -64,6 +65,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.spec_image.setColorMap(pg.colormap.get("inferno"))
         self.spec.addItem(self.spec_image)
         self.lanes = LanesLayer(self.lanes_plot)
+        self.lanes_plot.getViewBox().edge_finder = self._edge_at
+        self.lanes_plot.getViewBox().sigEdgeDragged.connect(self._edge_dragged)
 
         self.playheads = []
         for plot, movable in ((self.overview, False), (self.wave, True), (self.spec, False), (self.lanes_plot, False)):
@@ -229,6 +232,22 @@ class Timeline(pg.GraphicsLayoutWidget):
                 doc.select_label(label)
                 doc.select_region(doc.region_at(label, x))
         doc.set_playhead(x)
+
+    def _edge_at(self, x: float, y: float, tolerance: float) -> tuple[Region, str] | None:
+        """The region edge nearest to ``x`` within ``tolerance`` in the lane at ``y``: (region, 'start'|'end')."""
+        label = self.lanes.lane_at(y) if self.doc is not None else None
+        if label is None:
+            return None
+        edges = [(abs(t - x), r, which) for r in self.doc.regions_of(label)
+                 for which, t in (("start", r.start), ("end", r.end)) if abs(t - x) <= tolerance]
+        return min(edges, key=lambda e: e[0])[1:] if edges else None
+
+    def _edge_dragged(self, edge: tuple[Region, str], x: float, finished: bool) -> None:
+        """An edge dragged without selecting its region first: it is selected, and its handle follows."""
+        region, which = edge
+        self.doc.select_region(region)
+        span = (x, region.end) if which == "start" else (region.start, x)
+        self.lanes.move_handle(span, finished)
 
     def _context(self, plot: pg.PlotItem, x: float, y: float, pos) -> None:
         if self.doc is not None and plot is self.lanes_plot:

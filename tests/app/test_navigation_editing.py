@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pyqtgraph import Point
 from PySide6.QtCore import QPointF, Qt
 
 from studio_tagger.analysis.regions import Region, RegionParams
@@ -47,12 +48,30 @@ def test_keyboard_moves_the_playhead_to_the_right_region(qtbot, marked) -> None:
     assert "Next clarinet" in [a.text() for a in w.find_menu.actions()]
 
 
-def test_region_list_double_click_jumps(qtbot, marked) -> None:
+def _row_point(table, row: int):
+    return table.visualRect(table.model().index(row, 1)).center()
+
+
+def test_region_list_click_goes_to_a_region_and_double_click_plays_it(qtbot, marked, output) -> None:
     w = marked
+    table = w.region_list.table
     w.region_list.filter.setCurrentText("flute")
-    index = w.region_list.proxy.index(0, 1)
-    w.region_list.table.doubleClicked.emit(index)
-    assert w.doc.playhead == 12.0 and w.doc.selected_region.label == "flute"
+    w.timeline.set_view(30.0, 35.0)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_row_point(table, 0))
+    assert w.doc.playhead == 12.0 and w.doc.selected_region == Region("flute", 12.0, 14.0, 1.0)
+    x0, x1 = w.timeline.view_range()
+    assert x0 <= 12.0 and x1 >= 14.0 and not w.player.playing  # in view, not playing
+    w.region_list.filter.setCurrentText("All instruments")
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_row_point(table, 2))  # as a double
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_row_point(table, 2))  # click arrives
+    assert w.player.playing and output.calls == [(w.doc.path, 20.0, 25.0)]  # once, to the region's end
+
+
+def test_region_list_shows_whole_instrument_names(qtbot, marked) -> None:
+    w = marked
+    table = w.region_list.table
+    metrics = table.fontMetrics()
+    assert all(table.columnWidth(0) >= metrics.horizontalAdvance(label) + 8 for label in w.doc.labels)
 
 
 def test_click_in_a_lane_selects_and_places_the_playhead(marked) -> None:
@@ -199,3 +218,45 @@ def test_a_span_dragged_over_the_waveform_asks_for_the_instrument(qtbot, marked)
     w.editing.ask_label = lambda title, current: "violin"
     qtbot.keyClick(w, Qt.Key.Key_A)
     assert w.doc.selected_region.label == "violin" and w.doc.time_selection is None
+
+
+class _EdgeDrag(_Drag):
+    """A plain left drag, one step from ``down`` to ``now`` (scene points) over ``vb``."""
+
+    def __init__(self, vb, down: QPointF, now: QPointF, start: bool, finish: bool) -> None:
+        super().__init__(down, now)
+        self.vb, self.start, self.finish = vb, start, finish
+
+    def pos(self):
+        return Point(self.vb.mapFromScene(self.now))
+
+    def lastPos(self):  # noqa: N802 (pyqtgraph's name)
+        return Point(self.vb.mapFromScene(self.down))
+
+    def modifiers(self):
+        return Qt.KeyboardModifier.NoModifier
+
+    def isStart(self):  # noqa: N802 (pyqtgraph's name)
+        return self.start
+
+    def isFinish(self):  # noqa: N802
+        return self.finish
+
+
+def test_an_edge_drags_without_selecting_its_region_first(qtbot, marked) -> None:
+    w = marked
+    assert w.doc.selected_region is None and w.timeline.lanes.handle is None
+    w.timeline.set_view(2.0, 30.0)
+    vb = w.timeline.lanes_plot.getViewBox()
+    y = _lane_y(w, "clarinet")
+    down = vb.mapViewToScene(QPointF(8.0, y))  # the end of the clarinet region at 5-8 s
+    view = vb.viewRange()[0]
+    for t, start, finish in ((8.5, True, False), (9.5, False, False), (10.0, False, True)):
+        vb.mouseDragEvent(_EdgeDrag(vb, down, vb.mapViewToScene(QPointF(t, y)), start, finish))
+        assert vb.viewRange()[0] == view  # the view did not pan
+    assert Region("clarinet", 5.0, 10.0, 1.0) in w.doc.regions and w.doc.selected_region.end == 10.0
+    # away from any edge, a drag still pans
+    down = vb.mapViewToScene(QPointF(15.5, y))
+    for t, start, finish in ((16.0, True, False), (17.0, False, True)):
+        vb.mouseDragEvent(_EdgeDrag(vb, down, vb.mapViewToScene(QPointF(t, y)), start, finish))
+    assert vb.viewRange()[0] != view and Region("clarinet", 5.0, 10.0, 1.0) in w.doc.regions
