@@ -38,7 +38,7 @@ class StartScreen(QWidget):
             column.addWidget(widget)
         column.addLayout(self._recent)
         box = QWidget()
-        box.setMaximumWidth(620)
+        box.setFixedWidth(560)  # a fixed width lets the wrapped lines claim their height
         box.setLayout(column)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
