@@ -50,6 +50,19 @@ class TimeViewBox(pg.ViewBox):
         else:
             super().mouseDragEvent(ev, axis)
 
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        """Over a region's edge the pointer says it can be dragged."""
+        if self.edge_finder is None:
+            return
+        near = None
+        if not ev.isExit():
+            p = self.mapSceneToView(ev.scenePos())
+            near = self.edge_finder(p.x(), p.y(), EDGE_PX * self.viewPixelSize()[0])
+        if near is None:
+            self.unsetCursor()
+        else:
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+
     def _drag_edge(self, ev) -> bool:
         """Move a region's edge when the drag started on one; False: not an edge drag (pan instead)."""
         if ev.isStart():

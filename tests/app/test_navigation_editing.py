@@ -260,3 +260,26 @@ def test_an_edge_drags_without_selecting_its_region_first(qtbot, marked) -> None
     for t, start, finish in ((16.0, True, False), (17.0, False, True)):
         vb.mouseDragEvent(_EdgeDrag(vb, down, vb.mapViewToScene(QPointF(t, y)), start, finish))
     assert vb.viewRange()[0] != view and Region("clarinet", 5.0, 10.0, 1.0) in w.doc.regions
+
+
+class _Hover:
+    def __init__(self, pos: QPointF) -> None:
+        self.pos = pos
+
+    def isExit(self):  # noqa: N802 (pyqtgraph's name)
+        return False
+
+    def scenePos(self):  # noqa: N802
+        return self.pos
+
+
+def test_the_pointer_shows_a_draggable_edge(marked) -> None:
+    w = marked
+    vb = w.timeline.lanes_plot.getViewBox()
+    y = _lane_y(w, "clarinet")
+    vb.hoverEvent(_Hover(vb.mapViewToScene(QPointF(8.0, y))))
+    assert vb.cursor().shape() == Qt.CursorShape.SizeHorCursor
+    vb.hoverEvent(_Hover(vb.mapViewToScene(QPointF(6.5, y))))  # inside the region, away from its edges
+    assert vb.cursor().shape() == Qt.CursorShape.ArrowCursor
+    vb.hoverEvent(_Hover(vb.mapViewToScene(QPointF(8.0, _lane_y(w, "flute")))))  # another lane's time
+    assert vb.cursor().shape() == Qt.CursorShape.ArrowCursor
