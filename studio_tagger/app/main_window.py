@@ -116,7 +116,8 @@ class MainWindow(QMainWindow):
         f, nav, ed = self.files, self.navigation, self.editing
         return {
             "open": f.open_dialog, "save": f.save_session, "save_as": lambda: f.save_session(ask=True),
-            "export": self.exports.dialog, "import_markers": ed.import_dialog, "settings": self.settings_dialog, "quit": self.close,
+            "export": self.exports.dialog, "import_markers": ed.import_dialog, "settings": self.settings_dialog,
+            "quit": self.close,
             "add": ed.add_from_selection, "relabel": ed.relabel_dialog, "delete": ed.delete_selected,
             "clear_selection": ed.clear_selection,
             "zoom_in": lambda: self.timeline.zoom(0.5), "zoom_out": lambda: self.timeline.zoom(2.0),
@@ -142,7 +143,7 @@ class MainWindow(QMainWindow):
             if spec.name in ("undo", "redo"):
                 getattr(self, f"{spec.name}_action").setShortcuts(spec.key_sequences())
                 self.addAction(getattr(self, f"{spec.name}_action"))
-            elif spec.name in slots:
+            else:
                 setattr(self, f"{spec.name}_action",
                         self._action(spec.text, slots[spec.name], spec.key_sequences(), spec.tip))
         self.find_actions: list[QAction] = []
@@ -161,9 +162,7 @@ class MainWindow(QMainWindow):
                     self.find_menu = menu
                 elif item == "@panels":  # a closed dock comes back from here
                     menu.addActions([dock.toggleViewAction() for dock in self.docks])
-                elif item.startswith("@"):
-                    continue
-                elif hasattr(self, f"{item}_action"):
+                else:
                     menu.addAction(getattr(self, f"{item}_action"))
         self._fill_find_menu(())
 
