@@ -115,7 +115,7 @@ class LanesLayer:
         self._rgba = np.zeros((0, 0, 4), np.uint8)
         self._dirty_from = float("inf")
         self._curves_stale = True
-        self._redraw = QTimer()
+        self._redraw = QTimer(self.vb)  # goes with the plot: a pending redraw never reaches a deleted one
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_MS)
         self._redraw.timeout.connect(self._redraw_now)
