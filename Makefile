@@ -5,7 +5,8 @@ STAMP  := $(VENV)/.installed
 APT_PACKAGES := fluidsynth fluid-soundfont-gm musescore-general-soundfont timgm6mb-soundfont \
 	csound-soundfont opl3-soundfont timidity freepats stk libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
-	libegl1 libgl1 libfontconfig1 libdbus-1-3 xvfb xauth desktop-file-utils
+	libegl1 libgl1 libfontconfig1 libdbus-1-3 xvfb xauth desktop-file-utils pulseaudio pulseaudio-utils \
+	libasound2-plugins
 
 .PHONY: setup system run test lint bench model evaluate clean
 

@@ -161,7 +161,7 @@ def run(path: Path, args, tmp: Path) -> int:
         if "waveform" in marks and "waveform painted" not in marks:
             window.timeline.viewport().repaint()
             first("waveform painted")
-        if window.analysis_state == "failed":
+        if window.jobs.state == "failed":
             print(f"analysis failed: {window.last_error}")
             return 1
         time.sleep(0.001)
@@ -169,10 +169,10 @@ def run(path: Path, args, tmp: Path) -> int:
     stalls = sorted(probe.gaps)
     info = window.doc.info
     print(f"\nfile: {info.duration / 3600:.2f} h, {info.sample_rate} Hz, {info.channels} ch; "
-          f"model {window.model_label.text()[7:]}, {window.device_label.text()}")
+          f"model {window.status.model_label.text()[7:]}, {window.status.device_label.text()}")
     for name in ("window shows the file", "waveform", "waveform painted", "lanes", "summary done", "analysis done"):
         print(f"  {name:<24} {marks.get(name, float('nan')):8.2f} s after opening")
-    print(f"  analysis speed           {window.analysis_speed:8.0f}x real time")
+    print(f"  analysis speed           {window.jobs.speed:8.0f}x real time")
     print(f"GUI stalls while working ({len(stalls)} probe ticks): max {stalls[-1] * 1000:.0f} ms, "
           f"99th pct {stalls[int(len(stalls) * 0.99)] * 1000:.0f} ms, median {statistics.median(stalls) * 1000:.1f} ms")
 

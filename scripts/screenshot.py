@@ -51,17 +51,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"screenshot: {window.last_error}", file=sys.stderr)
             return 1
         deadline = time.monotonic() + args.timeout
-        while (window.analysis_state == "running" or not window.doc.peaks.complete) and time.monotonic() < deadline:
+        while (window.jobs.state == "running" or not window.doc.peaks.complete) and time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.02)
-        if window.analysis_state != "done":
-            print(f"screenshot: analysis did not finish ({window.analysis_state}: {window.last_error})",
+        if window.jobs.state != "done":
+            print(f"screenshot: analysis did not finish ({window.jobs.state}: {window.last_error})",
                   file=sys.stderr)
             return 1
         doc = window.doc
         if doc.regions:
             busiest = max(doc.labels, key=lambda label: sum(r.duration for r in doc.regions_of(label)))
-            window.jump_to(doc.regions_of(busiest)[0])
+            window.navigation.jump_to(doc.regions_of(busiest)[0])
         window.timeline.fit_all()
         for _ in range(20):  # let the views settle after the last signals
             app.processEvents()
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not window.grab().save(str(args.out)):
             print(f"screenshot: cannot write {args.out}", file=sys.stderr)
             return 1
-        print(f"{args.out}: {width}x{height}, {len(doc.regions)} regions, {window.model_label.text()}")
+        print(f"{args.out}: {width}x{height}, {len(doc.regions)} regions, {window.status.model_label.text()}")
         window.shutdown()
     return 0
 

@@ -2,7 +2,8 @@
 
 A session is a JSON file (``.stsession``) beside an optional ``.npz`` cache of view summaries:
 
-* ``source``: the recording's path, size and a content fingerprint (see :func:`content_hash`);
+* ``source``: the recording's absolute path, its path relative to the session file (found again when
+  a folder holding both moves), and a content fingerprint (see :func:`content_hash`);
 * the analysis: model, device, hop, window, labels, ``times`` and ``activity`` (inline, so
   ``studio-tagger export SESSION`` can use it), and the region parameters;
 * ``edits``: what the user changed, as a list of :class:`Edit` applied over the detected regions, and
@@ -181,6 +182,17 @@ class Session:
     edits: list[Edit] = field(default_factory=list)
     view: dict = field(default_factory=dict)
     cache: dict[str, np.ndarray] = field(default_factory=dict)  # view summaries (peaks, spectrogram)
+    source_relative: str | None = None  # the recording relative to the session file's folder, as loaded
+
+    def source_candidates(self, session_path: str | os.PathLike) -> list[Path]:
+        """Where the recording may be, best first: its absolute path, then the saved path relative to
+        the session's folder (both moved together), then beside the session."""
+        folder = Path(session_path).absolute().parent
+        found = [self.source]
+        if self.source_relative:
+            found.append(Path(os.path.normpath(folder / self.source_relative)))
+        found.append(folder / self.source.name)
+        return list(dict.fromkeys(found))
 
     def regions(self) -> list[Region]:
         detected = find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
@@ -202,10 +214,17 @@ def cache_path(session_path: str | os.PathLike) -> Path:
 def save_session(session: Session, path: str | os.PathLike) -> Path:
     """Write the session (and its cache, when it has one) atomically; returns the session path."""
     target = Path(path)
+    # Absolute: a path as typed on the command line is relative to a working directory the session
+    # knows nothing about once reopened from elsewhere.
+    source = Path(os.path.abspath(session.source))
+    try:
+        relative: str | None = os.path.relpath(source, Path(os.path.abspath(target)).parent)
+    except ValueError:  # on another drive (Windows): there is no relative path
+        relative = None
     data = {
         "format": SESSION_FORMAT, "version": SESSION_VERSION,
-        "source": {"path": str(session.source), "hash": session.source_hash},
-        "file": str(session.source), "duration": session.duration, "sample_rate": session.sample_rate,
+        "source": {"path": str(source), "relative": relative, "hash": session.source_hash},
+        "file": str(source), "duration": session.duration, "sample_rate": session.sample_rate,
         "model": session.model, "model_path": session.model_path, "device": session.device,
         "labels": list(session.labels), "hop": session.hop, "window": session.window,
         "params": params_to_dict(session.params),
@@ -288,11 +307,12 @@ def _session_from(data: dict) -> Session:
     if not isinstance(edits, list):
         raise TypeError("edits must be a list")
     model_path = data.get("model_path")
+    relative = source.get("relative")
     return Session(
         source=Path(source["path"]), source_hash=source_hash, duration=abs(_finite(data["duration"], "duration")),
         sample_rate=int(data["sample_rate"]), model=str(data["model"]), labels=labels, hop=hop, times=times,
         activity=activity, window=_finite(data.get("window", 2.0), "window"),
         model_path=model_path if isinstance(model_path, str) else None, device=str(data.get("device", "auto")),
         params=params_from_dict(data.get("params", {})), edits=[Edit.from_dict(e) for e in edits],
-        view=_view(data.get("view")),
+        view=_view(data.get("view")), source_relative=relative if isinstance(relative, str) else None,
     )

@@ -31,27 +31,17 @@ from studio_tagger.atomic import atomic_write
 from studio_tagger.audio import read_mono
 from studio_tagger.labels import LABELS
 from studio_tagger.progress import progress
+from training.folder import folder_sources
 from training.medley import METADATA, NOT_A_LABEL, read_metadata, song_split
 from training.soundfonts import SOUNDFONTS
+from training.sources import AUDIO_SUFFIXES, ClipSource
 
 SAMPLE_RATE = 16_000
 CLIP_SAMPLES = round(131_072 * SAMPLE_RATE / 44_100)
 """A Medley-solos-DB clip (131,072 samples at 44.1 kHz, 2.97 s) at 16 kHz."""
 MIN_SAMPLES = 2 * SAMPLE_RATE
 """Shortest clip kept: one 2 s analysis window."""
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".w64", ".caf")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "studio-tagger" / "clips"
-
-
-@dataclass(frozen=True)
-class ClipSource:
-    path: Path
-    label_id: int
-    """Index into the dataset's labels, or NOT_A_LABEL (-1) for accompaniment and other negatives."""
-    song_id: int
-    """Clips of one song (or one user file) are near-duplicates and stay on one side of a split."""
-    subset: str
-    family: str
 
 
 @dataclass
@@ -107,8 +97,6 @@ def load_dataset(kind: str, root: str | Path, accompaniment: Sequence[str | Path
         if (own / METADATA).is_file():
             sources += accompaniment_sources(own)
     elif kind == "folder":
-        from training.folder import folder_sources
-
         labels, sources = folder_sources(root)
     else:
         raise ValueError(f"unknown dataset kind {kind!r} (medley, synth or folder)")

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio_tagger.labels import LABELS
-from training.data import AUDIO_SUFFIXES, ClipSource
 from training.medley import NOT_A_LABEL
+from training.sources import AUDIO_SUFFIXES, ClipSource
 
 NEGATIVE_FOLDERS = ("other", "none", "accompaniment", "negative", "negatives")
 

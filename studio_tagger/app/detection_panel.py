@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..analysis.regions import RegionParams
 
@@ -37,8 +37,17 @@ class DetectionPanel(QWidget):
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Shortest region", self.min_duration)
         form.addRow("Bridge gaps up to", self.merge_gap)
+        # Lanes with thresholds of their own (Settings) are listed here and marked in the lanes: they are
+        # remembered from file to file, and the thresholds above do not move them.
+        self.own = QLabel()
+        self.own.setWordWrap(True)
+        self.clear_own = QPushButton("Use these thresholds for every lane")
+        self.clear_own.clicked.connect(self._clear_own)
+        form.addRow(self.own)
+        form.addRow(self.clear_own)
         for box in self._boxes():
             box.valueChanged.connect(self._changed)
+        self._show_own()
 
     def _boxes(self) -> tuple[QDoubleSpinBox, ...]:
         return (self.threshold_on, self.threshold_off, self.smoothing, self.min_duration, self.merge_gap)
@@ -53,6 +62,19 @@ class DetectionPanel(QWidget):
             box.blockSignals(True)
             box.setValue(value)
             box.blockSignals(False)
+        self._show_own()
+
+    def _show_own(self) -> None:
+        own = self._params.per_label
+        self.own.setText("Own thresholds (open / close, set in Settings): "
+                         + "; ".join(f"{label} {on:.2f} / {off:.2f}" for label, (on, off) in sorted(own.items()))
+                         if own else "Every lane uses these thresholds.")
+        self.clear_own.setVisible(bool(own))
+
+    def _clear_own(self) -> None:
+        self._params = replace(self._params, per_label={})
+        self._show_own()
+        self.paramsChanged.emit(self._params)
 
     def _changed(self) -> None:
         self._params = replace(

@@ -23,18 +23,18 @@ from .spectrogram import SpectrogramBuilder
 
 
 class EditCommand(QUndoCommand):
-    """One region edit on the undo stack; edits are a stack too, so undo removes the last one."""
+    """Region edits as one step on the undo stack; edits are a stack too, so undo removes the last ones."""
 
-    def __init__(self, document: Document, edit: Edit, text: str) -> None:
+    def __init__(self, document: Document, edits: list[Edit], text: str) -> None:
         super().__init__(text)
         self.document = document
-        self.edit = edit
+        self.edits = edits
 
     def redo(self) -> None:
-        self.document._push_edit(self.edit)
+        self.document._push_edits(self.edits)
 
     def undo(self) -> None:
-        self.document._pop_edit(self.edit)
+        self.document._pop_edits(self.edits)
 
 
 class RestoreEditsCommand(QUndoCommand):
@@ -75,6 +75,9 @@ class Document(QObject):
         self.selected_label: str | None = self.activity.labels[0]
         self.selected_region: Region | None = None
         self.time_selection: tuple[float, float] | None = None
+        self.selection_label: str | None = None  # the lane the time selection was made in; None: not in a lane
+        self.by_hand: set[Region] = set()  # regions the user drew (or moved after drawing), not detected
+        self.extra_labels: tuple[str, ...] = ()  # lanes of the user's regions that the model does not know
         self.undo = QUndoStack(self)
 
     @property
@@ -87,7 +90,8 @@ class Document(QObject):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return self.activity.labels
+        """Every lane: the model's, then one per label of imported or edited regions it does not know."""
+        return self.activity.labels + self.extra_labels
 
     # --- analysis data -------------------------------------------------------------------------
 
@@ -113,6 +117,15 @@ class Document(QObject):
 
     def _apply(self) -> None:
         self.regions = apply_edits(self.detected, self.edits)
+        extra = tuple(sorted({r.label for r in self.regions} - set(self.activity.labels)))
+        if extra != self.extra_labels:
+            self.extra_labels = extra
+            self.modelChanged.emit()
+        self.by_hand = set()
+        for e in self.edits:
+            if e.kind == "add" or (e.kind == "replace" and e.old in self.by_hand):
+                self.by_hand.discard(e.old)
+                self.by_hand.add(e.new)
         if self.selected_region is not None and self.selected_region not in self.regions:
             self.selected_region = None
             self.selectionChanged.emit()
@@ -121,22 +134,22 @@ class Document(QObject):
     # --- edits (through the undo stack) --------------------------------------------------------
 
     def edit(self, edit: Edit, text: str) -> None:
-        self.undo.push(EditCommand(self, edit, text))
+        self.undo.push(EditCommand(self, [edit], text))
 
-    def _push_edit(self, edit: Edit) -> None:
-        self.edits.append(edit)
+    def _push_edits(self, edits: list[Edit]) -> None:
+        self.edits.extend(edits)
         self._apply()
         self.editsChanged.emit()
-        if edit.new is not None:
-            self.select_region(edit.new)
+        if edits and edits[-1].new is not None:
+            self.select_region(edits[-1].new)
 
-    def _pop_edit(self, edit: Edit) -> None:
-        if self.edits and self.edits[-1] == edit:
-            self.edits.pop()
+    def _pop_edits(self, edits: list[Edit]) -> None:
+        if self.edits[len(self.edits) - len(edits):] == edits:
+            del self.edits[len(self.edits) - len(edits):]
         self._apply()
         self.editsChanged.emit()
-        if edit.old is not None and edit.old in self.regions:
-            self.select_region(edit.old)
+        if len(edits) == 1 and edits[0].old is not None and edits[0].old in self.regions:
+            self.select_region(edits[0].old)
 
     def restore_edits(self, edits: list[Edit]) -> None:
         self.undo.push(RestoreEditsCommand(self, edits))
@@ -151,6 +164,17 @@ class Document(QObject):
         region = Region(label, round(start, 6), round(end, 6), 1.0)
         self.edit(Edit("add", new=region), f"Add {label} region")
         return region
+
+    def add_regions(self, regions: list[Region], text: str) -> list[Region]:
+        """Many regions as one undo step (imported markers); those outside the recording are dropped."""
+        kept = []
+        for r in regions:
+            start, end = max(0.0, r.start), min(self.duration, r.end)
+            if end > start:
+                kept.append(Region(r.label, round(start, 6), round(end, 6), r.score))
+        if kept:
+            self.undo.push(EditCommand(self, [Edit("add", new=r) for r in kept], text))
+        return kept
 
     def delete_region(self, region: Region) -> None:
         self.edit(Edit("delete", old=region), f"Delete {region.label} region")
@@ -187,11 +211,13 @@ class Document(QObject):
         if changed:
             self.selectionChanged.emit()
 
-    def set_time_selection(self, span: tuple[float, float] | None) -> None:
+    def set_time_selection(self, span: tuple[float, float] | None, label: str | None = None) -> None:
+        """``label``: the lane the span was selected in (None when it was not selected in a lane)."""
         if span is not None:
             a, b = sorted(span)
             span = (max(0.0, a), min(self.duration, b))
         self.time_selection = span
+        self.selection_label = label if span is not None else None
         self.selectionChanged.emit()
 
     def regions_of(self, label: str) -> list[Region]:

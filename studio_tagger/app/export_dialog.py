@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..interchange import FORMATS, ExportOptions
+from ..analysis.regions import Region
+from ..interchange import FORMATS, ExportOptions, InterchangeError, prepare_markers
 
 
 @dataclass(frozen=True)
@@ -33,18 +36,26 @@ class ExportRequest:
     options: ExportOptions
 
 
-def default_export_path(source: Path, fmt: str) -> Path:
+def default_export_path(source: Path, fmt: str, folder: Path | None = None) -> Path:
+    """Named after the recording, in ``folder`` (the last one exported to) or beside the recording;
+    always absolute, so it does not depend on the directory the app was started from."""
     spec = FORMATS[fmt]
     suffix = "-markers" if fmt != "wav" else "-regions"
-    return source.with_name(f"{source.stem}{suffix}-{fmt}{spec.extensions[0]}")
+    source = Path(os.path.abspath(source))
+    where = Path(os.path.abspath(folder)) if folder is not None and Path(folder).is_dir() else source.parent
+    return where / f"{source.stem}{suffix}-{fmt}{spec.extensions[0]}"
 
 
 class ExportDialog(QDialog):
     def __init__(self, source: Path, labels: tuple[str, ...], parent: QWidget | None = None,
-                 has_activity: bool = True) -> None:
+                 has_activity: bool = True, regions: Sequence[Region] = (), folder: Path | None = None) -> None:
+        """``regions``: what an export would write, counted as the options change; ``folder``: where the
+        last export went."""
         super().__init__(parent)
         self.setWindowTitle("Export regions")
         self.source = source
+        self.regions = list(regions)
+        self.folder = folder
         self.format = QComboBox()
         for name, spec in FORMATS.items():
             self.format.addItem(f"{name} — {spec.description}", name)
@@ -73,6 +84,7 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         self.note = QLabel()
         self.note.setWordWrap(True)
+        self.count = QLabel()
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Instruments", self.instruments)
@@ -86,10 +98,15 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.count)
         layout.addWidget(self.note)
         layout.addWidget(buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.path.textChanged.connect(self._validate)
+        self.instruments.itemChanged.connect(self._validate)
+        for box in (self.min_score, self.merge_gap):
+            box.valueChanged.connect(self._validate)
+        self.name_template.textChanged.connect(self._validate)
         self._format_changed()
 
     def set_format(self, fmt: str) -> None:
@@ -97,7 +114,7 @@ class ExportDialog(QDialog):
 
     def _format_changed(self) -> None:
         fmt = self.format.currentData()
-        self.path.setText(str(default_export_path(self.source, fmt)))
+        self.path.setText(str(default_export_path(self.source, fmt, self.folder)))
         spec = FORMATS[fmt]
         self.note.setText("Writes a copy of the whole recording; this can take a while for long takes."
                           if spec.needs_audio else "")
@@ -110,11 +127,22 @@ class ExportDialog(QDialog):
             self.path.setText(name)
 
     def _validate(self) -> None:
+        """Count what the options let through (after joining), or say what is wrong with them."""
+        try:
+            n = len(prepare_markers(self.regions, self._options()))
+        except InterchangeError as exc:
+            self.count.setText(f"Cannot export: {exc}")
+            self.export_button.setEnabled(False)
+            return
+        self.count.setText(f"{n} region{'s' if n != 1 else ''} will be written"
+                           + ("" if n else " (only the file's header)"))
         self.export_button.setEnabled(bool(self.path.text().strip()))
 
     def request(self) -> ExportRequest:
+        return ExportRequest(self.format.currentData(), Path(self.path.text().strip()).expanduser(), self._options())
+
+    def _options(self) -> ExportOptions:
         labels = {self.instruments.item(i).text() for i in range(self.instruments.count())
                   if self.instruments.item(i).checkState() == Qt.CheckState.Checked}
-        options = ExportOptions(labels=labels, min_score=self.min_score.value(),
-                                name_template=self.name_template.text() or "{label}", merge_gap=self.merge_gap.value())
-        return ExportRequest(self.format.currentData(), Path(self.path.text().strip()).expanduser(), options)
+        return ExportOptions(labels=labels, min_score=self.min_score.value(),
+                             name_template=self.name_template.text() or "{label}", merge_gap=self.merge_gap.value())

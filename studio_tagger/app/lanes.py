@@ -26,6 +26,11 @@ def lane_base(index: int, n: int) -> float:
     return float(n - 1 - index)
 
 
+def curve_y(activity):
+    """Height in a lane (0-1 from its base) of an activity value: the upper part, above the blocks."""
+    return BLOCK_TOP + 0.04 + activity * (0.92 - BLOCK_TOP)
+
+
 class RegionBlocks(pg.GraphicsObject):
     """All region blocks, painted from a sorted list; only those in the visible time range are drawn."""
 
@@ -104,12 +109,13 @@ class LanesLayer:
         self.blocks = RegionBlocks(self.vb)
         plot.addItem(self.blocks)
         self.curves: list[pg.PlotDataItem] = []
+        self.own_marks: dict[str, pg.InfiniteLine] = {}  # a lane's own opening threshold, dashed
         self.handle: pg.LinearRegionItem | None = None
         self._handle_region: Region | None = None
         self._rgba = np.zeros((0, 0, 4), np.uint8)
         self._dirty_from = float("inf")
         self._curves_stale = True
-        self._redraw = QTimer()
+        self._redraw = QTimer(self.vb)  # goes with the plot: a pending redraw never reaches a deleted one
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_MS)
         self._redraw.timeout.connect(self._redraw_now)
@@ -137,7 +143,7 @@ class LanesLayer:
         for curve in self.curves:
             self.plot.removeItem(curve)
         self.curves = []
-        for label in labels:
+        for label in doc.activity.labels:  # the model's lanes come first; lanes of other labels have no curve
             curve = self.plot.plot(pen=pg.mkPen(self.colours.get(label, "#aaaaaa"), width=1.2))
             curve.setZValue(5)
             self.curves.append(curve)
@@ -194,7 +200,7 @@ class LanesLayer:
         if last > first:
             # squared: a lane that is barely active stays dark, a confident one lights up
             alpha = np.clip(model.activity[first:last], 0, 1) ** 2 * HEAT_ALPHA
-            self._rgba[::-1, first:last, 3] = alpha.T.astype(np.uint8)
+            self._rgba[::-1][: alpha.shape[1], first:last, 3] = alpha.T.astype(np.uint8)
             self.heat.updateImage(self._rgba)
         self._curves_stale = True
         if self.curves and self.curves[0].isVisible():
@@ -208,7 +214,7 @@ class LanesLayer:
         times, activity = model.known()
         for i, curve in enumerate(self.curves):
             base = lane_base(i, n)
-            curve.setData(times, base + BLOCK_TOP + 0.04 + activity[:, i] * (0.92 - BLOCK_TOP))
+            curve.setData(times, base + curve_y(activity[:, i]))
         self._curves_stale = False
 
     def on_regions(self) -> None:
@@ -216,7 +222,25 @@ class LanesLayer:
         if doc is None:
             return
         self.blocks.set_data(doc.regions, doc.labels, self.colours, doc.duration, doc.selected_region)
+        self._mark_own_thresholds()
         self.on_selection()
+
+    def _mark_own_thresholds(self) -> None:
+        """A dashed line at the opening threshold of each lane that has its own, on the curve's scale."""
+        doc = self.doc
+        for line in self.own_marks.values():
+            self.plot.removeItem(line)
+        self.own_marks = {}
+        n = len(doc.labels)
+        for label, (on, _off) in doc.params.per_label.items():
+            if label not in doc.labels:
+                continue
+            y = lane_base(doc.labels.index(label), n) + curve_y(on)
+            line = pg.InfiniteLine(y, angle=0, pen=pg.mkPen(self.colours.get(label, "#aaaaaa"), width=1,
+                                                                style=Qt.PenStyle.DashLine))
+            line.setZValue(6)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.own_marks[label] = line
 
     def on_selection(self) -> None:
         doc = self.doc
@@ -255,6 +279,16 @@ class LanesLayer:
         self.handle.setRegion((region.start, region.end))
         self.handle.blockSignals(False)
         self.handle.setSpan(base / n, (base + 1) / n)
+
+    def move_handle(self, span: tuple[float, float], finished: bool) -> None:
+        """Move the selected region's handle as a drag of its edge would; ``finished`` applies it."""
+        if self.handle is None:
+            return
+        self.handle.blockSignals(True)
+        self.handle.setRegion(span)
+        self.handle.blockSignals(False)
+        if finished:
+            self._handle_moved()
 
     def _handle_moved(self) -> None:
         if self.doc is None or self._handle_region is None or self.handle is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from .main_window import MainWindow
+from .settings import AppSettings
 from .theme import apply_dark_theme
 
 SWITCH_INTERVAL_S = 0.001
@@ -43,4 +45,18 @@ def run_app(files: list[str]) -> int:
         if len(files) > 1:
             window.statusBar().showMessage(f"Opened {files[0]}; one recording at a time, {len(files) - 1} more "
                                            "ignored", 8000)
-    return app.exec()
+    code = app.exec()
+    if not window.isVisible():
+        leave(code, window.settings)
+    return code
+
+
+def leave(code: int, settings: AppSettings) -> None:
+    """End the process now that the window has closed. Closing already saved what needed saving and
+    waited for exports to let go of their files; the interpreter's own teardown would then wait on
+    pool threads still inside a decode or a model call (Qt's thread pool joins them), on PortAudio's
+    exit handler and on torch, which kept the process around for seconds after the window was gone."""
+    settings.store.sync()  # QSettings would write itself out in its destructor, which never runs here
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -15,6 +15,10 @@ import soundfile as sf
 from PySide6.QtCore import QObject, QTimer, Signal
 
 POLL_MS = 30
+# Seconds of audio queued ahead: the callback runs in Python and waits for the GIL while the GUI thread
+# paints; with PortAudio's default ("high": tens of ms) through a sound server, a busy repaint left the
+# queue empty and the listener heard gaps. The playhead subtracts it, so it still marks what is heard.
+OUTPUT_LATENCY_S = 0.25
 
 
 class PlaybackError(Exception):
@@ -39,6 +43,7 @@ class SoundDeviceOutput:
         self._file: sf.SoundFile | None = None
         self._lock = threading.Lock()
         self._played = 0
+        self._length = 0  # frames of the stretch being played
         self._start = 0.0
         self._finished = threading.Event()
 
@@ -57,7 +62,11 @@ class SoundDeviceOutput:
         last = f.frames if stop is None else min(f.frames, int(round(stop * f.samplerate)))
         f.seek(first)
         out_channels = max(1, min(2, int(device.get("max_output_channels", 2) or 2)))
-        remaining = [max(0, last - first)]
+        length = max(0, last - first)
+        remaining = [length]
+        # After the stretch, as much silence as the output queues: ending the stream at once dropped the
+        # queued end of the stretch (the last quarter second of a region never sounded).
+        silence = [0]
 
         def callback(outdata: np.ndarray, frames: int, _time, _status) -> None:
             n = min(frames, remaining[0])
@@ -67,16 +76,19 @@ class SoundDeviceOutput:
             outdata[: len(data)] = data
             outdata[len(data):] = 0.0
             remaining[0] -= len(data)
+            silence[0] -= frames - len(data)
             with self._lock:
-                self._played += len(data)
-            if len(data) < frames:
+                self._played += frames
+            if remaining[0] == 0 and silence[0] <= 0:
                 raise sd.CallbackStop
 
         self._finished.clear()
-        self._played, self._start, self._file = 0, first / f.samplerate, f
+        self._played, self._start, self._file, self._length = 0, first / f.samplerate, f, length
         try:
             self._stream = sd.OutputStream(samplerate=f.samplerate, channels=out_channels, dtype="float32",
-                                           callback=callback, finished_callback=self._finished.set)
+                                           latency=OUTPUT_LATENCY_S, callback=callback,
+                                           finished_callback=self._finished.set)
+            silence[0] = int(np.ceil(float(self._stream.latency) * f.samplerate))
             self._stream.start()
         except Exception as exc:
             f.close()
@@ -99,7 +111,9 @@ class SoundDeviceOutput:
             return None
         with self._lock:
             played = self._played
-        return self._start + played / self._file.samplerate
+        rate = self._file.samplerate
+        heard = min(played / rate - float(self._stream.latency or 0.0), self._length / rate)
+        return self._start + max(0.0, heard)
 
 
 class Player(QObject):

@@ -1,4 +1,5 @@
-"""The region list: every region, filterable by instrument, sortable by any column; double-click jumps."""
+"""The region list: every region, filterable by instrument, sortable by any column; a click goes to a
+region, a double-click (or Enter) plays it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableView, QVBoxLayout, QWidget
 
 from ..analysis.regions import Region
+from ..labels import LABELS
 from .timefmt import clock
 
 COLUMNS = ("Instrument", "Start", "End", "Duration", "Score")
-WIDEST_TEXT = ("", "0:00:00.000", "0:00:00.000", "000.00 s", "0.00")  # typical widest text per column
+WIDEST_TEXT = ("", "0:00:00.000", "0:00:00.000", "000.00 s", "by hand")  # typical widest text per column
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL = "All instruments"
+BY_HAND = "by hand"
+CELL_PADDING = 16  # px either side of a cell's text, together
 _ROOT = QModelIndex()
 
 
@@ -23,11 +27,13 @@ class RegionTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.regions: list[Region] = []
         self.colours: dict[str, str] = {}
+        self.by_hand: set[Region] = set()
 
-    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
+    def set_regions(self, regions: list[Region], colours: dict[str, str], by_hand: set[Region] | None = None) -> None:
         self.beginResetModel()
         self.regions = list(regions)
         self.colours = colours
+        self.by_hand = by_hand or set()
         self.endResetModel()
 
     def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 (Qt's name)
@@ -45,7 +51,9 @@ class RegionTableModel(QAbstractTableModel):
         r = self.regions[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (r.label, clock(r.start), clock(r.end), f"{r.duration:.2f} s", f"{r.score:.2f}")[col]
+            # a region the user drew has no model score: its 1.0 only keeps it in every score-filtered export
+            score = BY_HAND if r in self.by_hand else f"{r.score:.2f}"
+            return (r.label, clock(r.start), clock(r.end), f"{r.duration:.2f} s", score)[col]
         if role == SORT_ROLE:
             return (r.label, r.start, r.end, r.duration, r.score)[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 0:
@@ -70,8 +78,8 @@ class LabelFilter(QSortFilterProxyModel):
 
 
 class RegionList(QWidget):
-    activated = Signal(object)  # Region (double-click or Enter)
-    selected = Signal(object)  # Region (single click)
+    activated = Signal(object)  # Region (double-click or Enter): play it
+    selected = Signal(object)  # Region (single click): go to it
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -96,24 +104,34 @@ class RegionList(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         metrics = self.table.fontMetrics()
+        self._fixed_width = 0
         for col, widest in enumerate(WIDEST_TEXT[1:], start=1):
-            width = max(metrics.horizontalAdvance(widest), metrics.horizontalAdvance(COLUMNS[col]))
-            header.resizeSection(col, width + 14)  # room for the cell padding
-        self.setMinimumWidth(420)
+            width = max(metrics.horizontalAdvance(widest), metrics.horizontalAdvance(COLUMNS[col])) + CELL_PADDING
+            header.resizeSection(col, width)
+            self._fixed_width += width
+        self._fit_labels(LABELS)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter)
         layout.addWidget(self.table)
         self.filter.currentTextChanged.connect(lambda text: self.proxy.set_label(None if text == ALL else text))
-        self.table.doubleClicked.connect(lambda index: self.activated.emit(self._region(index)))
+        # Fusion activates on double-click and Enter; connecting doubleClicked as well would play twice
         self.table.activated.connect(lambda index: self.activated.emit(self._region(index)))
         self.table.clicked.connect(lambda index: self.selected.emit(self._region(index)))
 
     def _region(self, index) -> Region:
         return self.proxy.data(index, Qt.ItemDataRole.UserRole)
 
+    def _fit_labels(self, labels: tuple[str, ...]) -> None:
+        """Wide enough that the longest instrument name is never cut short."""
+        metrics = self.table.fontMetrics()
+        widest = max(metrics.horizontalAdvance(text) for text in (*labels, COLUMNS[0]))
+        scrollbar = self.table.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(self._fixed_width + widest + CELL_PADDING + scrollbar + 2 * self.table.frameWidth() + 8)
+
     def set_labels(self, labels: tuple[str, ...]) -> None:
+        self._fit_labels(labels)
         current = self.filter.currentText()
         self.filter.blockSignals(True)
         self.filter.clear()
@@ -122,8 +140,8 @@ class RegionList(QWidget):
         self.filter.blockSignals(False)
         self.proxy.set_label(None if self.filter.currentText() == ALL else self.filter.currentText())
 
-    def set_regions(self, regions: list[Region], colours: dict[str, str]) -> None:
-        self.model.set_regions(regions, colours)
+    def set_regions(self, regions: list[Region], colours: dict[str, str], by_hand: set[Region] | None = None) -> None:
+        self.model.set_regions(regions, colours, by_hand)
 
     def show_region(self, region: Region | None) -> None:
         """Select the row of ``region`` (when it passes the filter) without emitting signals."""

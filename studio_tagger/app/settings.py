@@ -82,6 +82,16 @@ class AppSettings:
         self.store.setValue("files/autosave_dir", str(value))
 
     @property
+    def export_dir(self) -> Path | None:
+        """The folder of the last export (None: beside the recording)."""
+        value = self._get("files/export_dir", "")
+        return Path(value) if value else None
+
+    @export_dir.setter
+    def export_dir(self, value: Path) -> None:
+        self.store.setValue("files/export_dir", str(Path(value).absolute()))
+
+    @property
     def recent_files(self) -> list[str]:
         try:
             items = json.loads(self._get("files/recent", "[]"))

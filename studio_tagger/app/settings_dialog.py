@@ -68,9 +68,9 @@ class SettingsDialog(QDialog):
         self.table.setVerticalHeaderLabels(list(labels))
         self.rows: dict[str, tuple[QCheckBox, QDoubleSpinBox, QDoubleSpinBox, QPushButton]] = {}
         for i, label in enumerate(labels):
-            own = QCheckBox()
+            own = QCheckBox("own")
+            own.setToolTip(f"{label} opens and closes regions at its own thresholds instead of the panel's")
             on, off = values.per_label.get(label, (params.threshold_on, params.threshold_off))
-            own.setChecked(label in values.per_label)
             boxes = []
             for value in (on, off):
                 box = QDoubleSpinBox()
@@ -78,6 +78,10 @@ class SettingsDialog(QDialog):
                 box.setSingleStep(0.05)
                 box.setValue(value)
                 boxes.append(box)
+            for box in boxes:  # the lane's own thresholds apply only while checked: editable only then
+                own.toggled.connect(box.setEnabled)
+                box.setEnabled(False)
+            own.setChecked(label in values.per_label)
             colour = QPushButton()
             colour.clicked.connect(lambda _=False, lb=label: self._pick_colour(lb))
             self.rows[label] = (own, boxes[0], boxes[1], colour)

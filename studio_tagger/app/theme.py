@@ -20,6 +20,14 @@ INSTRUMENT_COLOURS = (
 )
 
 
+CHECK_BOXES = f"""
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid #aab1bc; border-radius: 2px;
+                        background: {BACKGROUND}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
+QCheckBox::indicator:disabled {{ border-color: #5c626c; }}
+"""
+
+
 def default_colour(index: int) -> str:
     return INSTRUMENT_COLOURS[index % len(INSTRUMENT_COLOURS)]
 
@@ -41,6 +49,9 @@ def apply_dark_theme(app: QApplication) -> None:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#5c626c"))
     app.setPalette(palette)
+    # Fusion draws check box indicators in the Base colour with a frame barely lighter than the panel:
+    # on this palette they vanished. A light frame when off and the accent colour when on are seen.
+    app.setStyleSheet(CHECK_BOXES)
     configure_pyqtgraph()
 
 

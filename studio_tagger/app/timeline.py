@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Signal
 from PySide6.QtGui import QColor
 
+from ..analysis.regions import Region
 from .document import Document
 from .lanes import LanesLayer
 from .theme import ACCENT, BACKGROUND, GRID, PANEL, PLAYHEAD, WAVEFORM
@@ -64,6 +65,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.spec_image.setColorMap(pg.colormap.get("inferno"))
         self.spec.addItem(self.spec_image)
         self.lanes = LanesLayer(self.lanes_plot)
+        self.lanes_plot.getViewBox().edge_finder = self._edge_at
+        self.lanes_plot.getViewBox().sigEdgeDragged.connect(self._edge_dragged)
 
         self.playheads = []
         for plot, movable in ((self.overview, False), (self.wave, True), (self.spec, False), (self.lanes_plot, False)):
@@ -95,6 +98,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         plot.hideButtons()
         plot.hideAxis("bottom")
         plot.getAxis("left").setWidth(LEFT_AXIS)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" in the titles of unitless axes
         if title:
             plot.setLabel("left", title)
         for name in ("left", "bottom", "top"):
@@ -103,7 +107,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             axis.setTextPen(pg.mkPen("#aab1bc"))
         vb.setBackgroundColor(PANEL)
         vb.sigClicked.connect(lambda x, y, p=plot: self._clicked(p, x, y))
-        vb.sigSelecting.connect(self._selecting)
+        vb.sigSelecting.connect(lambda a, b, y, finished, p=plot: self._selecting(p, a, b, y))
         vb.sigContextMenu.connect(lambda x, y, pos, p=plot: self._context(p, x, y, pos))
         return plot
 
@@ -229,6 +233,22 @@ class Timeline(pg.GraphicsLayoutWidget):
                 doc.select_region(doc.region_at(label, x))
         doc.set_playhead(x)
 
+    def _edge_at(self, x: float, y: float, tolerance: float) -> tuple[Region, str] | None:
+        """The region edge nearest to ``x`` within ``tolerance`` in the lane at ``y``: (region, 'start'|'end')."""
+        label = self.lanes.lane_at(y) if self.doc is not None else None
+        if label is None:
+            return None
+        edges = [(abs(t - x), r, which) for r in self.doc.regions_of(label)
+                 for which, t in (("start", r.start), ("end", r.end)) if abs(t - x) <= tolerance]
+        return min(edges, key=lambda e: e[0])[1:] if edges else None
+
+    def _edge_dragged(self, edge: tuple[Region, str], x: float, finished: bool) -> None:
+        """An edge dragged without selecting its region first: it is selected, and its handle follows."""
+        region, which = edge
+        self.doc.select_region(region)
+        span = (x, region.end) if which == "start" else (region.start, x)
+        self.lanes.move_handle(span, finished)
+
     def _context(self, plot: pg.PlotItem, x: float, y: float, pos) -> None:
         if self.doc is not None and plot is self.lanes_plot:
             label = self.lanes.lane_at(y)
@@ -239,9 +259,15 @@ class Timeline(pg.GraphicsLayoutWidget):
                 self.doc.select_label(label)
         self.contextMenuRequested.emit(QPoint(int(pos.x()), int(pos.y())))
 
-    def _selecting(self, a: float, b: float, finished: bool) -> None:
-        if self.doc is not None:
-            self.doc.set_time_selection((a, b) if abs(b - a) > 0 else None)
+    def _selecting(self, plot: pg.PlotItem, a: float, b: float, y: float) -> None:
+        """A span dragged in a lane belongs to that lane (where the drag started, wherever it ends); one
+        dragged over the waveform or spectrogram belongs to no lane until the user says."""
+        if self.doc is None:
+            return
+        label = self.lanes.lane_at(y) if plot is self.lanes_plot else None
+        if label is not None:
+            self.doc.select_label(label)
+        self.doc.set_time_selection((a, b) if abs(b - a) > 0 else None, label)
 
     def _selection_changed(self) -> None:
         span = self.doc.time_selection if self.doc else None

@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 import soundfile as sf  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from studio_tagger.app.files import Files  # noqa: E402
 from studio_tagger.app.main import make_app  # noqa: E402
 from studio_tagger.app.main_window import MainWindow  # noqa: E402
 from studio_tagger.app.settings import AppSettings  # noqa: E402
@@ -113,7 +114,7 @@ def output() -> FakeOutput:
 
 @pytest.fixture
 def window(qtbot, settings, output, monkeypatch):
-    monkeypatch.setattr(MainWindow, "confirm_discard", lambda self: True)
+    monkeypatch.setattr(Files, "confirm_discard", lambda self: True)
     w = MainWindow(settings, output=output, analysis_block_seconds=5.0)
     qtbot.addWidget(w)
     w.resize(1200, 800)

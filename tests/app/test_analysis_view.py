@@ -13,7 +13,7 @@ from studio_tagger.analysis.regions import RegionParams
 def test_open_analyse_and_show_lanes_and_regions(analysed, model_path, take) -> None:
     w = analysed
     doc = w.doc
-    assert w.analysis_state == "done" and doc.activity.is_complete
+    assert w.jobs.state == "done" and doc.activity.is_complete
     # the lanes hold the analyzer's own result
     expected = Analyzer(model_path, device="cpu").analyze(take)
     np.testing.assert_allclose(doc.activity.activity, expected.activity, atol=1e-5)
@@ -33,7 +33,7 @@ def test_open_analyse_and_show_lanes_and_regions(analysed, model_path, take) -> 
     assert doc.peaks.complete and doc.spectrogram.filled == doc.spectrogram.columns
     assert len(w.timeline.waveform.envelope.getData()[0]) > 0
     assert w.timeline.spec_image.image is not None
-    assert w.model_label.text() == "model: test" and "cpu" in w.device_label.text()
+    assert w.status.model_label.text() == "model: test" and "cpu" in w.status.device_label.text()
 
 
 def test_lanes_fill_in_time_order(qtbot, window, take) -> None:
@@ -48,14 +48,14 @@ def test_lanes_fill_in_time_order(qtbot, window, take) -> None:
 
 def test_threshold_change_redraws_regions_without_rerunning(analysed) -> None:
     w = analysed
-    runs = w.analysis.started
+    runs = w.jobs.analysis.started
     w.detection.threshold_on.setValue(0.0)
     w.detection.threshold_off.setValue(0.0)
     everything = list(w.doc.regions)
     w.detection.threshold_on.setValue(1.0)
     w.detection.threshold_off.setValue(1.0)
     assert everything and w.doc.regions != everything
-    assert w.analysis.started == runs and w.analysis_state == "done"
+    assert w.jobs.analysis.started == runs and w.jobs.state == "done"
     assert w.settings.params.threshold_on == 1.0  # remembered for next time
 
 
@@ -63,11 +63,11 @@ def test_changing_the_model_reruns_the_analysis(qtbot, analysed) -> None:
     from studio_tagger.app.settings_dialog import SettingsValues
 
     w = analysed
-    runs = w.analysis.started
+    runs = w.jobs.analysis.started
     values = SettingsValues(w.settings.model_path, "cpu", 1.0, {}, w.settings.colours(w.doc.labels))
     with qtbot.waitSignal(w.analysisFinished, timeout=30_000):
         w.apply_settings(values)
-    assert w.analysis.started == runs + 1
+    assert w.jobs.analysis.started == runs + 1
     assert w.doc.activity.hop == 1.0 and w.doc.activity.is_complete
 
 
@@ -106,3 +106,27 @@ def test_drop_a_file_opens_it(qtbot, window, take) -> None:
         window.dropEvent(event)
     assert window.doc.path == take
     assert window.settings.recent_files[0] == str(take.resolve())
+
+
+def test_time_ruler_ticks_at_editor_steps(analysed) -> None:
+    from studio_tagger.app.timefmt import LABEL_PX, STEPS, TimeAxis
+
+    axis = TimeAxis("bottom")
+    for span in (0.02, 0.3, 4.0, 37.0, 180.0, 500.0, 1000.0, 3600.0, 4 * 3600.0):
+        for pixels in (300, 800, 1600):
+            levels = axis.tickSpacing(0.0, span, pixels)
+            major = levels[0][0]
+            assert major in STEPS and major not in (50.0, 500.0)
+            assert major / span * pixels >= LABEL_PX  # labels have room
+            finer = STEPS[STEPS.index(major) - 1] if major > STEPS[0] else None
+            assert finer is None or finer / span * pixels < LABEL_PX  # and no finer step would fit
+            for minor, _ in levels[1:]:
+                assert minor < major and round(major / minor, 6).is_integer()
+    # 500 s over 800 px: one label a minute, 10 s minor ticks, labelled as a clock
+    assert [s for s, _ in axis.tickSpacing(0.0, 500.0, 800)] == [60.0, 10.0]
+    assert axis.tickStrings([480.0], 1.0, 60.0) == ["0:08:00"] and axis.tickStrings([490.0], 1.0, 10.0) == [""]
+    # the app's own ruler, on the open take
+    ruler = analysed.timeline.lanes_plot.getAxis("bottom")
+    x0, x1 = analysed.timeline.view_range()
+    values = ruler.tickValues(x0, x1, ruler.width() if ruler.orientation in ("top", "bottom") else 0)
+    assert values and all(step in STEPS for step, _ in values)

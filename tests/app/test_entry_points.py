@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from PySide6.QtWidgets import QApplication
 
 from studio_tagger import cli
@@ -35,3 +39,33 @@ def test_recent_files_menu_reopens(qtbot, window, take) -> None:
     with qtbot.waitSignal(window.documentOpened, timeout=5000):
         actions[0].trigger()
     assert window.doc.path.resolve() == take.resolve()
+
+
+STUCK = """
+import sys, threading
+from PySide6.QtCore import QRunnable, QSettings, QThreadPool, QTimer
+from studio_tagger.app import main as app_main
+from studio_tagger.app.settings import AppSettings
+
+class Stuck(QRunnable):  # a pool thread inside a call no cancel reaches (a slow decode, a model call)
+    def run(self):
+        threading.Event().wait()
+
+class Window(app_main.MainWindow):
+    def __init__(self):
+        super().__init__(AppSettings(QSettings(sys.argv[1], QSettings.Format.IniFormat)))
+        QThreadPool.globalInstance().start(Stuck())
+        QTimer.singleShot(0, self.close)
+
+app_main.MainWindow = Window
+sys.exit(app_main.run_app([]))
+"""
+
+
+def test_the_process_ends_when_the_window_closes(tmp_path) -> None:
+    """Qt's thread pool would join a busy pool thread at exit, and the process outlived its window."""
+    store = tmp_path / "settings.ini"
+    child = subprocess.run([sys.executable, "-c", STUCK, str(store)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert child.returncode == 0, child.stderr
+    assert "geometry" in store.read_text()  # what closing saved is on disk, though no destructor ran

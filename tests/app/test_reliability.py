@@ -19,6 +19,7 @@ from faults import wrapped
 from studio_tagger.analysis import Analyzer
 from studio_tagger.analysis.regions import Region
 from studio_tagger.app.export_dialog import ExportRequest
+from studio_tagger.app.files import Files
 from studio_tagger.app.jobs import AnalyzerCache
 from studio_tagger.app.main_window import MainWindow
 from studio_tagger.autosave import autosave_path
@@ -90,7 +91,7 @@ def saved_session(qtbot, analysed, tmp_path):
         w.open_path(recording)
     w.doc.add_region("violin", 4.0, 9.0)
     session = folder / "take.stsession"
-    assert w.save_session(path=session)
+    assert w.files.save_session(path=session)
     return session, recording
 
 
@@ -103,7 +104,7 @@ def _reopen(qtbot, settings, output, path: Path, locate=None) -> tuple[MainWindo
         asked.append((missing, changed))
         return locate
 
-    again.locate_source = locate_source
+    again.files.locate_source = locate_source
     assert again.open_path(path)
     return again, asked
 
@@ -114,7 +115,7 @@ def test_moved_recording_is_found_beside_its_session(qtbot, saved_session, setti
     shutil.move(session.parent, moved)
     again, asked = _reopen(qtbot, settings, output, moved / session.name)
     assert asked == [] and again.doc.path == moved / recording.name
-    assert again.analysis.started == 0  # same content: the saved analysis is used
+    assert again.jobs.analysis.started == 0  # same content: the saved analysis is used
     assert Region("violin", 4.0, 9.0, 1.0) in again.doc.regions
     again.shutdown()
 
@@ -126,11 +127,11 @@ def test_moved_recording_is_located_by_the_user(qtbot, saved_session, settings, 
     shutil.move(recording, elsewhere)
     again, asked = _reopen(qtbot, settings, output, session, locate=elsewhere)
     assert asked == [(recording, False)] and again.doc.path == elsewhere
-    assert again.analysis.started == 0
+    assert again.jobs.analysis.started == 0
     again.shutdown()
     cancelled, asked = MainWindow(settings, output=output), []
     qtbot.addWidget(cancelled)
-    cancelled.locate_source = lambda missing, changed=False: asked.append(missing)
+    cancelled.files.locate_source = lambda missing, changed=False: asked.append(missing)
     assert not cancelled.open_path(session)
     assert _dismiss_error(cancelled) == f"{session}: its recording {recording} is missing"
 
@@ -147,7 +148,7 @@ def test_changed_recording_is_detected_by_its_content(qtbot, saved_session, sett
     assert bytes(data) != recording.read_bytes()
     # offered to locate the original: the user finds it, and nothing needs re-analysing
     again, asked = _reopen(qtbot, settings, output, session, locate=original)
-    assert asked == [(recording, True)] and again.doc.path == original and again.analysis.started == 0
+    assert asked == [(recording, True)] and again.doc.path == original and again.jobs.analysis.started == 0
     again.shutdown()
     # declined: the changed recording is analysed again and the edits are kept
     again, asked = _reopen(qtbot, settings, output, session, locate=None)
@@ -172,7 +173,7 @@ def test_out_of_gpu_memory_is_a_status_line(qtbot, window, take, model_path, mon
 
 def test_closing_during_playback_exits_cleanly(qtbot, analysed, output) -> None:
     w = analysed
-    w.toggle_play()
+    w.navigation.toggle_play()
     qtbot.waitUntil(lambda: w.doc.playhead > 0.5, timeout=5000)
     assert w.player.playing
     assert w.close()
@@ -185,7 +186,7 @@ def _open_accepting_restore(qtbot, settings, output, path: Path) -> tuple[MainWi
     offered: list = []
     window = MainWindow(settings, output=output)
     qtbot.addWidget(window)
-    window.ask_restore = lambda saved: offered.append(saved) or True
+    window.autosaver.ask_restore = lambda saved: offered.append(saved) or True
     with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
         window.open_path(path)
     return window, offered
@@ -212,7 +213,7 @@ def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output)
 
     declined = MainWindow(settings, output=output)
     qtbot.addWidget(declined)
-    declined.ask_restore = lambda saved: False
+    declined.autosaver.ask_restore = lambda saved: False
     declined.open_path(recording)
     assert declined.doc.edits == [] and not stored.exists()
     declined.shutdown()
@@ -238,7 +239,7 @@ app.exec()
 
 
 def test_edits_survive_a_killed_process(qtbot, settings, output, take, monkeypatch) -> None:
-    monkeypatch.setattr(MainWindow, "confirm_discard", lambda self: True)  # no modal question at teardown
+    monkeypatch.setattr(Files, "confirm_discard", lambda self: True)  # no modal question at teardown
     settings.store.sync()
     child = subprocess.Popen([sys.executable, "-c", CHILD, settings.store.fileName(), str(take)],
                              stdout=subprocess.PIPE, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
@@ -262,14 +263,14 @@ def test_the_app_never_writes_the_recording(qtbot, window, take, tmp_path) -> No
     with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
         window.open_path(take)
     window.doc.add_region("flute", 1.0, 3.0)
-    assert window.save_session(path=tmp_path / "take.stsession")
+    assert window.files.save_session(path=tmp_path / "take.stsession")
     for fmt, name in (("wav", "marked.wav"), ("audacity", "labels.txt")):
         with qtbot.waitSignal(window.exportFinished, timeout=30_000):
-            window.export(ExportRequest(fmt, tmp_path / name, ExportOptions()))
+            window.exports.export(ExportRequest(fmt, tmp_path / name, ExportOptions()))
     with qtbot.waitSignal(window.exportFailed, timeout=30_000):
-        window.export(ExportRequest("audacity", take, ExportOptions()))
+        window.exports.export(ExportRequest("audacity", take, ExportOptions()))
     assert "refusing to overwrite the recording" in _dismiss_error(window)
-    window.toggle_play()
+    window.navigation.toggle_play()
     time.sleep(0.2)
     window.shutdown()
     assert _sha(take) == before
@@ -286,7 +287,7 @@ def test_a_bad_model_gets_a_dialog_and_a_good_one_works_after(qtbot, window, set
         with qtbot.waitSignal(window.analysisFailed, timeout=30_000):
             window.open_path(take)
         assert _dismiss_error(window) == f"analysis failed: {reason}"
-        assert window.analysis_state == "failed" and window.doc is not None
+        assert window.jobs.state == "failed" and window.doc is not None
     settings.model_path = str(model_path)
     with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
         window.rerun_action.trigger()

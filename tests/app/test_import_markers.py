@@ -1,0 +1,63 @@
+"""File > Import markers: another editor's markers become editable regions, a lane per label."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog
+
+from studio_tagger.analysis.regions import Region, RegionParams
+from studio_tagger.app.editing import import_filters
+from studio_tagger.app.main_window import MainWindow
+from studio_tagger.interchange import FORMATS, ExportOptions, export_regions
+
+NOTHING = RegionParams(threshold_on=1.01, threshold_off=1.01)
+
+
+def test_imported_markers_are_regions_with_new_lanes_for_new_labels(qtbot, analysed, tmp_path, settings,
+                                                                   output) -> None:
+    w = analysed
+    w.set_region_params(NOTHING)
+    marks = tmp_path / "mine.txt"
+    marks.write_text("2.0\t6.5\tflute\n10.0\t14.0\tbass guitar\n38.0\t99.0\tflute\n45.0\t50.0\tflute\n",
+                     encoding="utf-8")
+    w.editing.import_markers(marks)
+    doc = w.doc
+    assert [(r.label, r.start, r.end) for r in doc.regions] == [
+        ("flute", 2.0, 6.5), ("bass guitar", 10.0, 14.0), ("flute", 38.0, doc.duration)]  # 45-50 s: past the end
+    assert doc.labels[-1] == "bass guitar" and doc.labels[:-1] == doc.activity.labels
+    ticks = [text for _, text in w.timeline.lanes_plot.getAxis("left")._tickLevels[0]]
+    assert ticks[-1] == "bass guitar"
+    assert "Next bass guitar" in [a.text() for a in w.find_menu.actions()]
+    assert w.timeline.lanes.lane_at(0.5) == "bass guitar"  # the bottom lane
+    # editable like any region, and the whole import is one undo step
+    w.navigation.next_region("bass guitar")
+    w.editing.relabel_selected("violin")
+    assert Region("violin", 10.0, 14.0, 1.0) in doc.regions and "bass guitar" not in doc.labels
+    doc.undo.undo()
+    doc.undo.undo()
+    assert doc.regions == [] and doc.labels == doc.activity.labels
+    doc.undo.redo()
+    assert "bass guitar" in doc.labels
+    # the lane comes back with a saved session
+    assert w.files.save_session(path=tmp_path / "take.stsession")
+    again = MainWindow(settings, output=output)
+    qtbot.addWidget(again)
+    assert again.open_path(tmp_path / "take.stsession")
+    assert "bass guitar" in again.doc.labels and Region("bass guitar", 10.0, 14.0, 1.0) in again.doc.regions
+    again.shutdown()
+
+
+def test_import_dialog_offers_every_importable_format(qtbot, analysed, tmp_path, monkeypatch) -> None:
+    w = analysed
+    w.set_region_params(NOTHING)
+    filters = import_filters()
+    assert {fmt for fmt in filters.values() if fmt} == {name for name, spec in FORMATS.items() if spec.can_import}
+    reaper = tmp_path / "regions.csv"
+    export_regions("reaper", [Region("trumpet", 3.0, 5.0, 0.7)], reaper, options=ExportOptions())
+    chosen = next(text for text, fmt in filters.items() if fmt == "reaper")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kw: (str(reaper), chosen))
+    w.import_markers_action.trigger()
+    assert [(r.label, r.start, r.end) for r in w.doc.regions] == [("trumpet", 3.0, 5.0)]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ nope", encoding="utf-8")
+    w.editing.import_markers(broken)
+    assert "broken.json" in w.last_error and len(w.doc.regions) == 1
