@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis.regions import Region
-from ..interchange import FORMATS, ExportOptions, InterchangeError, prepare_markers
+from ..interchange import DEFAULT_NAME_TEMPLATE, FORMATS, ExportOptions, InterchangeError, prepare_markers
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class ExportDialog(QDialog):
         self.min_score = QDoubleSpinBox()
         self.min_score.setRange(0.0, 1.0)
         self.min_score.setSingleStep(0.05)
-        self.name_template = QLineEdit("{label} {n}")
+        self.name_template = QLineEdit(DEFAULT_NAME_TEMPLATE)  # the CLI's default too
         self.name_template.setToolTip("Fields: {label}, {n} (count per instrument), {score}")
         self.merge_gap = QDoubleSpinBox()
         self.merge_gap.setRange(0.0, 600.0)
