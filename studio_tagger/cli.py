@@ -1,4 +1,5 @@
-"""The command line: classify and analyze recordings, export regions; `studio-tagger FILE` opens the app.
+"""The command line: classify and analyze recordings, tag archives, export regions; `studio-tagger FILE`
+opens the app.
 
 Exit status: 0 on success, 2 on usage errors (argparse), 1 with a one-line message on any other failure
 (a traceback only with --debug).
@@ -15,7 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-SUBCOMMANDS = ("classify", "analyze", "export", "app")
+from .oneline import one_line
+
+SUBCOMMANDS = ("classify", "analyze", "batch", "export", "app")
 
 
 class CliError(Exception):
@@ -29,6 +32,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+_FORMAT_NAMES = "audacity, reaper, audition, sonic-visualiser, wav, midi, json, csv, csv-activity"
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hop", type=_positive, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
+    p.add_argument("--threshold", type=_fraction, metavar="P", help="activity that opens a region (default 0.5)")
+    p.add_argument("--smoothing", type=float, metavar="S", help="smoothing of activity curves in seconds")
+    p.add_argument("--min-duration", type=float, metavar="S", help="shortest region kept, seconds")
+    p.add_argument("--merge-gap", type=float, metavar="S", help="gaps shorter than this are bridged, seconds")
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -40,6 +54,13 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
     return value
 
 
@@ -65,16 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="instrument activity over time and regions for one file")
     a.add_argument("file", metavar="FILE")
-    a.add_argument("--hop", type=_positive, default=0.5, metavar="S", help="seconds between windows (default 0.5)")
     a.add_argument("--json", metavar="OUT", help="write the analysis as JSON ('-' for stdout)")
     a.add_argument("--export", action="append", type=_export_spec, default=[], metavar="FORMAT=PATH",
-                   help="also export regions (repeatable); formats: audacity, reaper, audition, "
-                        "sonic-visualiser, wav, midi, json, csv, csv-activity")
-    a.add_argument("--threshold", type=_fraction, metavar="P", help="activity that opens a region (default 0.5)")
-    a.add_argument("--smoothing", type=float, metavar="S", help="smoothing of activity curves in seconds")
-    a.add_argument("--min-duration", type=float, metavar="S", help="shortest region kept, seconds")
-    a.add_argument("--merge-gap", type=float, metavar="S", help="gaps shorter than this are bridged, seconds")
+                   help=f"also export regions (repeatable); formats: {_FORMAT_NAMES}")
+    _add_analysis_options(a)
     _add_common(a)
+
+    b = sub.add_parser("batch", help="tag every recording under folders into a results folder (resumable; "
+                                     "local worker processes or a Dask cluster)")
+    b.add_argument("roots", nargs="+", metavar="ROOT", help="folders (walked recursively) or files")
+    b.add_argument("--out", required=True, metavar="RESULTS", help="results folder (created; reused to resume)")
+    b.add_argument("--workers", type=_count, metavar="N",
+                   help="local worker processes (default: one per core, or one per GPU)")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler, e.g. tcp://host:8786")
+    b.add_argument("--export", action="append", default=[], metavar="FORMAT",
+                   help=f"also export each recording's regions (repeatable or comma-separated): {_FORMAT_NAMES}")
+    b.add_argument("--include", metavar="PATTERNS",
+                   help="file name patterns, comma-separated (default: *.wav,*.flac,*.ogg,*.mp3,*.aiff,...)")
+    b.add_argument("--retry-failed", action="store_true", help="tag again the recordings that failed before")
+    _add_analysis_options(b)
+    _add_common(b)
 
     e = sub.add_parser("export", help="export the regions of a session or analysis JSON")
     e.add_argument("source", metavar="SESSION_OR_JSON")
@@ -170,6 +201,7 @@ def region_params_from(args: argparse.Namespace):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import Analyzer, find_regions
+    from .outputs import export_result, write_analysis_json
     from .timefmt import clock
 
     exports = _check_exports(args.export)
@@ -184,10 +216,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     regions = find_regions(result.times, result.activity, result.labels, params, duration=result.duration)
     if args.json:
         with _open_output(args.json) as f:
-            json.dump(result.to_json_dict(regions), f, ensure_ascii=False)
-            f.write("\n")
+            write_analysis_json(result, regions, f)
     for fmt, out in exports:
-        _export(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
+        export_result(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
     if not args.quiet and args.json != "-":
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
         print(f"{args.file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
@@ -218,24 +249,59 @@ def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(specs)
 
 
-def _export(fmt: str, regions, out: Path, source_audio: Path | None, result=None, options=None) -> None:
-    from .interchange import ActivityTable, export_regions
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, parse_include, run_batch
 
-    activity = None
-    if result is not None:
-        activity = ActivityTable(times=result.times, activity=result.activity, labels=tuple(result.labels))
-    export_regions(fmt, regions, out, options=options, source_audio=source_audio, activity=activity)
+    exports = tuple(dict.fromkeys(f.strip().lower() for spec in args.export for f in spec.split(",") if f.strip()))
+    if any("=" in f for f in exports):
+        raise CliError("batch exports take a FORMAT only (files are named after each recording)")
+    _check_exports([(f, "") for f in exports])
+    out = Path(args.out)
+    for root in args.roots:
+        if out.exists() and Path(root).exists() and os.path.samefile(out, root):
+            raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
+    options = BatchOptions(roots=args.roots, out=out, model=args.model, device=args.device, workers=args.workers,
+                           scheduler=args.scheduler, exports=exports, include=parse_include(args.include),
+                           hop=args.hop, params=region_params_from(args), retry_failed=args.retry_failed)
+    bar = _progress("batch", args.quiet)
+
+    def arrived(record: dict, tally) -> None:
+        if record["status"] == "failed" and not args.quiet:
+            error = record["error"]  # most errors name the file already
+            bar.message(f"studio-tagger: failed: {error if error.startswith(record['path']) else record['path'] + ': ' + error}")
+        bar.update(tally.fraction, tally.describe())
+
+    try:
+        report = run_batch(options, on_record=arrived)
+    finally:
+        bar.close()
+    tally = report.tally
+    failed, unreadable = len(report.failed), len(report.problems)
+    if not args.quiet:
+        for path, reason in report.problems:
+            print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
+        print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already done), "
+              f"{failed} failed, {unreadable} unreadable")
+        if tally.files:
+            print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
+                  f"({tally.speed:.0f}x real time) on {report.backend}")
+        print(f"summary: {', '.join(str(p) for p in report.summary)}")
+    if failed or unreadable:
+        raise CliError(f"{failed} of {len(report.records)} recordings failed and {unreadable} entries were "
+                       f"unreadable (listed in {report.summary[0]}; --retry-failed tries the failures again)")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .interchange import ExportOptions
+    from .outputs import export_result
 
     _check_exports([(args.format, args.out)])
     regions, source_audio, result = _load_regions_source(Path(args.source))
     labels = {s.strip() for s in args.labels.split(",")} if args.labels else None
     options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
                             merge_gap=max(0.0, args.merge_gap))
-    _export(args.format, regions, Path(args.out), source_audio, result, options)
+    export_result(args.format, regions, Path(args.out), source_audio, result, options)
     return 0
 
 
@@ -280,7 +346,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.files)
 
 
-COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "export": cmd_export, "app": cmd_app}
+COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "batch": cmd_batch, "export": cmd_export,
+            "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,13 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # every failure becomes one line; --debug shows where
         if getattr(args, "debug", False):
             raise
-        print(f"studio-tagger: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"studio-tagger: error: {one_line(exc)}", file=sys.stderr)
         return 1
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":
