@@ -1,0 +1,172 @@
+"""`studio-tagger batch` on a local process pool: the walk, results equal to single-file `analyze`, the
+summary, skipping what is done, retrying failures, a worker killed mid-run and a client killed mid-run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from archivegen import check_results, make_archive
+
+from studio_tagger.batch import BatchOptions, parse_include, run_batch, walk
+from studio_tagger.batch.backends import PoolBackend
+from studio_tagger.cli import main
+
+pytest.importorskip("pyarrow")
+
+
+def records(out: Path) -> dict[str, int]:
+    """Each record file under ``out`` and its mtime: a rewritten record means a recording was redone."""
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*.record.json")}
+
+
+def test_walk_follows_links_once_and_reports_what_it_cannot_read(tmp_path, monkeypatch):
+    root = tmp_path / "archive"
+    (root / "a" / "deep").mkdir(parents=True)
+    (root / "b").mkdir()
+    for name in ("a/one.wav", "a/deep/TWO.FLAC", "b/three.ogg", "b/readme.txt"):
+        (root / name).write_bytes(b"x")
+    (root / "b" / "loop").symlink_to(root)  # a link back to the root: walked once
+    (root / "b" / "again").symlink_to(root / "a")  # the same folder under a second name
+    (root / "b" / "alias.wav").symlink_to(root / "a" / "one.wav")  # the same file under a second name
+    (root / "b" / "gone.wav").symlink_to(root / "missing.wav")
+    (root / "locked").mkdir()
+    (root / "results").mkdir()
+    (root / "results" / "x.wav").write_bytes(b"x")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":  # as root, chmod cannot lock a folder: refuse it here instead
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = walk([root], parse_include(None), exclude=[root / "results"])
+    # A folder's files come before its subfolders', names in order.
+    assert [f.key for f in found.files] == ["a/one.wav", "a/deep/TWO.FLAC", "b/three.ogg"]
+    assert found.problems == [(str(root / "b" / "gone.wav"), "a broken link"),
+                              (str(root / "locked"), "cannot list the folder: permission denied")]
+    assert [f.key for f in walk([root], parse_include("*.ogg, *.wav"), exclude=[root / "results"]).files] == [
+        "a/one.wav", "b/three.ogg"]
+    # Several roots: results go under each root's name, made unique.
+    (tmp_path / "other" / "a").mkdir(parents=True)
+    (tmp_path / "other" / "a" / "one.wav").write_bytes(b"y")
+    both = walk([root / "a", tmp_path / "other" / "a", tmp_path / "nowhere"], parse_include(None))
+    assert [f.key for f in both.files] == ["a/one.wav", "a/deep/TWO.FLAC", "a-2/one.wav"]
+    assert both.problems == [(str(tmp_path / "nowhere"), "no such file or directory")]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pool") / "archive"
+    good, bad = make_archive(root, 8)
+    return root, good, bad
+
+
+def test_pool_run_equals_analyze_then_skips_retries_and_redoes_changes(archive, tmp_path, random_model_path,
+                                                                     capsys):
+    root, good, bad = archive
+    out = tmp_path / "results"
+    argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "2",
+            "--export", "audacity,csv-activity"]
+    assert main(argv) == 1  # three recordings failed
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1] == (
+        f"studio-tagger: error: 3 of 11 recordings failed and 0 entries were unreadable (listed in "
+        f"{out / 'summary.csv'}; --retry-failed tries the failures again)")
+    assert f"{out}: 11 recordings (11 tagged now, 0 already done), 3 failed, 0 unreadable" in captured.out
+    check_results(out, root, good, bad, random_model_path, tmp_path)
+    regions = json.loads((out / "set0" / "take00.wav.json").read_text())["regions"]
+    assert len((out / "set0" / "take00.wav.audacity.txt").read_text().splitlines()) == len(regions)
+    assert (out / "set0" / "take00.wav.csv-activity.csv").read_text().startswith("time,")
+    assert not list(out.rglob("notes.txt*"))
+
+    # Again: nothing is redone, the summary is the same.
+    before, summary = records(out), (out / "summary.csv").read_text()
+    assert main(argv) == 1
+    assert "(0 tagged now, 11 already done)" in capsys.readouterr().out
+    assert records(out) == before and (out / "summary.csv").read_text() == summary
+
+    # A touched but unchanged take is not redone; a changed one and the failures with --retry-failed are.
+    os.utime(good[1])
+    good[2].write_bytes(good[3].read_bytes())
+    assert main([*argv, "--retry-failed"]) == 1
+    after = records(out)
+    redone = {k for k in after if after[k] != before[k]}
+    assert redone == {f"{p.relative_to(root).as_posix()}.record.json" for p in (good[2], *bad)}
+    check_results(out, root, good, bad, random_model_path, tmp_path)
+
+    # Another model means other results: everything is redone.
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(random_model_path.read_bytes())
+    other.with_suffix(".json").write_text(random_model_path.with_suffix(".json").read_text().replace(
+        '"test-random"', '"test-other"'))
+    assert main([*argv[:5], str(other), *argv[6:], "--quiet"]) == 1
+    assert all(json.loads((out / f"{p.relative_to(root).as_posix()}.json").read_text())["model"] == "test-other"
+               for p in good)
+
+
+def test_pool_replaces_a_killed_worker_and_finishes(archive, tmp_path, random_model_path):
+    import multiprocessing
+
+    root, good, bad = archive
+    out = tmp_path / "results"
+    killed = []
+
+    def kill_a_worker(record, tally):
+        if not killed:  # after the first result, while the others are in flight
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    backend = PoolBackend(workers=2, device="cpu")
+    try:
+        report = run_batch(BatchOptions([str(root)], out, model=str(random_model_path), device="cpu"),
+                           backend=backend, on_record=kill_a_worker)
+    finally:
+        backend.close()
+    assert killed and backend.generation >= 1  # the pool broke and was replaced
+    assert report.tally.files_done == len(good) + len(bad)
+    check_results(out, root, good, bad, random_model_path, tmp_path)
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(archive, tmp_path, random_model_path):
+    root, good, bad = archive
+    out = tmp_path / "results"
+    argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "1", "--quiet"]
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "studio_tagger.cli", *argv], env=env,
+                            start_new_session=True, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(records(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the client and its worker, at once
+    proc.wait(timeout=30)
+    done_before = records(out)
+    assert 3 <= len(done_before) < len(good) + len(bad), "the run must be killed mid-way"
+
+    report = run_batch(BatchOptions([str(root)], out, model=str(random_model_path), device="cpu", workers=1))
+    assert report.skipped == len(done_before)
+    assert report.tally.files == len(good) + len(bad) - len(done_before)
+    check_results(out, root, good, bad, random_model_path, tmp_path)
+
+
+def test_batch_usage_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["batch", str(tmp_path)])  # no --out
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--workers", "0"])
+    assert info.value.code == 2
+    capsys.readouterr()
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "is a folder of the archive" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--export", "audacity=x.txt"]) == 1
+    assert "take a FORMAT only" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--export", "nope"]) == 1
+    assert "unknown export format 'nope'" in capsys.readouterr().err
