@@ -170,3 +170,20 @@ def test_batch_usage_errors(tmp_path, capsys):
     assert "take a FORMAT only" in capsys.readouterr().err
     assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--export", "nope"]) == 1
     assert "unknown export format 'nope'" in capsys.readouterr().err
+
+
+def test_local_workers_are_one_per_gpu_or_one_per_core(monkeypatch):
+    import torch
+
+    from studio_tagger.batch.backends import local_plan
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert local_plan(None, "auto") == (os.cpu_count(), None)
+    assert local_plan(3, "cpu") == (3, None)
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        local_plan(None, "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert local_plan(None, "auto") == (2, ["cuda:0", "cuda:1"])
+    assert local_plan(3, "cuda") == (3, ["cuda:0", "cuda:1", "cuda:0"])  # more workers than GPUs share them
+    assert local_plan(None, "cpu") == (os.cpu_count(), None)

@@ -66,7 +66,13 @@ class PoolBackend:
         return f"{self.slots} local worker process(es), {where}"
 
     def close(self) -> None:
+        """Stop at once: when the run ends normally the workers are idle, and when it was interrupted the
+        recordings in flight are given up (their writes are atomic; the next run redoes them)."""
+        # The executor forgets its processes on shutdown, and before Python 3.14 has no public way to end them.
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 class DaskBackend:

@@ -123,8 +123,8 @@ def run_batch(options: BatchOptions, *, backend=None,
     options.out.mkdir(parents=True, exist_ok=True)
     identity = model_identity(options.model)
     files, problems, tasks, records = plan(options, identity.id)
-    tally = Tally(files=len(tasks), bytes=sum(Path(t.path).stat().st_size for t in tasks if Path(t.path).exists()))
     sizes = {f.key: f.size for f in files}
+    tally = Tally(files=len(tasks), bytes=sum(sizes[t.key] for t in tasks))
     own = backend is None
     report = BatchReport([], problems, skipped=len(records), tally=tally, summary=[])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -61,6 +62,9 @@ def init_pool_worker(threads: int, devices: queue.Queue | None = None) -> None:
     global _DEVICE
     import torch
 
+    # Ctrl+C is the client's to handle: it stops the run and ends the workers, which would otherwise
+    # each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(max(1, threads))
     if devices is not None:
         _DEVICE = devices.get()
