@@ -187,3 +187,47 @@ def test_local_workers_are_one_per_gpu_or_one_per_core(monkeypatch):
     assert local_plan(None, "auto") == (2, ["cuda:0", "cuda:1"])
     assert local_plan(3, "cuda") == (3, ["cuda:0", "cuda:1", "cuda:0"])  # more workers than GPUs share them
     assert local_plan(None, "cpu") == (os.cpu_count(), None)
+
+
+class DyingBackend:
+    """Every task's worker dies: what a file that crashes the decoder does to a pool."""
+
+    slots = 2
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, task):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.submitted += 1
+        future = Future()
+        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+    def recover(self, future) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "dying"
+
+
+def test_a_recording_that_kills_its_worker_every_time_is_failed_after_three_tries(tmp_path, random_model_path):
+    import soundfile as sf
+    from audiogen import tone_burst
+
+    root, out = tmp_path / "archive", tmp_path / "results"
+    root.mkdir()
+    sf.write(str(root / "crash.wav"), tone_burst(1.0, 16000, 0.2, 0.8), 16000)
+    options = BatchOptions([str(root)], out, model=str(random_model_path))
+    backend = DyingBackend()
+    report = run_batch(options, backend=backend)
+    assert backend.submitted == 3
+    [record] = report.failed
+    assert record["error"] == ("3 attempts ended outside the analysis (a worker lost, or results that could not "
+                               "be written): a child process terminated abruptly")
+    again = DyingBackend()
+    assert run_batch(options, backend=again).skipped == 1 and again.submitted == 0  # kept as failed
+    assert run_batch(BatchOptions([str(root)], out, model=str(random_model_path), retry_failed=True),
+                     backend=again).failed and again.submitted == 3

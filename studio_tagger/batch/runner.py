@@ -3,8 +3,8 @@ then rebuild the summary from the records.
 
 The client keeps a bounded number of tasks in flight (twice the backend's slots), so a run over a hundred
 thousand files holds a few dozen futures, Ctrl+C stops at once, and a lost local worker costs only the
-tasks it held. A task whose worker died is resubmitted; after three deaths its recording is recorded as
-failed (a file that crashes the decoder must not stop the archive).
+tasks it held. A task whose worker died (or that could not write its record) is resubmitted; after three
+such ends its recording is recorded as failed (a file that crashes the decoder must not stop the archive).
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def run_batch(options: BatchOptions, *, backend=None,
     The summary is written even when the run is interrupted, then the interruption goes on up.
     """
     started = time.monotonic()
-    options.out.mkdir(parents=True, exist_ok=True)
     identity = model_identity(options.model)
+    options.out.mkdir(parents=True, exist_ok=True)
     files, problems, tasks, records = plan(options, identity.id)
     sizes = {f.key: f.size for f in files}
     tally = Tally(files=len(tasks), bytes=sum(sizes[t.key] for t in tasks))
@@ -143,7 +143,7 @@ def run_batch(options: BatchOptions, *, backend=None,
         if tasks:
             backend = backend if backend is not None else open_backend(options)
             report.backend = backend.describe()
-            tally.started = time.monotonic()  # the speed shown is the tagging's, not the start-up's
+            tally.started = time.monotonic()  # the speed shown counts from the first task, not the walk
             run_tasks(tasks, backend, arrived)
     finally:
         if own and backend is not None:
@@ -183,10 +183,10 @@ def run_tasks(tasks: Sequence[Task], backend, arrived: Callable[[dict], None]) -
 
 
 def _lost(task: Task, exc: BaseException | None) -> dict:
-    """The record of a recording whose worker died on every attempt, written by the client."""
+    """The record of a recording whose every attempt failed outside `tag_file`, written by the client."""
     record = {"path": task.path, "key": task.key, "settings": task.settings, "model": {"id": task.model_id},
-              "status": "failed", "error": f"the worker died while tagging it, {ATTEMPTS} times "
-                                           f"({one_line(exc) if exc else 'no reason given'})"}
+              "status": "failed", "error": f"{ATTEMPTS} attempts ended outside the analysis (a worker lost, or "
+                                           f"results that could not be written): {one_line(exc) if exc else '?'}"}
     from ..session import content_hash
 
     with suppress(OSError):  # the recording's identity, so that the next run keeps this failure
