@@ -127,7 +127,8 @@ def main() -> None:
         hours = sum(i.frames / i.samplerate for i in infos) / 3600
         kinds = {fmt: sum(p.endswith(fmt) for p in paths) for fmt in FORMATS}
         size = sum(os.path.getsize(p) for p in paths) / 1e9
-        print(f"archive: {len(paths)} files, {hours:.2f} h of audio ({', '.join(f'{k.upper()} {v}' for k, v in kinds.items())}; "
+        formats = ", ".join(f"{k.upper()} {v}" for k, v in kinds.items())
+        print(f"archive: {len(paths)} files, {hours:.2f} h of audio ({formats}; "
               f"{min(i.samplerate for i in infos)}-{max(i.samplerate for i in infos)} Hz, mono and stereo), "
               f"{size:.2f} GB; {os.cpu_count()} CPU cores")
 

@@ -252,7 +252,8 @@ def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, parse_include, run_batch
 
-    exports = tuple(dict.fromkeys(f.strip().lower() for spec in args.export for f in spec.split(",") if f.strip()))
+    named = (f.strip().lower() for spec in args.export for f in spec.split(","))
+    exports = tuple(dict.fromkeys(f for f in named if f))
     if any("=" in f for f in exports):
         raise CliError("batch exports take a FORMAT only (files are named after each recording)")
     _check_exports([(f, "") for f in exports])
@@ -267,8 +268,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def arrived(record: dict, tally) -> None:
         if record["status"] == "failed" and not args.quiet:
-            error = record["error"]  # most errors name the file already
-            bar.message(f"studio-tagger: failed: {error if error.startswith(record['path']) else record['path'] + ': ' + error}")
+            error = record["error"]
+            named = error if error.startswith(record["path"]) else f"{record['path']}: {error}"  # most name it
+            bar.message(f"studio-tagger: failed: {named}")
         bar.update(tally.fraction, tally.describe())
 
     try:
@@ -280,8 +282,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not args.quiet:
         for path, reason in report.problems:
             print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
-        print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already done), "
-              f"{failed} failed, {unreadable} unreadable")
+        print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already "
+              f"done), {failed} failed, {unreadable} unreadable")
         if tally.files:
             print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
                   f"({tally.speed:.0f}x real time) on {report.backend}")

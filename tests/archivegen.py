@@ -75,7 +75,8 @@ def check_results(out: Path, root: Path, good: list[Path], bad: list[Path], mode
         assert row["duration"] == expected["duration"] and row["regions"] == len(expected["regions"])
         for label in expected["labels"]:
             active = sum(r["end"] - r["start"] for r in expected["regions"] if r["label"] == label)
-            mean = sum(a[expected["labels"].index(label)] for a in expected["activity"]) / len(expected["activity"])
+            column = [a[expected["labels"].index(label)] for a in expected["activity"]]
+            mean = sum(column) / len(column)
             assert abs(row[f"{label}: seconds active"] - active) < 1e-3
             assert abs(row[f"{label}: mean score"] - mean) < 1e-4
         assert rows[str(path)]["status"] == "done"

@@ -56,14 +56,16 @@ class PoolBackend:
 
     def recover(self, future: Future) -> None:
         """After a future failed: a broken pool is replaced once, whichever of its futures reports first."""
-        if isinstance(future.exception(), BrokenProcessPool) and getattr(future, "generation", -1) == self.generation:
+        current = getattr(future, "generation", -1) == self.generation
+        if current and isinstance(future.exception(), BrokenProcessPool):
             self._pool.shutdown(wait=False, cancel_futures=True)
             self.generation += 1
             self._pool = self._start()
 
     def describe(self) -> str:
-        where = f"GPUs {', '.join(sorted(set(self._devices)))}" if self._devices else f"{self._threads} thread(s) each"
-        return f"{self.slots} local worker process(es), {where}"
+        if self._devices:
+            return f"{self.slots} local worker process(es) on {', '.join(sorted(set(self._devices)))}"
+        return f"{self.slots} local worker process(es), {self._threads} thread(s) each"
 
     def close(self) -> None:
         """Stop at once: when the run ends normally the workers are idle, and when it was interrupted the

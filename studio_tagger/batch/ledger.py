@@ -87,9 +87,9 @@ def read_record(path: Path) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT or data.get("status") not in ("done", "failed"):
-        return None
-    return data
+    if isinstance(data, dict) and data.get("format") == RECORD_FORMAT and data.get("status") in ("done", "failed"):
+        return data
+    return None
 
 
 def write_record(path: Path, record: dict) -> None:
