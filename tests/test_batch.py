@@ -68,13 +68,17 @@ def archive(tmp_path_factory):
 
 
 def test_pool_run_equals_analyze_then_skips_retries_and_redoes_changes(archive, tmp_path, random_model_path,
-                                                                     capsys):
+                                                                     capsys, monkeypatch):
     root, good, bad = archive
     out = tmp_path / "results"
     argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "2",
             "--export", "audacity,csv-activity"]
+    monkeypatch.setenv("STUDIO_TAGGER_PROGRESS", "1")  # the bar, as on a terminal
     assert main(argv) == 1  # three recordings failed
     captured = capsys.readouterr()
+    last_draw = captured.err.split("\r")[-1]
+    assert last_draw.startswith("batch [") and " 100.0% 11/11 files " in last_draw and "x real time" in last_draw
+    assert f"studio-tagger: failed: {bad[0]}: not a readable audio file" in captured.err
     assert captured.err.strip().splitlines()[-1] == (
         f"studio-tagger: error: 3 of 11 recordings failed and 0 entries were unreadable (listed in "
         f"{out / 'summary.csv'}; --retry-failed tries the failures again)")
@@ -231,3 +235,23 @@ def test_a_recording_that_kills_its_worker_every_time_is_failed_after_three_trie
     assert run_batch(options, backend=again).skipped == 1 and again.submitted == 0  # kept as failed
     assert run_batch(BatchOptions([str(root)], out, model=str(random_model_path), retry_failed=True),
                      backend=again).failed and again.submitted == 3
+
+
+def test_a_worker_with_another_model_records_a_failure_instead_of_mixing_models(tmp_path, random_model_path):
+    from dataclasses import asdict
+
+    import soundfile as sf
+    from audiogen import tone_burst
+
+    from studio_tagger.analysis import RegionParams
+    from studio_tagger.batch.task import Task, tag_file
+
+    take = tmp_path / "take.wav"
+    sf.write(str(take), tone_burst(1.0, 16000, 0.2, 0.8), 16000)
+    task = Task(str(take), "take.wav", str(tmp_path / "out"), str(random_model_path), "the client's model 1.0",
+                "cpu", 0.5, asdict(RegionParams()))
+    record = tag_file(task)
+    assert record["status"] == "failed" and not (tmp_path / "out" / "take.wav.json").exists()
+    assert record["error"].startswith("this worker's model is test-random sha256:")
+    assert record["error"].endswith(", the run's is the client's model 1.0")
+    assert json.loads((tmp_path / "out" / "take.wav.record.json").read_text())["error"] == record["error"]

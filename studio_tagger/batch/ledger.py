@@ -37,7 +37,7 @@ class ModelIdentity:
 
     @property
     def id(self) -> str:
-        return f"{self.name} {self.version} sha256:{self.weights_sha256[:16]}"
+        return " ".join(part for part in (self.name, self.version, f"sha256:{self.weights_sha256[:16]}") if part)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "version": self.version, "weights_sha256": self.weights_sha256}
