@@ -255,3 +255,38 @@ def test_a_worker_with_another_model_records_a_failure_instead_of_mixing_models(
     assert record["error"].startswith("this worker's model is test-random sha256:")
     assert record["error"].endswith(", the run's is the client's model 1.0")
     assert json.loads((tmp_path / "out" / "take.wav.record.json").read_text())["error"] == record["error"]
+
+
+def test_what_the_ledger_counts_as_done(tmp_path):
+    from studio_tagger.analysis import RegionParams
+    from studio_tagger.batch.ledger import needs_work, read_record, record_path, result_path, write_record
+    from studio_tagger.batch.task import settings_of
+    from studio_tagger.batch.walk import Found
+    from studio_tagger.session import content_hash
+
+    take, out = tmp_path / "take.wav", tmp_path / "out"
+    take.write_bytes(b"RIFF" + bytes(100))
+    st = take.stat()
+    found = Found(take, "take.wav", st.st_size, st.st_mtime_ns)
+    settings = settings_of(0.5, RegionParams())
+    write_record(record_path(out, "take.wav"), {
+        "key": "take.wav", "status": "done", "model": {"id": "m 1"}, "settings": settings, "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns, "content_hash": content_hash(take)})
+    result_path(out, "take.wav").write_text("{}")
+    record = read_record(record_path(out, "take.wav"))
+
+    def work(**changes) -> bool:
+        args = {"record": record, "model_id": "m 1", "settings": settings, "exports": (), "retry_failed": False,
+                **changes}
+        return needs_work(found, args["record"], args["model_id"], args["settings"], args["exports"], out,
+                          args["retry_failed"])
+
+    assert not work()
+    assert work(model_id="m 2")
+    assert work(settings=settings_of(0.25, RegionParams()))
+    assert work(settings=settings_of(0.5, RegionParams(threshold_on=0.6)))
+    assert work(exports=("midi",))  # an export asked for now that the earlier run did not write
+    assert work(record=None)
+    assert not work(retry_failed=True)  # only failures are retried
+    record_path(out, "take.wav").write_text('{"format": "studio-tagger-batch-record", "status": "do')
+    assert read_record(record_path(out, "take.wav")) is None  # a damaged record: the recording is redone
