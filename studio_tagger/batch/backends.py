@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -88,11 +89,17 @@ class DaskBackend:
         self.address = address
         self._client = Client(address, set_as_default=False, timeout="30s")
         self._executor = self._client.get_executor(pure=False)
+        self._slots, self._slots_asked = 1, -1e9
 
     @property
     def slots(self) -> int:
-        # Asked each time: workers may join or leave while the run goes on.
-        return max(1, sum(self._client.nthreads().values()))
+        # Asked again every few seconds (each ask is a round trip to the scheduler): workers may join or
+        # leave while the run goes on.
+        now = time.monotonic()
+        if now - self._slots_asked > 5.0:
+            self._slots = max(1, sum(self._client.nthreads().values()))
+            self._slots_asked = now
+        return self._slots
 
     def submit(self, task: Task) -> Future:
         return self._executor.submit(tag_file, task)
