@@ -120,10 +120,11 @@ def test_pool_replaces_a_killed_worker_and_finishes(archive, tmp_path, random_mo
     root, good, bad = archive
     out = tmp_path / "results"
     killed = []
+    others = set(multiprocessing.active_children())  # the pool's processes are the ones that appear later
 
     def kill_a_worker(record, tally):
         if not killed:  # after the first result, while the others are in flight
-            victim = multiprocessing.active_children()[0]
+            victim = next(p for p in multiprocessing.active_children() if p not in others)
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
 
