@@ -79,8 +79,9 @@ def analyzer_for(model: str | None, device: str, hop: float) -> Analyzer:
 
             analyzer = Analyzer(model, device=device, hop=hop)
             # Decoding on a helper thread pays only with a core to spare (or a GPU doing the model's work);
-            # a worker that has one core of its own, as when the workers fill the cores, runs faster
-            # decoding in line (430x against 290x real time per core on this project's 2-core CPU).
+            # a worker with one core of its own, as when the workers fill the cores, runs faster decoding in
+            # line (one thread, nine one-minute takes on this project's busy 2-core CPU: 430x real time in
+            # line, 290x with the helper thread).
             analyzer.overlap_decoding = analyzer.device.type == "cuda" or torch.get_num_threads() > 1
             _ANALYZERS[key] = analyzer
         return _ANALYZERS[key]
