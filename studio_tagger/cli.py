@@ -275,6 +275,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     try:
         report = run_batch(options, on_record=arrived)
+    except KeyboardInterrupt:
+        bar.message(f"studio-tagger: {out}: stopped; the same command goes on where this run stopped")
+        raise
     finally:
         bar.close()
     tally = report.tally
