@@ -291,3 +291,25 @@ def test_what_the_ledger_counts_as_done(tmp_path):
     assert not work(retry_failed=True)  # only failures are retried
     record_path(out, "take.wav").write_text('{"format": "studio-tagger-batch-record", "status": "do')
     assert read_record(record_path(out, "take.wav")) is None  # a damaged record: the recording is redone
+
+
+def test_entries_the_walk_could_not_read_are_rows_of_the_summary(tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from studio_tagger.batch.summary import write_summary
+
+    record = {"path": "/a/take.wav", "key": "take.wav", "status": "done", "duration": 3.0, "regions": 1,
+              "model": {"id": "m 1"}, "labels": ["flute"], "seconds_active": {"flute": 2.5},
+              "mean_score": {"flute": 0.7}}
+    paths = write_summary(tmp_path, [record], [("/a/locked", "cannot list the folder: permission denied")])
+    assert [p.name for p in paths] == ["summary.csv", "summary.parquet"]
+    with paths[0].open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["flute: seconds active"] == "2.5" and rows[0]["model"] == "m 1"
+    assert (rows[1]["path"], rows[1]["status"], rows[1]["error"], rows[1]["duration"]) == (
+        "/a/locked", "unreadable", "cannot list the folder: permission denied", "")
+    table = pq.read_table(paths[1])
+    assert table.schema.field("duration").type == "double" and table.schema.field("regions").type == "int64"
+    assert table.to_pylist()[1]["flute: mean score"] is None
