@@ -6,8 +6,8 @@ Generates an archive (not committed) of music-like takes, 1-5 min each, as WAV, 
           processes already started: what no tagger can beat
   batch   `studio-tagger batch ARCHIVE --out RESULTS --workers N --quiet` as a fresh process, wall time
           from start to summary (start-up, model loading, results and summary included)
-and prints hours of audio per hour of wall time for each, batch/floor, and the scaling from the first to
-the last worker count. `--per-file K` also times `studio-tagger analyze` run once per file on K files
+and prints for each the speed (x real time), the CPU seconds spent per hour of audio (which a machine shared
+with other jobs does not distort), batch/floor, and the scaling from the first to the last worker count. `--per-file K` also times `studio-tagger analyze` run once per file on K files
 (the way to tag an archive before `batch`). A GPU, when there is one, adds a `--device cuda` run.
 
     python benchmarks/batch_throughput.py                           # 200 files, 1 and 2 workers
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -74,30 +75,39 @@ def make_archive(root: Path, files: int, min_minutes: float, max_minutes: float,
 
 
 def decode(path: str) -> float:
+    """Decode and resample one file; returns the CPU seconds it took."""
     from studio_tagger.audio import iter_blocks
 
-    frames = 0
-    for block in iter_blocks(path, 16000, 30.0):
-        frames += len(block)
-    return frames / 16000
+    started = time.process_time()
+    for _ in iter_blocks(path, 16000, 30.0):
+        pass
+    return time.process_time() - started
 
 
-def floor_seconds(paths: list[str], workers: int) -> float:
-    """Wall time to decode and resample every file over ``workers`` processes that are already running."""
+def floor_seconds(paths: list[str], workers: int) -> tuple[float, float]:
+    """Wall time and CPU seconds to decode and resample every file over ``workers`` processes that are
+    already running."""
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         pool.map(decode, paths[:workers])  # start-up and imports before the clock starts
         started = time.perf_counter()
-        pool.map(decode, sorted(paths, key=os.path.getsize, reverse=True), chunksize=1)
-        return time.perf_counter() - started
+        cpu = sum(pool.map(decode, sorted(paths, key=os.path.getsize, reverse=True), chunksize=1))
+        return time.perf_counter() - started, cpu
 
 
-def timed(argv: list[str]) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall time and CPU seconds of a command and the processes it started and waited for."""
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{proc.stderr}")
-    return wall
+    return wall, children_cpu() - cpu
 
 
 def main() -> None:
@@ -132,16 +142,19 @@ def main() -> None:
               f"{min(i.samplerate for i in infos)}-{max(i.samplerate for i in infos)} Hz, mono and stereo), "
               f"{size:.2f} GB; {os.cpu_count()} CPU cores")
 
+        # CPU seconds beside wall time: on a machine shared with other jobs they still say how much work
+        # each way costs, which is what the wall time on an idle machine follows.
         speeds = {}
         for n in counts:
-            floor = floor_seconds(paths, n)
+            floor, floor_cpu = floor_seconds(paths, n)
             out = Path(tmp) / f"results-{n}"
-            wall = timed([*cli, "batch", str(root), "--out", str(out), "--workers", str(n), "--device", "cpu",
-                          "--quiet", *model])
+            wall, cpu = timed([*cli, "batch", str(root), "--out", str(out), "--workers", str(n), "--device", "cpu",
+                               "--quiet", *model])
             speeds[n] = hours * 3600 / wall
-            print(f"{n} worker(s): floor {floor:7.1f} s ({hours * 3600 / floor:6.0f}x real time); "
-                  f"batch {wall:7.1f} s ({speeds[n]:6.0f}x real time, {hours / (wall / 3600):6.0f} h of audio "
-                  f"per hour), {wall / floor:.2f}x the floor")
+            print(f"{n} worker(s): floor {floor:7.1f} s ({hours * 3600 / floor:6.0f}x real time, "
+                  f"{floor_cpu / hours:5.0f} CPU s per audio hour); batch {wall:7.1f} s ({speeds[n]:6.0f}x real "
+                  f"time, {cpu / hours:5.0f} CPU s per audio hour), {wall / floor:.2f}x the floor's wall time, "
+                  f"{cpu / floor_cpu:.2f}x its CPU time")
         if len(counts) > 1:
             print(f"scaling {counts[0]} -> {counts[-1]} workers: {speeds[counts[-1]] / speeds[counts[0]]:.2f}x")
 
@@ -149,14 +162,14 @@ def main() -> None:
             sample = paths[: args.per_file]
             seconds = sum(i.frames / i.samplerate for i in infos[: args.per_file])
             wall = sum(timed([*cli, "analyze", p, "--quiet", "--device", "cpu", "--json",
-                              str(Path(tmp) / "one.json"), *model]) for p in sample)
+                              str(Path(tmp) / "one.json"), *model])[0] for p in sample)
             print(f"`analyze` once per file ({len(sample)} files): {wall:.1f} s, {seconds / wall:.0f}x real time")
 
         import torch
 
         if torch.cuda.is_available():
             out = Path(tmp) / "results-gpu"
-            wall = timed([*cli, "batch", str(root), "--out", str(out), "--device", "cuda", "--quiet", *model])
+            wall, _ = timed([*cli, "batch", str(root), "--out", str(out), "--device", "cuda", "--quiet", *model])
             print(f"GPU ({torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}): batch {wall:.1f} s, "
                   f"{hours * 3600 / wall:.0f}x real time")
         else:
