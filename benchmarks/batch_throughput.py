@@ -152,8 +152,8 @@ def main() -> None:
                                "--quiet", *model])
             speeds[n] = hours * 3600 / wall
             print(f"{n} worker(s): floor {floor:7.1f} s ({hours * 3600 / floor:6.0f}x real time, "
-                  f"{floor_cpu / hours:5.0f} CPU s per audio hour); batch {wall:7.1f} s ({speeds[n]:6.0f}x real "
-                  f"time, {cpu / hours:5.0f} CPU s per audio hour), {wall / floor:.2f}x the floor's wall time, "
+                  f"{floor_cpu / hours:5.1f} CPU s per audio hour); batch {wall:7.1f} s ({speeds[n]:6.0f}x real "
+                  f"time, {cpu / hours:5.1f} CPU s per audio hour), {wall / floor:.2f}x the floor's wall time, "
                   f"{cpu / floor_cpu:.2f}x its CPU time")
         if len(counts) > 1:
             print(f"scaling {counts[0]} -> {counts[-1]} workers: {speeds[counts[-1]] / speeds[counts[0]]:.2f}x")
