@@ -252,8 +252,8 @@ def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, parse_include, run_batch
 
-    named = (f.strip().lower() for spec in args.export for f in spec.split(","))
-    exports = tuple(dict.fromkeys(f for f in named if f))
+    asked = (f.strip().lower() for spec in args.export for f in spec.split(","))
+    exports = tuple(dict.fromkeys(f for f in asked if f))
     if any("=" in f for f in exports):
         raise CliError("batch exports take a FORMAT only (files are named after each recording)")
     _check_exports([(f, "") for f in exports])
@@ -280,21 +280,26 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise
     finally:
         bar.close()
-    tally = report.tally
-    failed, unreadable = len(report.failed), len(report.problems)
     if not args.quiet:
-        for path, reason in report.problems:
-            print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
-        print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already "
-              f"done), {failed} failed, {unreadable} unreadable")
-        if tally.files:
-            print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
-                  f"({tally.speed:.0f}x real time) on {report.backend}")
-        print(f"summary: {', '.join(str(p) for p in report.summary)}")
+        _print_batch_report(report, out)
+    failed, unreadable = len(report.failed), len(report.problems)
     if failed or unreadable:
         raise CliError(f"{failed} of {len(report.records)} recordings failed and {unreadable} entries were "
                        f"unreadable (listed in {report.summary[0]}; --retry-failed tries the failures again)")
     return 0
+
+
+def _print_batch_report(report, out: Path) -> None:
+    """The final summary: counts on stdout, each unreadable entry on stderr."""
+    tally = report.tally
+    for path, reason in report.problems:
+        print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
+    print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already done), "
+          f"{len(report.failed)} failed, {len(report.problems)} unreadable")
+    if tally.files:
+        print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
+              f"({tally.speed:.0f}x real time) on {report.backend}")
+    print(f"summary: {', '.join(str(p) for p in report.summary)}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
