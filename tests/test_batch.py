@@ -77,7 +77,7 @@ def test_pool_run_equals_analyze_then_skips_retries_and_redoes_changes(archive, 
     assert main(argv) == 1  # three recordings failed
     captured = capsys.readouterr()
     last_draw = captured.err.split("\r")[-1]
-    assert last_draw.startswith("batch [") and " 100.0% 11/11 files " in last_draw and "x real time" in last_draw
+    assert last_draw.startswith("batch [") and " 100.0% 11/11 files, 3 failed " in last_draw and "x real time" in last_draw
     assert f"studio-tagger: failed: {bad[0]}: not a readable audio file" in captured.err
     assert captured.err.strip().splitlines()[-1] == (
         f"studio-tagger: error: 3 of 11 recordings failed and 0 entries were unreadable (listed in "

@@ -66,7 +66,8 @@ class Tally:
         return self.audio_seconds / elapsed if elapsed > 0 else 0.0
 
     def describe(self) -> str:
-        return (f"{self.files_done}/{self.files} files {self.audio_seconds / 3600:.2f} h "
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (f"{self.files_done}/{self.files} files{failed} {self.audio_seconds / 3600:.2f} h "
                 f"{self.speed:.0f}x real time")
 
 
