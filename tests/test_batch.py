@@ -149,7 +149,7 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(archive, tmp_path, r
                             start_new_session=True, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(records(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)  # the client and its worker, at once
     proc.wait(timeout=30)
     done_before = records(out)
