@@ -1,4 +1,5 @@
-"""The command line: classify and analyze recordings, export regions; `studio-tagger FILE` opens the app.
+"""The command line: classify and analyze recordings, tag archives, export regions; `studio-tagger FILE`
+opens the app.
 
 Exit status: 0 on success, 2 on usage errors (argparse's, and unknown formats or instrument names), 1 with
 a one-line message on any other failure (a traceback only with --debug).
@@ -16,10 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .oneline import one_line
+
 if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
     from .analysis import AnalysisResult, Region
 
-SUBCOMMANDS = ("classify", "analyze", "export", "install-desktop", "app")
+SUBCOMMANDS = ("classify", "analyze", "batch", "export", "install-desktop", "app")
 
 
 class CliError(Exception):
@@ -38,6 +41,26 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """The options `analyze` and `batch` share; the defaults shown are read from the code that applies them,
+    so they cannot drift apart."""
+    from .analysis.analyzer import DEFAULT_HOP
+    from .analysis.regions import RegionParams
+
+    region = RegionParams()
+    p.add_argument("--hop", type=_positive, default=DEFAULT_HOP, metavar="S",
+                   help=f"seconds between windows (default {DEFAULT_HOP:g})")
+    p.add_argument("--threshold", type=_fraction, metavar="P",
+                   help=f"activity that opens a region (default {region.threshold_on:g}; it closes below "
+                        f"{region.threshold_off:g}, or below P when P is lower)")
+    p.add_argument("--smoothing", type=float, metavar="S",
+                   help=f"smoothing of activity curves in seconds (default {region.smoothing:g})")
+    p.add_argument("--min-duration", type=float, metavar="S",
+                   help=f"shortest region kept, seconds (default {region.min_duration:g})")
+    p.add_argument("--merge-gap", type=float, metavar="S",
+                   help=f"gaps shorter than this are bridged, seconds (default {region.merge_gap:g})")
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -52,6 +75,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
 def _export_spec(text: str) -> tuple[str, str]:
     fmt, sep, path = text.partition("=")
     if not sep or not fmt or not path:
@@ -61,11 +91,8 @@ def _export_spec(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     # The defaults shown in --help are read from the code that applies them, so they cannot drift apart.
-    from .analysis.analyzer import DEFAULT_HOP
-    from .analysis.regions import RegionParams
     from .interchange import DEFAULT_NAME_TEMPLATE, FORMATS
 
-    region = RegionParams()
     formats = ", ".join(FORMATS)
     parser = argparse.ArgumentParser(
         prog="studio-tagger",
@@ -81,23 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="instrument activity over time and regions for one file")
     a.add_argument("file", metavar="FILE")
-    a.add_argument("--hop", type=_positive, default=DEFAULT_HOP, metavar="S",
-                   help=f"seconds between windows (default {DEFAULT_HOP:g})")
     a.add_argument("--json", metavar="OUT", help="write the analysis as JSON ('-' for stdout)")
     a.add_argument("--export", action="append", type=_export_spec, default=[], metavar="FORMAT=PATH",
                    help=f"also export regions (repeatable); formats: {formats}")
-    a.add_argument("--threshold", type=_fraction, metavar="P",
-                   help=f"activity that opens a region (default {region.threshold_on:g}; it closes below "
-                        f"{region.threshold_off:g}, or below P when P is lower)")
-    a.add_argument("--smoothing", type=float, metavar="S",
-                   help=f"smoothing of activity curves in seconds (default {region.smoothing:g})")
-    a.add_argument("--min-duration", type=float, metavar="S",
-                   help=f"shortest region kept, seconds (default {region.min_duration:g})")
-    a.add_argument("--merge-gap", type=float, metavar="S",
-                   help=f"gaps shorter than this are bridged, seconds (default {region.merge_gap:g})")
+    _add_analysis_options(a)
     a.add_argument("--regions", "--verbose", "-v", dest="list_regions", action="store_true",
                    help="list every region after the summary")
     _add_common(a)
+
+    b = sub.add_parser("batch", help="tag every recording under folders into a results folder (resumable; "
+                                     "local worker processes or a Dask cluster)")
+    b.add_argument("roots", nargs="+", metavar="ROOT", help="folders (walked recursively) or files")
+    b.add_argument("--out", required=True, metavar="RESULTS", help="results folder (created; reused to resume)")
+    b.add_argument("--workers", type=_count, metavar="N",
+                   help="local worker processes (default: one per core, or one per GPU)")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler, e.g. tcp://host:8786")
+    b.add_argument("--export", action="append", default=[], metavar="FORMAT",
+                   help=f"also export each recording's regions (repeatable or comma-separated): {formats}")
+    b.add_argument("--include", metavar="PATTERNS",
+                   help="file name patterns, comma-separated (default: *.wav,*.flac,*.ogg,*.mp3,*.aiff,...)")
+    b.add_argument("--retry-failed", action="store_true", help="tag again the recordings that failed before")
+    _add_analysis_options(b)
+    _add_common(b)
 
     e = sub.add_parser("export", help="export the regions of a session or analysis JSON")
     e.add_argument("source", metavar="SESSION_OR_JSON")
@@ -201,7 +233,7 @@ def region_params_from(args: argparse.Namespace):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import Analyzer, find_regions
-    from .interchange import DEFAULT_NAME_TEMPLATE, ExportOptions
+    from .outputs import export_result, write_analysis_json
 
     exports = _check_exports(args.export)
     _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
@@ -220,12 +252,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     written = []
     if args.json:
         with _open_output(args.json) as f:
-            json.dump(result.to_json_dict(regions), f, ensure_ascii=False)
-            f.write("\n")
+            write_analysis_json(result, regions, f)
         written.append(args.json)
-    options = ExportOptions(name_template=DEFAULT_NAME_TEMPLATE)
     for fmt, out in exports:
-        _export(fmt, regions, Path(out), source_audio=Path(args.file), result=result, options=options)
+        export_result(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
         written.append(f"{out} ({fmt})")
     if not args.quiet and args.json != "-":
         print_summary(args.file, result, regions, written, too_short=too_short, list_regions=args.list_regions)
@@ -277,24 +307,69 @@ def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(specs)
 
 
-def _export(fmt: str, regions, out: Path, source_audio: Path | None, result=None, options=None) -> None:
-    from .interchange import ActivityTable, export_regions
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, parse_include, run_batch
 
-    activity = None
-    if result is not None:
-        activity = ActivityTable(times=result.times, activity=result.activity, labels=tuple(result.labels))
-    export_regions(fmt, regions, out, options=options, source_audio=source_audio, activity=activity)
+    asked = (f.strip().lower() for spec in args.export for f in spec.split(","))
+    exports = tuple(dict.fromkeys(f for f in asked if f))
+    if any("=" in f for f in exports):
+        raise UsageError("batch exports take a FORMAT only (files are named after each recording)")
+    _check_exports([(f, "") for f in exports])
+    out = Path(args.out)
+    for root in args.roots:
+        if out.exists() and Path(root).exists() and os.path.samefile(out, root):
+            raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
+    options = BatchOptions(roots=args.roots, out=out, model=args.model, device=args.device, workers=args.workers,
+                           scheduler=args.scheduler, exports=exports, include=parse_include(args.include),
+                           hop=args.hop, params=region_params_from(args), retry_failed=args.retry_failed)
+    bar = _progress("batch", args.quiet)
+
+    def arrived(record: dict, tally) -> None:
+        if record["status"] == "failed" and not args.quiet:
+            error = record["error"]
+            named = error if error.startswith(record["path"]) else f"{record['path']}: {error}"  # most name it
+            bar.message(f"studio-tagger: failed: {named}")
+        bar.update(tally.fraction, tally.describe())
+
+    try:
+        report = run_batch(options, on_record=arrived)
+    except KeyboardInterrupt:
+        bar.message(f"studio-tagger: {out}: stopped; the same command goes on where this run stopped")
+        raise
+    finally:
+        bar.close()
+    if not args.quiet:
+        _print_batch_report(report, out)
+    failed, unreadable = len(report.failed), len(report.problems)
+    if failed or unreadable:
+        raise CliError(f"{failed} of {len(report.records)} recordings failed and {unreadable} entries were "
+                       f"unreadable (listed in {report.summary[0]}; --retry-failed tries the failures again)")
+    return 0
+
+
+def _print_batch_report(report, out: Path) -> None:
+    """The final summary: counts on stdout, each unreadable entry on stderr."""
+    tally = report.tally
+    for path, reason in report.problems:
+        print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
+    print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already done), "
+          f"{len(report.failed)} failed, {len(report.problems)} unreadable")
+    if tally.files:
+        print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
+              f"({tally.speed:.0f}x real time) on {report.backend}")
+    print(f"summary: {', '.join(str(p) for p in report.summary)}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .interchange import ExportOptions
+    from .outputs import export_result
 
     _check_exports([(args.format.strip().lower(), args.out)])
     regions, source_audio, result, vocabulary = _load_regions_source(Path(args.source))
     labels = _chosen_labels(args.labels, vocabulary) if args.labels else None
     options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
                             merge_gap=max(0.0, args.merge_gap))
-    _export(args.format.strip().lower(), regions, Path(args.out), source_audio, result, options)
+    export_result(args.format.strip().lower(), regions, Path(args.out), source_audio, result, options)
     return 0
 
 
@@ -372,7 +447,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "export": cmd_export,
+COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "batch": cmd_batch, "export": cmd_export,
             "install-desktop": cmd_install_desktop, "app": cmd_app}
 
 
@@ -393,18 +468,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
     except UsageError as exc:
-        print(f"studio-tagger: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"studio-tagger: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # every failure becomes one line; --debug shows where
         if getattr(args, "debug", False):
             raise
-        print(f"studio-tagger: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"studio-tagger: error: {one_line(exc)}", file=sys.stderr)
         return 1
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

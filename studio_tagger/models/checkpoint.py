@@ -59,6 +59,11 @@ def _paths(path: Path) -> tuple[Path, Path]:
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
+def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
+    """The weights and card paths of a model (default: the shipped one)."""
+    return _paths(Path(path) if path is not None else default_model_path())
+
+
 def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[Path, Path]:
     """Write weights and card atomically; returns their paths."""
     weights, card_path = _paths(Path(path))

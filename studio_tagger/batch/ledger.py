@@ -1,0 +1,126 @@
+"""The results folder is the ledger of a batch run: one small record per recording, no central database.
+
+    RESULTS/<key>.json               the analysis, byte for byte what `analyze --json` writes
+    RESULTS/<key>.<format><ext>      each export asked for (take.wav.audacity.txt, take.wav.midi.mid ...)
+    RESULTS/<key>.record.json        written last: the source's size, mtime and content hash, the model's
+                                     identity, the settings, the status (done or failed) and the summary row
+
+``key`` is the recording's path below its root, extension kept (take.wav and take.flac differ). Every file
+is written atomically and the record after the outputs, so a run killed at any moment leaves each
+recording either recorded or not: a resumed run redoes only the recordings that were in flight. No
+single shared file is appended to, so workers on many machines can write into one shared folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..atomic import atomic_write
+from .walk import Found
+
+RECORD_FORMAT = "studio-tagger-batch-record"
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What makes two runs' results comparable: the card's name and version and the exact weights."""
+
+    name: str
+    version: str
+    weights_sha256: str
+
+    @property
+    def id(self) -> str:
+        return " ".join(part for part in (self.name, self.version, f"sha256:{self.weights_sha256[:16]}") if part)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "version": self.version, "weights_sha256": self.weights_sha256}
+
+
+def model_identity(path: str | os.PathLike | None = None) -> ModelIdentity:
+    """The identity of the model at ``path`` (default: the shipped one); raises ModelError if missing."""
+    from ..models.checkpoint import ModelError, model_files
+
+    weights, card_path = model_files(path)
+    try:
+        st = weights.stat()
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{weights}: model cannot be read ({exc})") from exc
+    digest = _sha256(str(weights.resolve()), st.st_size, st.st_mtime_ns)
+    return ModelIdentity(str(card.get("name", weights.stem)), str(card.get("version", "")), digest)
+
+
+@lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    # Cached by size and mtime: a worker asks for every file it tags, the weights change only on a retrain.
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def result_path(out: Path, key: str) -> Path:
+    return out / f"{key}.json"
+
+
+def record_path(out: Path, key: str) -> Path:
+    return out / f"{key}.record.json"
+
+
+def export_path(out: Path, key: str, fmt: str) -> Path:
+    from ..interchange import FORMATS
+
+    return out / f"{key}.{fmt}{FORMATS[fmt].extensions[0]}"
+
+
+def read_record(path: Path) -> dict | None:
+    """A record, or None when there is none or it is not one (a stray or damaged file is redone)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("format") == RECORD_FORMAT and data.get("status") in ("done", "failed"):
+        return data
+    return None
+
+
+def write_record(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as f:
+        json.dump({"format": RECORD_FORMAT, "format_version": RECORD_VERSION, **record}, f, indent=1,
+                  ensure_ascii=False)
+        f.write("\n")
+
+
+def needs_work(found: Found, record: dict | None, model_id: str, settings: dict, exports: tuple[str, ...],
+               out: Path, retry_failed: bool) -> bool:
+    """Whether ``found`` must be (re)tagged, given its record from an earlier run.
+
+    Skipped: a record for the same model and settings whose recording is unchanged (same size and mtime,
+    or, once those moved, the same content hash), and, for a success, whose outputs all exist. A failure
+    is skipped too, unless ``retry_failed``: a corrupt file stays corrupt until someone replaces it.
+    """
+    if record is None or record.get("model", {}).get("id") != model_id or record.get("settings") != settings:
+        return True
+    if record["status"] == "failed" and retry_failed:
+        return True
+    if record["status"] == "done":
+        wanted = [result_path(out, found.key), *(export_path(out, found.key, f) for f in exports)]
+        if not all(p.is_file() for p in wanted):
+            return True
+    if (record.get("size"), record.get("mtime_ns")) == (found.size, found.mtime_ns):
+        return False
+    from ..session import content_hash
+
+    try:
+        return content_hash(found.path) != record.get("content_hash")
+    except OSError:
+        return True  # unreadable now: let the worker record why

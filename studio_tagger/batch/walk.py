@@ -1,0 +1,135 @@
+"""Finding the recordings of an archive: folders walked recursively, each folder and file visited once.
+
+A folder reached again through a symlink (or a link loop) is not walked twice, and a file reached under
+two names (a symlink, a hard link) is tagged once. What cannot be listed or followed is reported and
+the walk goes on: one locked folder must not stop a night's run over an archive.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# What the decoder reads (see studio_tagger.audio): the default of --include.
+DEFAULT_INCLUDE = ("*.wav", "*.flac", "*.ogg", "*.oga", "*.mp3", "*.aif", "*.aiff", "*.aifc", "*.rf64", "*.w64")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One recording: ``path`` as reached from its root, ``key`` its name inside the results folder."""
+
+    path: Path
+    key: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Walk:
+    files: list[Found] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+
+
+def parse_include(text: str | None) -> tuple[str, ...]:
+    """'*.wav,*.flac' -> ('*.wav', '*.flac'); None or empty gives the default set."""
+    patterns = tuple(p.strip() for p in (text or "").split(",") if p.strip())
+    return patterns or DEFAULT_INCLUDE
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    lowered = name.lower()  # archives mix TAKE.WAV and take.wav
+    return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns)
+
+
+def root_prefixes(roots: Sequence[Path]) -> list[str]:
+    """The folder each root's results go under: none for a single root, else the root's name (made
+    unique with -2, -3 ... when two roots share a name)."""
+    if len(roots) == 1:
+        return [""]
+    prefixes: list[str] = []
+    for root in roots:
+        name = root.resolve().name or "root"
+        candidate, n = name, 1
+        while candidate in prefixes:
+            n += 1
+            candidate = f"{name}-{n}"
+        prefixes.append(candidate)
+    return prefixes
+
+
+def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_INCLUDE,
+         exclude: Iterable[str | os.PathLike] = ()) -> Walk:
+    """Every file under ``roots`` whose name matches ``include``, in a stable order.
+
+    A root that is a file is taken whatever its name. Folders in ``exclude`` (the results folder, when
+    it lies inside the archive) are skipped.
+    """
+    paths = [Path(r) for r in roots]
+    out = Walk()
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+    skipped: set[tuple[int, int]] = set()
+    for folder in exclude:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        skipped.add((st.st_dev, st.st_ino))
+
+    def add(path: Path, key: str, st: os.stat_result) -> None:
+        ident = (st.st_dev, st.st_ino)
+        if ident not in seen_files:
+            seen_files.add(ident)
+            out.files.append(Found(path, key, st.st_size, st.st_mtime_ns))
+
+    for root, prefix in zip(paths, root_prefixes(paths), strict=True):
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            out.problems.append((str(root), _reason(exc)))
+            continue
+        if not os.path.isdir(root):
+            add(root, _join(prefix, root.name), st)
+            continue
+        stack: list[tuple[Path, str]] = [(root, prefix)]
+        while stack:
+            folder, key = stack.pop()
+            try:
+                st = os.stat(folder)
+                ident = (st.st_dev, st.st_ino)
+                if ident in seen_dirs or ident in skipped:
+                    continue
+                seen_dirs.add(ident)
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                out.problems.append((str(folder), f"cannot list the folder: {_reason(exc)}"))
+                continue
+            subfolders = []
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    if entry.is_dir():
+                        subfolders.append((path, _join(key, entry.name)))
+                        continue
+                    if not _matches(entry.name, include):
+                        continue
+                    if entry.is_symlink() and not path.exists():
+                        out.problems.append((str(path), "a broken link"))
+                        continue
+                    add(path, _join(key, entry.name), entry.stat())
+                except OSError as exc:
+                    out.problems.append((str(path), _reason(exc)))
+            stack.extend(reversed(subfolders))  # depth first, in name order
+    return out
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
