@@ -21,6 +21,7 @@ import numpy as np
 import soxr
 
 from training import notephrases
+from training.amp import amplify
 from training.realdata import RATE, Note, groups, read_manifest, realdata_root, salamander_notes
 from training.render import SAMPLE_RATE as TAKE_RATE
 from training.render import sounding_extent
@@ -86,7 +87,10 @@ def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str]
         if t + length > seconds - 3.0:
             break
         notes = by_group[str(rng.choice(by_label[queue.pop(0)]))]
-        phrase = getattr(notephrases, _kind(notes))(notes, rng, length)
+        kind = _kind(notes)
+        phrase = getattr(notephrases, kind)(notes, rng, length)
+        if kind == "guitar":  # a DI guitar is a distorted guitar only through an amplifier
+            phrase = amplify(phrase, RATE, rng)
         a = int(t * RATE)
         extent = sounding_extent(phrase, TRUTH_FLOOR_DB)
         if extent is not None:
