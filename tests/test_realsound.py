@@ -241,3 +241,13 @@ def test_resize_moves_a_voice_and_keeps_the_clip_length() -> None:
     assert _peak_hz(up) == pytest.approx(300 * 2 ** (2 / 12), abs=3.0)
     assert _peak_hz(down) == pytest.approx(300 * 2 ** (-2 / 12), abs=3.0)
     assert np.abs(up[-100:]).max() > 0.1  # 1.2 s of audio is enough for a clip moved up by a tone
+
+
+def test_credits_name_every_non_gm_source_with_its_licence() -> None:
+    from training.realdata import credits
+
+    rows = credits(["FluidR3_GM", "mtg_solosax", "tonejs_vso2", "sinsy", "stk", "mtg_solosax"])
+    assert [r["source"] for r in rows] == ["mtg_solosax", "sinsy", "stk", "tonejs_vso2"]
+    by = {r["source"]: r for r in rows}
+    assert by["mtg_solosax"]["licence"] == "CC-BY-4.0" and "Music Technology Group" in by["mtg_solosax"]["credit"]
+    assert by["tonejs_vso2"]["licence"] == "CC-BY-3.0" and "Versilian" in by["tonejs_vso2"]["credit"]

@@ -75,6 +75,20 @@ SOURCES: dict[str, SourceInfo] = {
 }
 
 
+RENDERED = {
+    "stk": SourceInfo("MIT-like STK licence", "Synthesis ToolKit (STK) physical models by Perry R. Cook and Gary "
+                      "P. Scavone, Debian package stk, played from scores the project writes"),
+    "sinsy": SourceInfo("CC-BY-3.0 (voice)", "Sinsy singing voice synthesis (PyPI pysinsy) with the HTS voice "
+                        "nitech_jp_song070_f001 (NIT SONG070 F001, Nagoya Institute of Technology)"),
+}
+
+
+def credits(subsets: Iterable[str]) -> list[dict[str, str]]:
+    """What a model card says of the non-GM sources among ``subsets``: source, licence, credit."""
+    return [{"source": name, "licence": info.licence, "credit": info.credit}
+            for name in sorted(set(subsets)) for info in [SOURCES.get(name) or RENDERED.get(name)] if info]
+
+
 @dataclass(frozen=True)
 class Note:
     """One isolated recording."""

@@ -43,6 +43,7 @@ from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
 from training.evaluate import clip_metrics, clip_scores, metrics_summary, write_clip_report
+from training.realdata import credits
 from training.soundfonts import EVALUATION_ONLY_FAMILIES, SAMPLED_BANKS
 from training.synth import DEFAULT_OUT as SYNTH_DEFAULT
 
@@ -451,7 +452,8 @@ def model_card(args, labels, params, activation, aug_params, train_set, val_set,
                      "val_selection": args.val or None, "train": train_set.describe(),
                      "validation": val_set.describe() if val_set is not None else None,
                      "accompaniment_roots": [str(a) for a in args.accompaniment],
-                     "also_roots": [str(a) for a in args.also]},
+                     "also_roots": [str(a) for a in args.also],
+                     "credits": credits(train_set.describe()["subsets"])},
             "command": command,
             "resumed_with": state["resumed"],
             "seed": args.seed, "epochs": state["epoch"], "batch_size": args.batch_size,
