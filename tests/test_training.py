@@ -140,3 +140,19 @@ def test_cosine_schedule_decays_from_the_base_rate():
     assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(5e-5)
     assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
     assert epoch_lr(1e-3, "constant", 7, 10) == 1e-3
+
+
+def test_also_roots_join_the_selection_and_a_whole_source_can_be_held_out(tmp_path):
+    gm = write_tone_dataset(tmp_path / "gm", banks=("FluidR3_GM",), per_label=1, seed=1)
+    real = write_tone_dataset(tmp_path / "real", banks=("weresax", "mtg_solosax"), per_label=1, seed=2)
+    run = tmp_path / "run"
+    args = ["--data", "synth", "--root", str(gm), "--also", str(real), "--train", "fluid,weresax",
+            "--val", "mtg_solosax", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "4",
+            "--run-dir", str(run), "--cache", str(tmp_path / "cache"), "--jobs", "1", "--seed", "3",
+            "--inference-seconds", "2"]
+    assert train.main(args) == 0
+    data = load_model(run / "model.safetensors").card["training"]["data"]
+    assert data["train"]["subsets"] == ["FluidR3_GM", "weresax"]
+    assert data["validation"]["subsets"] == ["mtg_solosax"]  # none of its clips trained on
+    assert data["train"]["clips"] == 2 * len(LABELS) and data["also_roots"] == [str(real)]
+    assert [c["source"] for c in data["credits"]] == ["weresax"]  # a GM bank needs no credit line
