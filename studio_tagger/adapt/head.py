@@ -22,12 +22,13 @@ import torch.nn.functional as F
 class HeadFit:
     """How strongly each part of the loss counts; the defaults were chosen with benchmarks/adaptation.py."""
 
-    keep: float = 0.3  # the old scores on windows nobody checked, per old label
+    keep: float = 3.0  # the old scores on windows nobody checked, per old label the review only says is absent
+    keep_taught: float = 0.1  # the same for an old label the review shows playing (it is being taught)
     prior: float = 1e-3  # L2 pull of an old label's (standardised) weights towards the old head
     new_prior: float = 1e-2  # L2 pull of a new label's weights towards zero
     negatives: float = 0.1  # unchecked windows as negatives of a new label
-    steps: int = 300
-    lr: float = 0.05
+    steps: int = 200
+    lr: float = 0.02
 
 
 def fit_head(
@@ -41,6 +42,19 @@ def fit_head(
     where known; ``weight`` (old labels, width) and ``bias`` (old labels,) the old head, whose labels come
     first (the rest are new). Raises InterruptedError when ``should_cancel`` answers True."""
     fit = fit or HeadFit()
+    threads = torch.get_num_threads()
+    # Tensors this small gain nothing from OpenMP, and on a busy two-core laptop its threads wait on each
+    # other: one thread is ten to twenty times faster there.
+    torch.set_num_threads(1)
+    try:
+        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray, fit: HeadFit,
+         progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None,
+         ) -> tuple[np.ndarray, np.ndarray]:
     n_old, n_labels = len(weight), targets.shape[1]
     xs = torch.as_tensor(np.asarray(x, np.float32))
     # Standardised inputs: one learning rate and one prior strength suit every embedding dimension.
@@ -59,7 +73,8 @@ def fit_head(
     pw, nw = _balanced(t, k)
     soft = torch.sigmoid(z @ w_old.T + b_old)  # the old head's scores
     unknown = (~k).float()
-    free_old = unknown[:, :n_old] / unknown.shape[0]
+    taught = ((t * k).sum(0) > 0)[:n_old]
+    free_old = unknown[:, :n_old] / unknown.shape[0] * torch.where(taught, fit.keep_taught, fit.keep)
     free_new = unknown[:, n_old:] / unknown.shape[0]
     w.requires_grad_(True)
     b.requires_grad_(True)
@@ -70,7 +85,7 @@ def fit_head(
         opt.zero_grad()
         logits = z @ w.T + b
         loss = (F.binary_cross_entropy_with_logits(logits, t, reduction="none") * (t * pw + (1 - t) * nw)).sum()
-        loss = loss + fit.keep * (F.binary_cross_entropy_with_logits(
+        loss = loss + (F.binary_cross_entropy_with_logits(
             logits[:, :n_old], soft, reduction="none") * free_old).sum()
         if n_labels > n_old:
             loss = loss + fit.negatives * (F.softplus(logits[:, n_old:]) * free_new).sum()
