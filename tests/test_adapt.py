@@ -200,3 +200,31 @@ def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
     review = read_review(relative)
     assert review.source == tmp_path / "take.wav" and review.reviewed is None
     assert review.spans(10.0) == [(0.0, 10.0)]
+
+
+def _session(recording, result, edits, cache):
+    from studio_tagger.session import Session, content_hash
+
+    return Session(source=recording, source_hash=content_hash(recording), duration=result.duration,
+                   sample_rate=result.sample_rate, model=result.model, labels=result.labels, hop=result.hop,
+                   times=result.times, activity=result.activity, edits=edits, cache=cache)
+
+
+def test_a_session_with_cached_embeddings_adapts_without_its_recording(base, embedded, recording, random_model_path,
+                                                                     tmp_path, capsys):
+    from studio_tagger.adapt.adapter import embeddings_key, to_cache
+    from studio_tagger.session import Edit, save_session
+
+    item, result = embedded
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(recording.read_bytes())
+    edits = [Edit("add", new=Region("flute", s, e)) for s, e in _tone_spans(0, HALF)]
+    cache = to_cache(item, embeddings_key(base, item.hop))
+    session = save_session(_session(copy, result, edits, cache), tmp_path / "take.stsession")
+    bare = save_session(_session(copy, result, [], {}), tmp_path / "bare.stsession")
+    copy.unlink()  # only the cache can tell the model what the recording sounds like now
+    out = tmp_path / "from-session.safetensors"
+    assert main(["adapt", str(session), "--out", str(out), "--base", str(random_model_path), "-q"]) == 0
+    assert load_model(out).card["adaptation"]["sessions"] == [str(session)]
+    assert main(["adapt", str(bare), "--out", str(out), "--base", str(random_model_path), "-q"]) == 1
+    assert "no corrections" in capsys.readouterr().err

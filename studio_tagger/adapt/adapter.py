@@ -66,8 +66,41 @@ def embed_reviews(analyzer: Analyzer, reviews: Sequence[Review], progress: Calla
         def part(fraction: float, i: int = i) -> None:
             if progress is not None:
                 progress((i + fraction) / len(reviews))
-        out.append(embed_review(analyzer, review, part, should_cancel)[0])
+        key = embeddings_key(analyzer.model, analyzer.hop)
+        cache = getattr(review.session, "cache", None) or {}
+        out.append(from_cache(review, cache, key) or embed_review(analyzer, review, part, should_cancel)[0])
     return out
+
+
+CACHE_EMBEDDINGS = "adapt_embeddings"  # keys of a session's cache (.npz beside it)
+CACHE_META = "adapt_embeddings_meta"
+
+
+def embeddings_key(model: LoadedModel, hop: float) -> str:
+    """What window embeddings depend on: the network they come from (an adapted model shares its base's)
+    and the hop."""
+    adaptation = model.card.get("adaptation") or {}
+    root = adaptation.get("base_sha256") or (_sha256(model.path) if model.path else None) or model.name
+    return f"{root}@{hop:g}"
+
+
+def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
+    """A recording's window embeddings as session cache arrays: a session adapts without its audio."""
+    meta = np.array([key, repr(item.duration), repr(item.hop), repr(item.window)])
+    return {CACHE_EMBEDDINGS: np.asarray(item.embeddings, np.float16), CACHE_META: meta}
+
+
+def from_cache(review: Review, cache: dict[str, np.ndarray], key: str) -> Embedded | None:
+    """The review's embeddings from a session cache written by `to_cache` for the same ``key``; else None."""
+    try:
+        meta = [str(x) for x in cache[CACHE_META]]
+        embeddings = cache[CACHE_EMBEDDINGS]
+        if meta[0] != key or embeddings.ndim != 2:
+            return None
+        duration, hop, window = (float(x) for x in meta[1:4])
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+    return Embedded(review, duration, hop, window, embeddings)
 
 
 def _coverage(starts: np.ndarray, ends: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:

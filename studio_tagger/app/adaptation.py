@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from ..adapt import Adapted, AdaptError, Embedded, Review, activity_from_embeddings, adapt_model, save_adapted
-from ..adapt.adapter import embed_review
+from ..adapt.adapter import embed_review, embeddings_key, from_cache, to_cache
 from ..analysis import Analyzer, Cancelled
 from ..audio.reader import AudioError
 from ..models import LoadedModel, ModelError, load_model
@@ -51,12 +51,6 @@ class _State:
     activity: ActivityModel
 
 
-def _root(model: LoadedModel) -> str:
-    """Which network a model's embeddings come from: adapted models share their base's."""
-    adaptation = model.card.get("adaptation") or {}
-    return str(adaptation.get("base_sha256") or adaptation.get("base") or model.path or model.name)
-
-
 class Adaptation(QObject):
     started = Signal()
     ended = Signal()
@@ -73,12 +67,18 @@ class Adaptation(QObject):
         self.doc: Document | None = None
         self.slot = JobSlot(cancel_errors=(Cancelled, InterruptedError), user_errors=(AdaptError, ModelError, AudioError))
         self.history: list[_State] = []
-        self._embedded: tuple[tuple[str, str, float], Embedded] | None = None
+        self._embedded: tuple[tuple[str, str], Embedded] | None = None
+        self._saved: dict = {}  # the open session's cache, which may hold its embeddings
 
     def set_document(self, doc: Document | None) -> None:
         self.cancel()
         self.doc = doc
         self.history.clear()
+        self._saved = {}
+
+    def use_saved(self, cache: dict) -> None:
+        """The cache of the session just opened: its embeddings spare adapting an analysis."""
+        self._saved = dict(cache)
 
     @property
     def running(self) -> bool:
@@ -96,6 +96,7 @@ class Adaptation(QObject):
         review = Review(doc.path, list(doc.regions), None, str(doc.path))
         settings = self.settings
         cached = self._embedded
+        saved = self._saved
         before = _State(settings.model_path, doc.activity)
         out_dir = self.out_dir
         hop = settings.hop
@@ -104,9 +105,11 @@ class Adaptation(QObject):
             started = time.perf_counter()
             analyzer = Analyzer(settings.model_path or None, device=settings.device, hop=hop, overlap_decoding=False,
                                 embeddings=True)
-            key = (str(doc.path), _root(analyzer.model), analyzer.hop)
+            key = (str(doc.path), embeddings_key(analyzer.model, analyzer.hop))
             if cached is not None and cached[0] == key:
                 item = Embedded(review, cached[1].duration, cached[1].hop, cached[1].window, cached[1].embeddings)
+            elif (restored := from_cache(review, saved, key[1])) is not None:
+                item = restored
             else:
                 item, _ = embed_review(analyzer, review, lambda f: progress(0.9 * f), should_cancel)
             adapted = adapt_model(analyzer.model, [item], progress=lambda f: progress(0.9 + 0.1 * f),
@@ -178,13 +181,20 @@ class Adaptation(QObject):
         shipped = load_model(None)
         self.settings.model_path = ""
         self.history.append(before)
-        if self._embedded is not None and self._embedded[0][:2] == (str(doc.path), _root(shipped)):
+        if self._embedded is not None and self._embedded[0] == (str(doc.path), embeddings_key(shipped, self.settings.hop)):
             times, activity = activity_from_embeddings(shipped, self._embedded[1])
             self._show(shipped, times, activity, self._embedded[1].hop)
             self.message.emit(f"Back to the shipped model ({shipped.name})", 5000)
             return True
         self.changed.emit()
         return False
+
+    def cache_arrays(self, doc: Document) -> dict[str, np.ndarray]:
+        """The kept embeddings of ``doc``'s recording, for its saved session: adapting it later (here or
+        with `studio-tagger adapt`) needs no new analysis."""
+        if self._embedded is None or self._embedded[0][0] != str(doc.path):
+            return {}
+        return to_cache(self._embedded[1], self._embedded[0][1])
 
     def _show(self, model: LoadedModel, times: np.ndarray, activity: np.ndarray, hop: float) -> None:
         doc = self.doc

@@ -183,6 +183,8 @@ class MainWindow(QMainWindow):
         f.documentChanged.connect(self._document_changed)
         f.opened.connect(self.documentOpened)
         f.paramsLoaded.connect(self.detection.set_params)
+        f.cacheLoaded.connect(self.adaptation.use_saved)
+        f.extra_cache = self.adaptation.cache_arrays
         f.viewRequested.connect(self.timeline.set_view)
         self.autosaver.paramsRestored.connect(self._params_restored)
         self.autosaver.autosaved.connect(self.autosaved)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from studio_tagger.adapt.adapter import CACHE_EMBEDDINGS
 from studio_tagger.analysis.regions import RegionParams
 from studio_tagger.models import load_model
+from studio_tagger.session import load_session
 
 NOTHING = RegionParams(threshold_on=1.01, threshold_off=1.01)  # no detected regions: only the user's
 # conftest.write_take's phrases: 220, 330, 440, 587 and 220 Hz
@@ -46,6 +48,10 @@ def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_ship
     adapted = load_model(w.settings.model_path)  # the adapted model is a model file like any other
     assert adapted.labels[-1] == "oboe" and w.settings.model_path.startswith(str(tmp_path / "models"))
     assert w.undo_adapt_action.isEnabled() and w.shipped_model_action.isEnabled()
+
+    session = tmp_path / "take.stsession"  # the session keeps the embeddings: adapting it reads no audio
+    assert w.files.save_session(path=session)
+    assert load_session(session).cache[CACHE_EMBEDDINGS].shape[1] == adapted.module.head.in_channels
 
     w.undo_adapt_action.trigger()
     assert w.doc.activity.labels == original_labels and w.settings.model_path == original_model
