@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.regions import Region
@@ -29,7 +29,6 @@ class Review:
     reviewed: list[tuple[float, float]] | None = None  # None: the whole recording
     name: str = ""  # the session or JSON file it came from, for the model card
     session: object | None = None  # the loaded session, whose cached embeddings spare an analysis
-    extra: dict = field(default_factory=dict)
 
     def spans(self, duration: float) -> list[tuple[float, float]]:
         """The checked spans, clipped to the recording."""

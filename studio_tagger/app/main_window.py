@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         self.status.follow(self.adaptation)
         self.adaptation.started.connect(self._update_actions)
         self.adaptation.ended.connect(self._update_actions)
-        self.adaptation.changed.connect(self._model_changed)
+        self.adaptation.changed.connect(self._adaptation_changed)
         self.adaptation.finished.connect(self.adaptationFinished)
         self.exports.finished.connect(self.exportFinished)
         self.exports.failed.connect(self.exportFailed)
@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
         self.undo_adapt_action.setEnabled(bool(self.adaptation.history))
         self.shipped_model_action.setEnabled(bool(self.settings.model_path))
 
-    def _model_changed(self) -> None:
+    def _adaptation_changed(self) -> None:
         if self.doc is not None:
             self.status.model_label.setText(f"model: {self.doc.activity.model}")
         self._update_actions()
