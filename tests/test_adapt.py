@@ -157,8 +157,13 @@ def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording
         lane_from_examples(base, [item], "oboe", [[(0.0, 6.0), (12.0, 13.0)]])
     with pytest.raises(AdaptError, match="already a lane"):
         lane_from_examples(base, [item], "Flute", [[(0.0, 6.0)]])
+    with pytest.raises(AdaptError, match="already a lane"):
+        lane_from_examples(base, [item], "flute", [[(0.0, 6.0)]])
     with pytest.raises(AdaptError, match="at least"):
         lane_from_examples(base, [item], "oboe", [[]])
+    relabelled = Review(recording, [Region("FLUTE", 0.0, 6.0)], [(0.0, HALF)])
+    with pytest.raises(AdaptError, match="already a lane"):
+        adapt_model(base, [type(item)(relabelled, item.duration, item.hop, item.window, item.embeddings)])
 
 
 def test_cli_adapts_on_a_json_review_and_the_model_works_with_analyze(base, recording, random_model_path,

@@ -173,6 +173,8 @@ def adapt_model(
         raise AdaptError("no reviews to adapt on")
     weight, bias = base_head(base)
     new = tuple(dict.fromkeys(r.label for it in items for r in it.review.regions if r.label not in base.labels))
+    for label in new:
+        _check_new_name(label, base.labels)
     labels = (*base.labels, *new)
     truth = [window_truth(it, labels, checked_labels) for it in items]
     targets = np.concatenate([t for t, _ in truth])
@@ -202,9 +204,8 @@ def lane_from_examples(
     name = name.strip()
     if not name:
         raise AdaptError("the new lane needs a name")
-    used = {label.casefold(): label for label in base.labels}
-    if name.casefold() in used:
-        raise AdaptError(f"{name!r} is already a lane ({used[name.casefold()]}); choose another name")
+    if name in base.labels:
+        raise AdaptError(f"{name!r} is already a lane; choose another name")
     window = items[0].window if items else 2.0
     spans = [(s, e) for per_item in examples for s, e in per_item]
     if len(spans) < MIN_EXAMPLES:
@@ -216,6 +217,13 @@ def lane_from_examples(
                        it.duration, it.hop, it.window, it.embeddings)
               for it, ex in zip(items, examples, strict=True)]
     return adapt_model(base, marked, checked_labels=[name], **kwargs)
+
+
+def _check_new_name(name: str, labels: Sequence[str]) -> None:
+    """A new lane may not differ from an existing one by case alone: two lanes would be one instrument."""
+    used = {label.casefold(): label for label in labels}
+    if name.casefold() in used:
+        raise AdaptError(f"{name!r} is already a lane ({used[name.casefold()]}); choose another name")
 
 
 def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.ndarray,
