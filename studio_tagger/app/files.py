@@ -32,6 +32,7 @@ class Files(QObject):
     documentChanged = Signal(object)  # the new Document, or None
     opened = Signal()  # a recording or session is open and its jobs have started
     paramsLoaded = Signal(object)  # RegionParams saved with a session
+    cacheLoaded = Signal(object)  # the cache arrays of a session whose recording is unchanged
     viewRequested = Signal(float, float)  # the visible range saved with a session
     message = Signal(str, int)
     error = Signal(str)
@@ -51,6 +52,8 @@ class Files(QObject):
         self.doc: Document | None = None
         self.session_path: Path | None = None
         self.source_hash = ""
+        # More arrays for a saved session's cache (the adaptation's embeddings), given the document.
+        self.extra_cache: Callable[[Document], dict] | None = None
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -114,6 +117,7 @@ class Files(QObject):
         same = source_hash == session.source_hash and abs(session.duration - info.duration) < 1e-3
         if same:
             self.jobs.use_saved(session)
+            self.cacheLoaded.emit(session.cache)
         else:
             self.error.emit(f"{source} changed since the session was saved; analysing it again "
                             "(your edits are kept)")
@@ -219,6 +223,8 @@ class Files(QObject):
         cache = {}
         if doc.peaks.complete and doc.spectrogram.filled == doc.spectrogram.columns:
             cache = {**doc.peaks.to_arrays(), **doc.spectrogram.to_arrays()}
+        if self.extra_cache is not None:
+            cache.update(self.extra_cache(doc))
         model = doc.activity
         return Session(
             source=doc.path, source_hash=content_hash(doc.path), duration=doc.duration,

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QSta
 
 from ..analysis.regions import RegionParams
 from .actions import ACTIONS, MENUS, SPECS
+from .adaptation import Adaptation
 from .analysis_jobs import AnalysisJobs
 from .autosaver import Autosaver
 from .detection_panel import DetectionPanel
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
     exportFinished = Signal(str)
     exportFailed = Signal(str)
     autosaved = Signal(str)  # path of the autosave file
+    adaptationFinished = Signal(str)  # the before/after summary
 
     def __init__(self, settings: AppSettings | None = None, output: AudioOutput | None = None,
                  analysis_block_seconds: float | None = None) -> None:
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
         self.exports = Exporter(self.settings, self, self)
         self.navigation = Navigator(self.timeline, self.player, self)
         self.editing = Editor(self, self)
+        self.adaptation = Adaptation(self.settings, parent=self)
         self.status = StatusWidgets(self.statusBar(), self.jobs)
         self._actions()
         self._menus()
@@ -124,7 +127,8 @@ class MainWindow(QMainWindow):
             "fit": self.timeline.fit_all, "lane_up": lambda: nav.step_lane(-1), "lane_down": lambda: nav.step_lane(1),
             "next": nav.next_region, "prev": lambda: nav.next_region(backwards=True),
             "play": nav.toggle_play, "play_region": nav.play_selected, "start": nav.to_start, "end": nav.to_end,
-            "rerun": self.jobs.start_analysis, "cancel": self.jobs.cancel, "shortcuts": self.show_shortcuts,
+            "rerun": self.jobs.start_analysis, "cancel": self.cancel_work, "shortcuts": self.show_shortcuts,
+            "adapt": self.adaptation.adapt, "undo_adapt": self.adaptation.undo, "shipped_model": self.back_to_shipped,
         }
 
     def _action(self, text: str, slot, keys: list[QKeySequence], tip: str = "") -> QAction:
@@ -168,17 +172,19 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         f, jobs = self.files, self.jobs
-        for source in (f, jobs, self.autosaver, self.exports, self.navigation, self.editing):
+        for source in (f, jobs, self.autosaver, self.exports, self.navigation, self.editing, self.adaptation):
             source.message.connect(self.show_message)
-        for source in (f, jobs, self.exports, self.editing):
+        for source in (f, jobs, self.exports, self.editing, self.adaptation):
             source.error.connect(self.report_error)
         jobs.notice.connect(self.notify)
         self.autosaver.notice.connect(self.notify)
-        for controller in (self.exports, self.navigation, self.editing):
+        for controller in (self.exports, self.navigation, self.editing, self.adaptation):
             f.documentChanged.connect(controller.set_document)
         f.documentChanged.connect(self._document_changed)
         f.opened.connect(self.documentOpened)
         f.paramsLoaded.connect(self.detection.set_params)
+        f.cacheLoaded.connect(self.adaptation.use_saved)
+        f.extra_cache = self.adaptation.cache_arrays
         f.viewRequested.connect(self.timeline.set_view)
         self.autosaver.paramsRestored.connect(self._params_restored)
         self.autosaver.autosaved.connect(self.autosaved)
@@ -188,6 +194,11 @@ class MainWindow(QMainWindow):
         jobs.summaryFinished.connect(self.summaryFinished)
         jobs.started.connect(self._update_actions)
         jobs.ended.connect(self._analysis_ended)
+        self.status.follow(self.adaptation)
+        self.adaptation.started.connect(self._update_actions)
+        self.adaptation.ended.connect(self._update_actions)
+        self.adaptation.changed.connect(self._adaptation_changed)
+        self.adaptation.finished.connect(self.adaptationFinished)
         self.exports.finished.connect(self.exportFinished)
         self.exports.failed.connect(self.exportFailed)
         self.detection.paramsChanged.connect(self.set_region_params)
@@ -278,7 +289,24 @@ class MainWindow(QMainWindow):
             action.setEnabled(region is not None)
         self.play_region_action.setEnabled(region is not None or bool(doc and doc.time_selection))
         self.add_action.setEnabled(bool(doc and doc.time_selection))
-        self.cancel_action.setEnabled(self.jobs.state == "running")
+        self.cancel_action.setEnabled(self.jobs.state == "running" or self.adaptation.running)
+        self.adapt_action.setEnabled(has_doc and self.jobs.state != "running" and not self.adaptation.running)
+        self.undo_adapt_action.setEnabled(bool(self.adaptation.history))
+        self.shipped_model_action.setEnabled(bool(self.settings.model_path))
+
+    def _adaptation_changed(self) -> None:
+        if self.doc is not None:
+            self.status.model_label.setText(f"model: {self.doc.activity.model}")
+        self._update_actions()
+
+    def cancel_work(self) -> None:
+        """Ctrl+. stops whatever runs: the analysis or an adaptation."""
+        self.jobs.cancel()
+        self.adaptation.cancel()
+
+    def back_to_shipped(self) -> None:
+        if not self.adaptation.back_to_shipped():
+            self.jobs.start_analysis()
 
     def _update_title(self) -> None:
         if self.doc is None:

@@ -32,6 +32,14 @@ class StatusWidgets:
         jobs.modelInfo.connect(self._model_info)
         jobs.speedChanged.connect(self.speed_label.setText)
 
+    def follow(self, job) -> None:
+        """Another background job (an adaptation) shown with the same progress bar and Cancel button:
+        ``job`` has started, ended and progressChanged signals and a cancel method."""
+        job.started.connect(self._started)
+        job.ended.connect(lambda: self.show_progress(False))
+        job.progressChanged.connect(self._progress)
+        self.cancel_button.clicked.connect(job.cancel)
+
     def show_progress(self, shown: bool) -> None:
         self.progress.setVisible(shown)
         self.cancel_button.setVisible(shown)

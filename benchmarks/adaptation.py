@@ -1,0 +1,226 @@
+"""Adapting the shipped model to an editor's corrections, measured on takes of a family it never heard.
+
+Renders takes with known solos (`training.takes`, not committed; cached) in the OPL3 FM bank, which the
+shipped model was not trained on, analyses each once (keeping the window embeddings), then plays an
+editor: the first N solos of the first halves are corrected from the truth, the stretch up to each
+corrected solo counting as checked. The model is adapted on that (`studio_tagger.adapt`) and the
+untouched second halves are scored before and after: segment F1 (1 s) and solos found, overall and per
+lane. A new-lane run adds oboe phrases (a sound outside the vocabulary) to takes of a sampled bank,
+marks three in the first halves and scores the oboe lane on the second halves. Last, the time to adapt
+on a 1 h take's worth of windows.
+
+    python benchmarks/adaptation.py                      # 3 OPL3 takes of 8 minutes, 1/3/10 corrections
+    python benchmarks/adaptation.py --takes 2 --minutes 4 --corrections 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from studio_tagger.adapt import Embedded, Review, activity_from_embeddings, adapt_model, lane_from_examples  # noqa: E402
+from studio_tagger.adapt.adapter import embed_review  # noqa: E402
+from studio_tagger.analysis import Analyzer, find_regions  # noqa: E402
+from studio_tagger.analysis.regions import Region, RegionParams  # noqa: E402
+from studio_tagger.models import LoadedModel  # noqa: E402
+from training.phrases import Harmony, get_style, make_phrase, pick_program  # noqa: E402
+from training.render import SAMPLE_RATE, Part, Placement, render, sounding_extent  # noqa: E402
+from training.report import Event, match_solos, prf, segment_activity  # noqa: E402
+from training.soundfonts import get_soundfont, style_programs  # noqa: E402
+from training.takes import render_take, write_take  # noqa: E402
+
+CACHE = Path.home() / ".cache" / "studio-tagger" / "adaptation"
+NEW_LANE = "oboe"
+
+
+def cached_take(bank: str, minutes: float, seed: int, folder: Path, extra_lane: bool = False) -> tuple[Path, list[Event]]:
+    """A rendered take (audio + truth JSON) in ``folder``; with ``extra_lane``, oboe phrases mixed in."""
+    stem = f"take_{bank}_{minutes:g}m_s{seed}" + ("_oboe" if extra_lane else "")
+    audio = folder / f"{stem}.flac"
+    truth = audio.with_suffix(".json")
+    if not truth.exists():
+        take = render_take(bank, minutes, seed)
+        if extra_lane:
+            take = _with_oboe(take, seed)
+        write_take(take, audio)
+    data = json.loads(truth.read_text(encoding="utf-8"))
+    return audio, [Event(s["label"], s["start"], s["end"]) for s in data["solos"]]
+
+
+def _with_oboe(take, seed: int):
+    """The take with six oboe phrases of 8-12 s at even places over it (three per half), 8 dB over the bed."""
+    from training.takes import Solo, _rms
+
+    rng = np.random.default_rng(seed + 1000)
+    sfont = get_soundfont(take.bank)
+    style = get_style(NEW_LANE)
+    harmony = Harmony.random(rng, (80.0, 110.0))
+    length = take.duration
+    starts = [(i + 0.25) * length / 6 for i in range(6)]
+    solos, mix = list(take.solos), take.audio.copy()
+    for start in starts:
+        bars = max(2, round(rng.uniform(8, 12) / (4 * harmony.beat)))
+        part = Part(pick_program(style_programs(style, sfont), rng),
+                    (Placement(0.0, make_phrase(style, rng, replace(harmony, first_bar=0), bars), reverb=40),))
+        span = bars * 4 * harmony.beat + 2.0
+        stem = render([part], sfont, span)
+        a = int(start * SAMPLE_RATE)
+        stem = stem[: len(mix) - a]
+        extent = sounding_extent(stem, -30.0)
+        if extent is None:
+            continue
+        bed = take.bed[a + extent[0]: a + extent[1]]
+        gain = _rms(bed) * 10 ** (8 / 20) / max(_rms(stem[extent[0]: extent[1]]), 1e-9)
+        mix[a: a + len(stem)] += stem * gain
+        solos.append(Solo(NEW_LANE, round((a + extent[0]) / SAMPLE_RATE, 3), round((a + extent[1]) / SAMPLE_RATE, 3)))
+    mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
+    solos.sort(key=lambda s: (s.start, s.label))
+    return replace(take, audio=mix.astype(np.float32), solos=solos)
+
+
+def editor_reviews(takes, n_corrections: int) -> list[Review]:
+    """The first solos of each take's first half corrected in turn (round robin over the takes); each
+    take checked from its start to just before its next solo (or to half way)."""
+    first = [[s for s in solos if s.end <= duration / 2] for _, duration, solos in takes]
+    counts = [0] * len(takes)
+    for i in range(n_corrections):
+        k = i % len(takes)
+        if counts[k] < len(first[k]):
+            counts[k] += 1
+    reviews = []
+    for (audio, duration, solos), mine, n in zip(takes, first, counts, strict=True):
+        if n == 0:
+            continue
+        checked_to = duration / 2 if n >= len(mine) else mine[n].start - 0.5
+        regions = [Region(s.label, s.start, s.end) for s in solos if s.start < checked_to]
+        reviews.append(Review(audio, [replace(r, end=min(r.end, checked_to)) for r in regions], [(0.0, checked_to)]))
+    return reviews
+
+
+def second_half_scores(labels, takes, activities, params: RegionParams) -> dict:
+    """Segment F1 per label and overall, and solos found, on the second half of every take."""
+    counts = np.zeros((len(labels), 3))
+    solos_all, found = 0, 0
+    for (_, duration, solos), (times, activity) in zip(takes, activities, strict=True):
+        regions = find_regions(times, activity, labels, params, duration=duration)
+        truth = segment_activity(solos, labels, duration)
+        pred = segment_activity(regions, labels, duration)
+        late = slice(int(np.ceil(duration / 2)), None)
+        t, p = truth[late], pred[late]
+        counts += np.stack([(t & p).sum(0), (~t & p).sum(0), (t & ~p).sum(0)], axis=1)
+        late_solos = [s for s in solos if s.start >= duration / 2 and s.label in labels]
+        matched = match_solos(late_solos, regions)
+        solos_all += len(matched)
+        found += sum(m.found for m in matched)
+    per_label = {label: prf(*counts[i])[2] for i, label in enumerate(labels) if counts[i].sum()}
+    return {"f1": prf(*counts.sum(0))[2], "per_label": per_label, "solos": solos_all, "found": found}
+
+
+def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict, corrections, params) -> list[dict]:
+    before = second_half_scores(base.labels, takes, [activity_from_embeddings(base, embedded[a]) for a, _, _ in takes],
+                                params)
+    rows = []
+    print(f"before: segment F1 {before['f1']:.3f}, solos found {before['found']}/{before['solos']}")
+    for n in corrections:
+        reviews = editor_reviews(takes, n)
+        items = [Embedded(r, embedded[r.source].duration, embedded[r.source].hop, embedded[r.source].window,
+                          embedded[r.source].embeddings) for r in reviews]
+        started = time.perf_counter()
+        adapted = adapt_model(base, items)
+        elapsed = time.perf_counter() - started
+        after = second_half_scores(base.labels, takes,
+                                   [activity_from_embeddings(adapted.model, embedded[a]) for a, _, _ in takes], params)
+        corrected = {r.label for rv in reviews for r in rv.regions}
+        others = {k: after["per_label"].get(k, 0.0) - v for k, v in before["per_label"].items() if k not in corrected}
+        worst = min(others.values(), default=0.0)
+        print(f"{n:>2} corrected regions ({', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
+              f"{after['f1']:.3f} ({after['f1'] - before['f1']:+.3f}), solos found {before['found']} -> "
+              f"{after['found']} of {after['solos']}; worst change of an uncorrected lane {worst:+.3f}; "
+              f"adapt {elapsed:.2f} s")
+        for label in base.labels:
+            if label in before["per_label"] or label in after["per_label"]:
+                print(f"     {label:<26} {before['per_label'].get(label, 0):.3f} -> {after['per_label'].get(label, 0):.3f}"
+                      + ("  (corrected)" if label in corrected else ""))
+        rows.append({"corrections": n, "before": before, "after": after, "worst_uncorrected": worst,
+                     "seconds": elapsed})
+    return rows
+
+
+def run_new_lane(base: LoadedModel, analyzer: Analyzer, bank: str, minutes: float, seeds, folder: Path,
+                 params: RegionParams) -> dict:
+    takes, items = [], []
+    for seed in seeds:
+        audio, solos = cached_take(bank, minutes, seed, folder, extra_lane=True)
+        item, result = embed_review(analyzer, Review(audio, []))
+        takes.append((audio, result.duration, solos))
+        items.append(item)
+    # Three marked examples over the takes' first halves, in time order, round robin.
+    first = [[s for s in solos if s.label == NEW_LANE and s.end <= d / 2] for _, d, solos in takes]
+    marks: list[list[tuple[float, float]]] = [[] for _ in takes]
+    for i in range(3):
+        k = i % len(takes)
+        if len(marks[k]) < len(first[k]):
+            s = first[k][len(marks[k])]
+            marks[k].append((s.start, s.end))
+    adapted = lane_from_examples(base, items, NEW_LANE, marks)
+    scores = second_half_scores(adapted.model.labels, takes,
+                                [activity_from_embeddings(adapted.model, it) for it in items], params)
+    f1 = scores["per_label"].get(NEW_LANE, 0.0)
+    late = [s for _, d, solos in takes for s in solos if s.label == NEW_LANE and s.start >= d / 2]
+    print(f"new lane '{NEW_LANE}' from 3 examples ({bank}): second-half segment F1 {f1:.3f}, "
+          f"{len(late)} phrases to find")
+    return {"bank": bank, "f1": f1, "marks": marks}
+
+
+def time_one_hour(base: LoadedModel, item: Embedded) -> float:
+    """Seconds to adapt on one hour of windows (the take's embeddings repeated), 3 regions corrected."""
+    n = int(3600 / item.hop)
+    reps = int(np.ceil(n / len(item.embeddings)))
+    big = replace(item, embeddings=np.tile(item.embeddings, (reps, 1))[:n], duration=3600.0)
+    started = time.perf_counter()
+    adapt_model(base, [big])
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bank", default="OPL3_FM")
+    ap.add_argument("--lane-bank", default="TimGM6mb")
+    ap.add_argument("--takes", type=int, default=3)
+    ap.add_argument("--minutes", type=float, default=8.0)
+    ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10])
+    ap.add_argument("--model", help="base model (default: shipped)")
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    analyzer = Analyzer(args.model, device="cpu", embeddings=True)
+    base = analyzer.model
+    params = RegionParams()
+    seeds = range(300, 300 + args.takes)
+    takes, embedded = [], {}
+    for seed in seeds:
+        audio, solos = cached_take(args.bank, args.minutes, seed, args.cache)
+        item, result = embed_review(analyzer, Review(audio, []))
+        takes.append((audio, result.duration, solos))
+        embedded[audio] = item
+    print(f"base model {base.name}; {len(takes)} {args.bank} takes of {args.minutes:g} min")
+    rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params)
+    lane = run_new_lane(base, analyzer, args.lane_bank, args.minutes, seeds, args.cache, params)
+    hour = time_one_hour(base, embedded[takes[0][0]])
+    print(f"adapting on a 1 h take's windows: {hour:.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"corrections": rows, "new_lane": lane, "one_hour_seconds": hour}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

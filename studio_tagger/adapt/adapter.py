@@ -1,0 +1,319 @@
+"""Adapting a model to an editor's corrections and examples, on cached window embeddings (no Qt).
+
+The network stays as shipped; only its last layer, a linear map from each 80 ms frame's embedding to
+the label logits, is refitted (see `head`). Because that layer is linear, a window's logits are the
+layer applied to the window's mean embedding, so one analysis that keeps those means
+(``Analyzer(embeddings=True)``) is all the audio an adaptation ever needs, and the adapted lanes are
+recomputed from them without decoding again. The result is an ordinary ActivityCNN with a new head (and
+one output per new label): it loads, analyses and exports like the shipped model, and its card names
+what it was adapted from and on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..analysis.aggregate import BinAggregator
+from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
+from ..analysis.regions import Region
+from ..models import LoadedModel, save_model
+from .head import HeadFit, fit_head
+from .reviews import AdaptError, Review
+
+MIN_EXAMPLES = 1
+THRESHOLD = 0.5  # the score that counts as "plays" in the before/after figures
+
+
+@dataclass
+class Embedded:
+    """One recording's analysis, kept for adapting: window k covers [k * hop, k * hop + window)."""
+
+    review: Review
+    duration: float
+    hop: float
+    window: float
+    embeddings: np.ndarray  # (windows, width) float16
+
+    def window_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.arange(len(self.embeddings)) * self.hop
+        return starts, np.minimum(starts + self.window, self.duration)
+
+
+def embed_review(analyzer: Analyzer, review: Review, progress: Callable[[float], None] | None = None,
+                 should_cancel: Callable[[], bool] | None = None) -> tuple[Embedded, AnalysisResult]:
+    """Analyse the review's recording once, keeping the window embeddings (the analyzer must be built
+    with ``embeddings=True``)."""
+    if not review.source.is_file():
+        raise AdaptError(f"{review.name or review.source}: recording {review.source} not found")
+    result = analyzer.analyze(review.source, progress=progress, should_cancel=should_cancel)
+    return Embedded(review, result.duration, result.hop, result.window, result.extra["embeddings"]), result
+
+
+def embed_reviews(analyzer: Analyzer, reviews: Sequence[Review], progress: Callable[[float], None] | None = None,
+                  should_cancel: Callable[[], bool] | None = None) -> list[Embedded]:
+    """`embed_review` for each review in turn; ``progress`` spans them all."""
+    out = []
+    for i, review in enumerate(reviews):
+        def part(fraction: float, i: int = i) -> None:
+            if progress is not None:
+                progress((i + fraction) / len(reviews))
+        key = embeddings_key(analyzer.model, analyzer.hop)
+        cache = getattr(review.session, "cache", None) or {}
+        out.append(from_cache(review, cache, key) or embed_review(analyzer, review, part, should_cancel)[0])
+    return out
+
+
+CACHE_EMBEDDINGS = "adapt_embeddings"  # keys of a session's cache (.npz beside it)
+CACHE_META = "adapt_embeddings_meta"
+
+
+def embeddings_key(model: LoadedModel, hop: float) -> str:
+    """What window embeddings depend on: the network they come from (an adapted model shares its base's)
+    and the hop."""
+    adaptation = model.card.get("adaptation") or {}
+    root = adaptation.get("base_sha256") or (_sha256(model.path) if model.path else None) or model.name
+    return f"{root}@{hop:g}"
+
+
+def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
+    """A recording's window embeddings as session cache arrays: a session adapts without its audio."""
+    meta = np.array([key, repr(item.duration), repr(item.hop), repr(item.window)])
+    return {CACHE_EMBEDDINGS: np.asarray(item.embeddings, np.float16), CACHE_META: meta}
+
+
+def from_cache(review: Review, cache: dict[str, np.ndarray], key: str) -> Embedded | None:
+    """The review's embeddings from a session cache written by `to_cache` for the same ``key``; else None."""
+    try:
+        meta = [str(x) for x in cache[CACHE_META]]
+        embeddings = cache[CACHE_EMBEDDINGS]
+        if meta[0] != key or embeddings.ndim != 2:
+            return None
+        duration, hop, window = (float(x) for x in meta[1:4])
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+    return Embedded(review, duration, hop, window, embeddings)
+
+
+def _coverage(starts: np.ndarray, ends: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
+    """The fraction of each window [start, end) that the (non-overlapping) spans cover."""
+    covered = np.zeros(len(starts))
+    for s, e in spans:
+        covered += np.clip(np.minimum(ends, e) - np.maximum(starts, s), 0.0, None)
+    return np.clip(covered / np.maximum(ends - starts, 1e-9), 0.0, 1.0)
+
+
+def _merged(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def window_truth(item: Embedded, labels: Sequence[str],
+                 checked_labels: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, known), both (windows, labels): how much of each window a label's regions cover, and
+    whether the editor checked that window (wholly inside a reviewed span) for that label.
+    ``checked_labels`` limits what the review vouches for (a new lane's examples say nothing of the rest)."""
+    starts, ends = item.window_spans()
+    targets = np.zeros((len(starts), len(labels)), np.float32)
+    for j, label in enumerate(labels):
+        spans = _merged([(r.start, r.end) for r in item.review.regions if r.label == label])
+        targets[:, j] = _coverage(starts, ends, spans)
+    inside = _coverage(starts, ends, _merged(item.review.spans(item.duration))) >= 0.999
+    known = np.repeat(inside[:, None], len(labels), axis=1)
+    if checked_labels is not None:
+        known[:, [label not in checked_labels for label in labels]] = False
+    return targets, known
+
+
+@dataclass
+class Adapted:
+    """An adapted model (in memory; `save_adapted` writes it) and what changed, for the user."""
+
+    model: LoadedModel
+    new_labels: tuple[str, ...]
+    summary: str
+    figures: dict = field(default_factory=dict)
+
+
+def base_head(model: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The model's head as (labels, width) weights and biases, its calibration folded into the biases."""
+    head = getattr(model.module, "head", None)
+    if not isinstance(head, nn.Conv1d) or head.kernel_size != (1,) or not hasattr(model.module, "embed"):
+        raise AdaptError(f"model {model.name} cannot be adapted (it needs an ActivityCNN's linear frame head)")
+    if str(model.card.get("activation", "sigmoid")) != "sigmoid":
+        raise AdaptError(f"model {model.name} cannot be adapted (it needs a sigmoid model)")
+    weight = head.weight.detach()[:, :, 0].float().numpy().copy()
+    bias = head.bias.detach().float().numpy().copy()
+    if model.logit_bias:
+        bias += np.asarray(model.logit_bias, np.float32)
+    return weight, bias
+
+
+def adapt_model(
+    base: LoadedModel, items: Sequence[Embedded], *, checked_labels: Sequence[str] | None = None,
+    fit: HeadFit | None = None, name: str | None = None, progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Adapted:
+    """A copy of ``base`` whose head is refitted on the reviews of ``items``; labels the reviews use that
+    ``base`` lacks become new outputs (lanes). Raises AdaptError when there is nothing to learn from."""
+    if not items:
+        raise AdaptError("no reviews to adapt on")
+    weight, bias = base_head(base)
+    new = tuple(dict.fromkeys(r.label for it in items for r in it.review.regions if r.label not in base.labels))
+    for label in new:
+        _check_new_name(label, base.labels)
+    labels = (*base.labels, *new)
+    truth = [window_truth(it, labels, checked_labels) for it in items]
+    targets = np.concatenate([t for t, _ in truth])
+    known = np.concatenate([k for _, k in truth])
+    if not known.any():
+        raise AdaptError("no corrections to learn from: no reviewed span holds a whole analysis window "
+                         f"({items[0].window:g} s)")
+    for j, label in enumerate(new, start=len(base.labels)):
+        if not (targets[:, j] * known[:, j] >= 0.5).any():
+            raise AdaptError(f"new lane {label!r} has no example as long as one analysis window ({items[0].window:g} s)")
+    x = np.concatenate([it.embeddings for it in items]).astype(np.float32)
+    w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel)
+    model = _with_head(base, labels, w, b, items, new, name)
+    figures = _figures(x, targets, known, labels, (weight, bias), (w, b))
+    seconds = sum(float(np.sum(np.diff(np.asarray(it.review.spans(it.duration)), axis=1)))
+                  for it in items if it.review.spans(it.duration))
+    figures["reviewed_seconds"] = seconds
+    return Adapted(model, new, _summary(seconds, len(items), figures), figures)
+
+
+def lane_from_examples(
+    base: LoadedModel, items: Sequence[Embedded], name: str, examples: Sequence[Sequence[tuple[float, float]]],
+    **kwargs,
+) -> Adapted:
+    """A model with one more lane, ``name``, fitted on ``examples`` (per item, spans where it sounds)
+    against the rest of the recordings; the other lanes keep their old scores."""
+    name = name.strip()
+    if not name:
+        raise AdaptError("the new lane needs a name")
+    if name in base.labels:
+        raise AdaptError(f"{name!r} is already a lane; choose another name")
+    window = items[0].window if items else 2.0
+    spans = [(s, e) for per_item in examples for s, e in per_item]
+    if len(spans) < MIN_EXAMPLES:
+        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name!r}")
+    for s, e in spans:
+        if e - s < window:
+            raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
+    marked = [Embedded(Review(it.review.source, [Region(name, s, e) for s, e in ex], list(ex), it.review.name),
+                       it.duration, it.hop, it.window, it.embeddings)
+              for it, ex in zip(items, examples, strict=True)]
+    return adapt_model(base, marked, checked_labels=[name], **kwargs)
+
+
+def _check_new_name(name: str, labels: Sequence[str]) -> None:
+    """A new lane may not differ from an existing one by case alone: two lanes would be one instrument."""
+    used = {label.casefold(): label for label in labels}
+    if name.casefold() in used:
+        raise AdaptError(f"{name!r} is already a lane ({used[name.casefold()]}); choose another name")
+
+
+def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.ndarray,
+               items: Sequence[Embedded], new: tuple[str, ...], name: str | None) -> LoadedModel:
+    module = copy.deepcopy(base.module)
+    module.head = nn.Conv1d(w.shape[1], len(labels), 1)
+    with torch.no_grad():
+        module.head.weight.copy_(torch.from_numpy(w)[:, :, None])
+        module.head.bias.copy_(torch.from_numpy(b))
+    module.eval()
+    card = {k: v for k, v in base.card.items()
+            if k not in ("calibration", "metrics", "training", "notes", "parameters", "adaptation")}
+    arch = copy.deepcopy(base.card.get("architecture", {"type": "activity_cnn", "params": {}}))
+    arch.setdefault("params", {})["n_labels"] = len(labels)
+    card.update(architecture=arch, labels=list(labels), name=name or f"{base.name}-adapted", adaptation={
+        "base": base.name,
+        "base_path": str(base.path) if base.path else None,
+        "base_sha256": _sha256(base.path) if base.path else None,
+        "base_adaptation": base.card.get("adaptation"),
+        "sessions": [it.review.name or str(it.review.source) for it in items],
+        "recordings": [str(it.review.source) for it in items],
+        "labels": list(labels),
+        "new_labels": list(new),
+        "head": "linear head refitted on window embeddings; the base calibration is folded into its biases",
+    })
+    return LoadedModel(module=module, card=card, labels=labels, name=card["name"], window_seconds=base.window_seconds,
+                       features=base.features, path=None)
+
+
+def save_adapted(adapted: Adapted, path: str | Path) -> tuple[Path, Path]:
+    """Weights and card, written atomically like every model file."""
+    weights, card = save_model(adapted.model.module, adapted.model.card, path)
+    adapted.model.path = weights
+    return weights, card
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _scores(x: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    w, b = head
+    return 1.0 / (1.0 + np.exp(-(x @ w.T + b)))
+
+
+def _figures(x: np.ndarray, targets: np.ndarray, known: np.ndarray, labels: Sequence[str],
+             before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Per label, on the checked windows: window F1 at `THRESHOLD` before and after, and how many."""
+    old = _scores(x, before)
+    new = _scores(x, after)
+    per_label = {}
+    for j, label in enumerate(labels):
+        k = known[:, j]
+        if not k.any():
+            continue
+        truth = targets[k, j] >= 0.5
+        f1_before = _f1(truth, old[k, j] >= THRESHOLD) if j < old.shape[1] else 0.0
+        per_label[label] = {"windows": int(k.sum()), "present": int(truth.sum()),
+                            "f1_before": f1_before, "f1_after": _f1(truth, new[k, j] >= THRESHOLD)}
+    return {"labels": per_label}
+
+
+def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    tp = float(np.sum(truth & predicted))
+    denominator = float(np.sum(truth) + np.sum(predicted))
+    return 1.0 if denominator == 0 else 2 * tp / denominator
+
+
+def _summary(seconds: float, n_items: int, figures: dict) -> str:
+    rows = figures["labels"]
+    present = [v for v in rows.values() if v["present"]]
+    if present:
+        before = sum(v["f1_before"] for v in present) / len(present)
+        after = sum(v["f1_after"] for v in present) / len(present)
+        how = f"the corrected regions now score F1 {after:.2f} (was {before:.2f})"
+    else:
+        how = "no instrument plays in the corrected spans"
+    where = f"{n_items} recordings" if n_items > 1 else "1 recording"
+    return f"adapted on {seconds:.0f} corrected seconds in {where}: {how}"
+
+
+def activity_from_embeddings(model: LoadedModel, item: Embedded) -> tuple[np.ndarray, np.ndarray]:
+    """(times, activity) of ``model`` over a recording, from its cached embeddings: what a new analysis
+    would give (to float16 rounding), without reading the audio again."""
+    w, b = base_head(model)
+    probs = _scores(item.embeddings.astype(np.float32), (w, b)).astype(np.float32)
+    n_bins = max(1, math.ceil(round(item.duration / item.hop, 6)))
+    agg = BinAggregator(BinAggregator.windows_per_bin(item.window, item.hop), n_bins, len(model.labels))
+    activity = agg.push(probs, final=True)
+    return bin_times(len(activity), item.hop), np.clip(activity, 0.0, 1.0)

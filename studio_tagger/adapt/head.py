@@ -1,0 +1,113 @@
+"""Fitting a new linear head on frozen window embeddings, with the old head as the prior (no Qt, no I/O).
+
+What is known (an editor's checked spans, a new lane's examples) is fitted with balanced weights per
+label, so one long correction does not outweigh a short one. What is not known keeps the old answer: a
+label the head already had is pulled towards its old scores there (soft pseudo-labels) and its weights
+towards the old ones; a new label takes the unlabelled windows as weak negatives, the way a few examples
+are searched for in the rest of a take. A handful of corrections therefore moves the corrected lanes
+without retraining the others away from what the shipped model learnt on far more data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class HeadFit:
+    """How strongly each part of the loss counts; the defaults were chosen with benchmarks/adaptation.py."""
+
+    keep: float = 3.0  # the old scores on windows nobody checked, per old label the review only says is absent
+    keep_taught: float = 0.1  # the same for an old label the review shows playing (it is being taught)
+    prior: float = 1e-3  # L2 pull of an old label's (standardised) weights towards the old head
+    new_prior: float = 1e-2  # L2 pull of a new label's weights towards zero
+    negatives: float = 0.1  # unchecked windows as negatives of a new label
+    steps: int = 200
+    lr: float = 0.02
+
+
+def fit_head(
+    x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray,
+    fit: HeadFit | None = None, progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New (weight, bias) for labels x -> logits.
+
+    ``x`` (windows, width) embeddings; ``targets`` and ``known`` (windows, labels): the truth in [0, 1]
+    where known; ``weight`` (old labels, width) and ``bias`` (old labels,) the old head, whose labels come
+    first (the rest are new). Raises InterruptedError when ``should_cancel`` answers True."""
+    fit = fit or HeadFit()
+    threads = torch.get_num_threads()
+    # Tensors this small gain nothing from OpenMP, and on a busy two-core laptop its threads wait on each
+    # other: one thread is ten to twenty times faster there.
+    torch.set_num_threads(1)
+    try:
+        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray, fit: HeadFit,
+         progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None,
+         ) -> tuple[np.ndarray, np.ndarray]:
+    n_old, n_labels = len(weight), targets.shape[1]
+    xs = torch.as_tensor(np.asarray(x, np.float32))
+    # Standardised inputs: one learning rate and one prior strength suit every embedding dimension.
+    mean, std = xs.mean(0), xs.std(0).clamp_min(1e-3)
+    z = (xs - mean) / std
+    w_old = torch.as_tensor(weight, dtype=torch.float32) * std
+    b_old = torch.as_tensor(bias, dtype=torch.float32) + torch.as_tensor(weight, dtype=torch.float32) @ mean
+    w = torch.zeros(n_labels, z.shape[1])
+    b = torch.zeros(n_labels)
+    w[:n_old], b[:n_old] = w_old, b_old
+    t = torch.as_tensor(targets, dtype=torch.float32)
+    k = torch.as_tensor(known, dtype=torch.bool)
+    if n_labels > n_old:  # a new label starts at its share of the known windows
+        share = ((t * k).sum(0) / k.sum(0).clamp_min(1))[n_old:].clamp(0.01, 0.5)
+        b[n_old:] = torch.log(share / (1 - share))
+    pw, nw = _balanced(t, k)
+    soft = torch.sigmoid(z @ w_old.T + b_old)  # the old head's scores
+    unknown = (~k).float()
+    taught = ((t * k).sum(0) > 0)[:n_old]
+    free_old = unknown[:, :n_old] / unknown.shape[0] * torch.where(taught, fit.keep_taught, fit.keep)
+    free_new = unknown[:, n_old:] / unknown.shape[0]
+    w.requires_grad_(True)
+    b.requires_grad_(True)
+    opt = torch.optim.Adam([w, b], lr=fit.lr)
+    for step in range(fit.steps):
+        if should_cancel is not None and should_cancel():
+            raise InterruptedError("adaptation cancelled")
+        opt.zero_grad()
+        logits = z @ w.T + b
+        loss = (F.binary_cross_entropy_with_logits(logits, t, reduction="none") * (t * pw + (1 - t) * nw)).sum()
+        loss = loss + (F.binary_cross_entropy_with_logits(
+            logits[:, :n_old], soft, reduction="none") * free_old).sum()
+        if n_labels > n_old:
+            loss = loss + fit.negatives * (F.softplus(logits[:, n_old:]) * free_new).sum()
+            loss = loss + fit.new_prior * (w[n_old:] ** 2).sum()
+        loss = loss + fit.prior * ((w[:n_old] - w_old) ** 2).sum()
+        loss.backward()
+        opt.step()
+        if progress is not None and step % 25 == 0:
+            progress(step / fit.steps)
+    with torch.no_grad():
+        w_raw = w / std
+        b_raw = b - w_raw @ mean
+    return w_raw.numpy().astype(np.float32), b_raw.numpy().astype(np.float32)
+
+
+def _balanced(t: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-window weights of the known windows' positive and negative parts: each label's positives and
+    its negatives weigh half each (all of it when it has only one kind)."""
+    kf = k.float()
+    pos = (t * kf).sum(0)
+    neg = ((1 - t) * kf).sum(0)
+    has_both = (pos > 0) & (neg > 0)
+    pw = torch.where(has_both, 0.5, 1.0) / pos.clamp_min(1e-6) * (pos > 0)
+    nw = torch.where(has_both, 0.5, 1.0) / neg.clamp_min(1e-6) * (neg > 0)
+    return pw * kf, nw * kf

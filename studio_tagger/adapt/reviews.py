@@ -1,0 +1,82 @@
+"""Reviews: what an editor checked in one recording, read from a session or a JSON regions file (no Qt).
+
+A review names a recording, its regions and the spans the editor checked (``reviewed``; the whole file
+when not given). Inside those spans the regions are the truth for every label, a label without a region
+there being absent; outside them nothing is assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..analysis.regions import Region
+from ..interchange.errors import MarkerFileError
+from ..interchange.tables import regions_from_document, source_path
+from ..session import SESSION_FORMAT, SessionError, load_session
+
+
+class AdaptError(Exception):
+    """A request to adapt that cannot be met (no corrections, unreadable review, bad example); one line."""
+
+
+@dataclass
+class Review:
+    source: Path
+    regions: list[Region]
+    reviewed: list[tuple[float, float]] | None = None  # None: the whole recording
+    name: str = ""  # the session or JSON file it came from, for the model card
+    session: object | None = None  # the loaded session, whose cached embeddings spare an analysis
+
+    def spans(self, duration: float) -> list[tuple[float, float]]:
+        """The checked spans, clipped to the recording."""
+        spans = self.reviewed if self.reviewed is not None else [(0.0, duration)]
+        return [(max(0.0, s), min(duration, e)) for s, e in spans if min(duration, e) > max(0.0, s)]
+
+
+def read_review(path: str | Path) -> Review:
+    """A review from a session (``.stsession``) or a JSON file with ``file``, ``regions`` and an optional
+    ``reviewed`` list of [start, end] spans; raises AdaptError naming the file and the problem."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AdaptError(f"{p}: no such file") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AdaptError(f"{p}: not a session or JSON regions file ({exc})") from exc
+    if isinstance(data, dict) and data.get("format") == SESSION_FORMAT:
+        try:
+            session = load_session(p)
+        except SessionError as exc:
+            raise AdaptError(str(exc)) from exc
+        if not session.edits and "reviewed" not in data:
+            raise AdaptError(f"{p}: the session has no corrections (edit some regions first)")
+        return Review(session.source, session.regions(), _spans(p, data.get("reviewed")), str(p), session)
+    if not isinstance(data, dict) or "regions" not in data:
+        raise AdaptError(f"{p}: not a session or JSON regions file (no 'regions')")
+    try:
+        regions = regions_from_document(p, data)
+    except MarkerFileError as exc:
+        raise AdaptError(str(exc)) from exc
+    source = data.get("file") or source_path(p, data.get("source"))
+    if not source:
+        raise AdaptError(f"{p}: names no recording ('file')")
+    source = Path(str(source))
+    if not source.is_absolute():
+        source = p.parent / source
+    return Review(source, regions, _spans(p, data.get("reviewed")), str(p))
+
+
+def _spans(path: Path, value: object) -> list[tuple[float, float]] | None:
+    if value is None:
+        return None
+    try:
+        spans = [(float(s), float(e)) for s, e in value]  # type: ignore[union-attr]
+    except (TypeError, ValueError) as exc:
+        raise AdaptError(f"{path}: 'reviewed' must be a list of [start, end] pairs in seconds") from exc
+    for s, e in spans:
+        if not (math.isfinite(s) and math.isfinite(e) and 0.0 <= s < e):
+            raise AdaptError(f"{path}: reviewed span {s:g}..{e:g} s is not a span of the recording")
+    return spans

@@ -1,0 +1,64 @@
+"""Analysis > Adapt to My Corrections: the lanes follow the corrections, a new name becomes a lane, and
+undo and the way back to the shipped model each take one action."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from studio_tagger.adapt.adapter import CACHE_EMBEDDINGS
+from studio_tagger.analysis.regions import RegionParams
+from studio_tagger.models import load_model
+from studio_tagger.session import load_session
+
+NOTHING = RegionParams(threshold_on=1.01, threshold_off=1.01)  # no detected regions: only the user's
+# conftest.write_take's phrases: 220, 330, 440, 587 and 220 Hz
+TONES = [(2.0, 6.0), (9.0, 13.0), (16.0, 20.0), (23.0, 27.0), (30.0, 34.0)]
+FLUTE = [TONES[0], TONES[4]]  # the same tone twice
+OBOE = [TONES[1], TONES[2]]
+
+
+def _lane_mean(doc, label, spans):
+    times, activity = doc.activity.times, doc.activity.activity
+    j = doc.activity.labels.index(label)
+    inside = sum(((times > s + 0.5) & (times < e - 0.5)) for s, e in spans).astype(bool)
+    return float(activity[inside, j].mean())
+
+
+def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_shipped(qtbot, analysed, tmp_path):
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.set_region_params(NOTHING)
+    w.adapt_action.trigger()  # no corrections yet: a message, nothing runs
+    assert "no corrections" in w.last_error and not w.adaptation.running
+    original_labels, original_model = w.doc.activity.labels, w.settings.model_path
+    w.error_box.close()
+    for span in FLUTE:
+        w.doc.set_time_selection(span, "flute")
+        qtbot.keyClick(w, Qt.Key.Key_A)
+    assert [r.label for r in w.doc.regions] == ["flute", "flute"]
+    for span in OBOE:  # a name the model does not know: a new lane from two examples
+        w.doc.add_region("oboe", *span)
+    flute_before = _lane_mean(w.doc, "flute", FLUTE)
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000) as done:
+        w.adapt_action.trigger()
+    assert "corrected seconds" in done.args[0] and "new lanes: oboe" in done.args[0]
+    assert w.doc.activity.labels == (*original_labels, "oboe")
+    assert _lane_mean(w.doc, "flute", FLUTE) > max(flute_before, _lane_mean(w.doc, "flute", OBOE))
+    assert _lane_mean(w.doc, "oboe", OBOE) > max(_lane_mean(w.doc, "oboe", FLUTE), 0.5)
+    adapted = load_model(w.settings.model_path)  # the adapted model is a model file like any other
+    assert adapted.labels[-1] == "oboe" and w.settings.model_path.startswith(str(tmp_path / "models"))
+    assert w.undo_adapt_action.isEnabled() and w.shipped_model_action.isEnabled()
+
+    session = tmp_path / "take.stsession"  # the session keeps the embeddings: adapting it reads no audio
+    assert w.files.save_session(path=session)
+    assert load_session(session).cache[CACHE_EMBEDDINGS].shape[1] == adapted.module.head.in_channels
+
+    w.undo_adapt_action.trigger()
+    assert w.doc.activity.labels == original_labels and w.settings.model_path == original_model
+
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000):
+        w.adapt_action.trigger()  # the embeddings are kept: no second analysis needed
+    with qtbot.waitSignal(w.analysisFinished, timeout=60_000):
+        w.shipped_model_action.trigger()  # the test model is not the shipped network: it analyses again
+    assert w.settings.model_path == "" and w.doc.activity.model == load_model(None).name
+    assert not w.shipped_model_action.isEnabled()

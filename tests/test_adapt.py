@@ -1,0 +1,235 @@
+"""Adapting a model to corrections and examples: direction of the change, what it leaves alone, the model
+file it writes, new lanes through every export, and the requests it refuses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from studio_tagger.adapt import (
+    AdaptError,
+    Review,
+    activity_from_embeddings,
+    adapt_model,
+    embed_review,
+    lane_from_examples,
+    read_review,
+    save_adapted,
+)
+from studio_tagger.analysis import Analyzer, find_regions
+from studio_tagger.analysis.regions import Region, RegionParams
+from studio_tagger.cli import main
+from studio_tagger.interchange import FORMATS
+from studio_tagger.models import load_model
+
+RATE = 16000
+SECTION = 6.0  # seconds: a harmonic tone and noise take turns
+DURATION = 48.0
+HALF = DURATION / 2
+
+
+def _recording() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    t = np.arange(int(SECTION * RATE)) / RATE
+    tone = sum(0.3 / k * np.sin(2 * np.pi * 440.0 * k * t) for k in range(1, 6))
+    parts = []
+    for i in range(int(DURATION / SECTION)):
+        parts.append(tone if i % 2 == 0 else 0.3 * rng.standard_normal(len(t)))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _tone_spans(lo: float, hi: float) -> list[tuple[float, float]]:
+    starts = np.arange(0.0, DURATION, 2 * SECTION)
+    return [(s, s + SECTION) for s in starts if lo <= s and s + SECTION <= hi]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    path = tmp_path_factory.mktemp("adapt") / "take.wav"
+    sf.write(str(path), _recording(), RATE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(random_model_path):
+    return load_model(random_model_path)
+
+
+@pytest.fixture(scope="module")
+def embedded(base, recording):
+    """The first half checked: the tone is a flute, nothing else plays."""
+    review = Review(recording, [Region("flute", s, e) for s, e in _tone_spans(0, HALF)], [(0.0, HALF)])
+    return embed_review(Analyzer(base, device="cpu", embeddings=True), review)
+
+
+def _means(times, activity, column):
+    """Mean activity of one label over the second half's tone bins and its noise bins."""
+    late = times >= HALF + 1.0
+    tone = np.zeros(len(times), bool)
+    for s, e in _tone_spans(HALF, DURATION):
+        tone |= (times > s + 1.0) & (times < e - 1.0)
+    return activity[late & tone, column].mean(), activity[late & ~tone & (times % (2 * SECTION) > SECTION + 1.0)
+                                                         & (times % (2 * SECTION) < 2 * SECTION - 1.0), column].mean()
+
+
+def test_cached_embeddings_give_the_analysis_back(base, embedded):
+    item, result = embedded
+    times, activity = activity_from_embeddings(base, item)
+    np.testing.assert_allclose(times, result.times)
+    np.testing.assert_allclose(activity, result.activity, atol=1e-2)  # float16 embeddings
+
+
+def test_corrections_move_the_corrected_label_on_audio_nobody_checked(base, embedded):
+    item, result = embedded
+    adapted = adapt_model(base, [item])
+    flute = base.labels.index("flute")
+    tone_before, noise_before = _means(result.times, result.activity, flute)
+    times, after = activity_from_embeddings(adapted.model, item)
+    tone_after, noise_after = _means(times, after, flute)
+    assert tone_after > 0.7 and noise_after < 0.3, (tone_after, noise_after)
+    assert tone_after - noise_after > tone_before - noise_before + 0.3
+    # Every other label was checked absent in the first half: its activity falls in the second.
+    others = [j for j in range(len(base.labels)) if j != flute]
+    assert after[times > HALF, :][:, others].mean() < result.activity[result.times > HALF, :][:, others].mean()
+    assert adapted.figures["labels"]["flute"]["f1_after"] > adapted.figures["labels"]["flute"]["f1_before"]
+    assert "corrected seconds" in adapted.summary and f"{HALF:.0f}" in adapted.summary
+
+
+def test_labels_the_editor_did_not_check_keep_their_scores(base, embedded):
+    item, result = embedded
+    adapted = adapt_model(base, [item], checked_labels=["flute"])
+    _, after = activity_from_embeddings(adapted.model, item)
+    flute = base.labels.index("flute")
+    others = [j for j in range(len(base.labels)) if j != flute]
+    assert np.abs(after[:, others] - result.activity[:, others]).max() < 0.1
+    assert np.abs(after[:, flute] - result.activity[:, flute]).max() > 0.3
+
+
+def test_adapted_model_round_trips_and_analyses_as_in_memory(base, embedded, recording, tmp_path):
+    item, _ = embedded
+    adapted = adapt_model(base, [item], name="my hall")
+    weights, card_path = save_adapted(adapted, tmp_path / "hall")
+    loaded = load_model(weights)
+    assert loaded.labels == base.labels and loaded.name == "my hall"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    assert card["adaptation"]["base"] == base.name
+    assert card["adaptation"]["base_sha256"] and card["adaptation"]["recordings"] == [str(recording)]
+    for key, value in adapted.model.module.state_dict().items():
+        assert np.array_equal(loaded.module.state_dict()[key].numpy(), value.numpy()), key
+    result = Analyzer(loaded, device="cpu").analyze(recording)
+    np.testing.assert_allclose(result.activity, activity_from_embeddings(adapted.model, item)[1], atol=1e-2)  # float16 embeddings
+
+
+def test_a_new_lane_from_examples_fills_in_and_exports_everywhere(base, embedded, recording, tmp_path):
+    item, _ = embedded
+    examples = _tone_spans(0, HALF)[:2]
+    adapted = lane_from_examples(base, [item], "oboe", [examples])
+    assert adapted.model.labels == (*base.labels, "oboe") and adapted.new_labels == ("oboe",)
+    weights, _ = save_adapted(adapted, tmp_path / "oboe")
+    result = Analyzer(load_model(weights), device="cpu").analyze(recording)
+    regions = [r for r in find_regions(result.times, result.activity, result.labels, RegionParams(),
+                                       duration=result.duration) if r.label == "oboe"]
+    late = [(s, e) for s, e in _tone_spans(HALF, DURATION)]
+    found = [any(r.start < e and s < r.end for r in regions) for s, e in late]
+    assert all(found), (regions, late)
+    noise_time = sum(max(0.0, min(r.end, HALF + 2 * SECTION * (k + 1)) - max(r.start, HALF + 2 * SECTION * k + SECTION))
+                     for r in regions for k in range(2))
+    assert noise_time < 0.3 * 2 * SECTION
+    # The other lanes keep their scores: the examples vouch for the new lane only.
+    base_result = embedded[1]
+    assert np.abs(result.activity[:, : len(base.labels)] - base_result.activity).max() < 0.1
+    for fmt in FORMATS:
+        out = tmp_path / f"export-{fmt}"
+        assert main(["analyze", str(recording), "--model", str(weights), "--export", f"{fmt}={out}", "-q"]) == 0
+        assert b"oboe" in out.read_bytes(), fmt
+
+
+def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording):
+    item, _ = embedded
+    unchecked = Review(recording, [Region("flute", 0.0, 6.0)], [(3.0, 4.0)])
+    short_span = type(item)(unchecked, item.duration, item.hop, item.window, item.embeddings)
+    with pytest.raises(AdaptError, match="no corrections"):
+        adapt_model(base, [short_span])
+    with pytest.raises(AdaptError, match="shorter than one analysis window"):
+        lane_from_examples(base, [item], "oboe", [[(0.0, 6.0), (12.0, 13.0)]])
+    with pytest.raises(AdaptError, match="already a lane"):
+        lane_from_examples(base, [item], "Flute", [[(0.0, 6.0)]])
+    with pytest.raises(AdaptError, match="already a lane"):
+        lane_from_examples(base, [item], "flute", [[(0.0, 6.0)]])
+    with pytest.raises(AdaptError, match="at least"):
+        lane_from_examples(base, [item], "oboe", [[]])
+    relabelled = Review(recording, [Region("FLUTE", 0.0, 6.0)], [(0.0, HALF)])
+    with pytest.raises(AdaptError, match="already a lane"):
+        adapt_model(base, [type(item)(relabelled, item.duration, item.hop, item.window, item.embeddings)])
+
+
+def test_cli_adapts_on_a_json_review_and_the_model_works_with_analyze(base, recording, random_model_path,
+                                                                       tmp_path, capsys):
+    review = tmp_path / "review.json"
+    regions = [{"label": "flute", "start": s, "end": e} for s, e in _tone_spans(0, HALF)]
+    regions.append({"label": "cello", "start": 6.0, "end": 12.0})
+    review.write_text(json.dumps({"file": str(recording), "regions": regions, "reviewed": [[0, HALF]]}))
+    out = tmp_path / "adapted.safetensors"
+    assert main(["adapt", str(review), "--out", str(out), "--base", str(random_model_path), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "corrected seconds" in printed and "new lanes: cello" in printed
+    model = load_model(out)
+    assert model.labels == (*base.labels, "cello")
+    assert json.loads(out.with_suffix(".json").read_text())["adaptation"]["sessions"] == [str(review)]
+    assert main(["analyze", str(recording), "--model", str(out), "--json", str(tmp_path / "a.json"), "-q"]) == 0
+    assert json.loads((tmp_path / "a.json").read_text())["labels"][-1] == "cello"
+
+
+def test_cli_refuses_a_review_without_corrections(recording, random_model_path, tmp_path, capsys):
+    review = tmp_path / "nothing.json"
+    review.write_text(json.dumps({"file": str(recording), "regions": [], "reviewed": []}))
+    out = tmp_path / "m.safetensors"
+    assert main(["adapt", str(review), "--out", str(out), "--base", str(random_model_path), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("studio-tagger: error:") and "no corrections" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"file": "x.wav", "regions": [], "reviewed": [[5, 2]]}))
+    with pytest.raises(AdaptError, match="reviewed span"):
+        read_review(bad)
+    with pytest.raises(AdaptError, match="no such file"):
+        read_review(tmp_path / "missing.json")
+    relative = tmp_path / "rel.json"
+    relative.write_text(json.dumps({"file": "take.wav", "regions": [{"label": "flute", "start": 1, "end": 3}]}))
+    review = read_review(relative)
+    assert review.source == tmp_path / "take.wav" and review.reviewed is None
+    assert review.spans(10.0) == [(0.0, 10.0)]
+
+
+def _session(recording, result, edits, cache):
+    from studio_tagger.session import Session, content_hash
+
+    return Session(source=recording, source_hash=content_hash(recording), duration=result.duration,
+                   sample_rate=result.sample_rate, model=result.model, labels=result.labels, hop=result.hop,
+                   times=result.times, activity=result.activity, edits=edits, cache=cache)
+
+
+def test_a_session_with_cached_embeddings_adapts_without_its_recording(base, embedded, recording, random_model_path,
+                                                                     tmp_path, capsys):
+    from studio_tagger.adapt.adapter import embeddings_key, to_cache
+    from studio_tagger.session import Edit, save_session
+
+    item, result = embedded
+    copy = tmp_path / "copy.wav"
+    copy.write_bytes(recording.read_bytes())
+    edits = [Edit("add", new=Region("flute", s, e)) for s, e in _tone_spans(0, HALF)]
+    cache = to_cache(item, embeddings_key(base, item.hop))
+    session = save_session(_session(copy, result, edits, cache), tmp_path / "take.stsession")
+    bare = save_session(_session(copy, result, [], {}), tmp_path / "bare.stsession")
+    copy.unlink()  # only the cache can tell the model what the recording sounds like now
+    out = tmp_path / "from-session.safetensors"
+    assert main(["adapt", str(session), "--out", str(out), "--base", str(random_model_path), "-q"]) == 0
+    assert load_model(out).card["adaptation"]["sessions"] == [str(session)]
+    assert main(["adapt", str(bare), "--out", str(out), "--base", str(random_model_path), "-q"]) == 1
+    assert "no corrections" in capsys.readouterr().err
