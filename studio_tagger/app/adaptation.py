@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
+from shiboken6 import isValid
 
 from ..adapt import Adapted, AdaptError, Embedded, Review, activity_from_embeddings, adapt_model, save_adapted
 from ..adapt.adapter import embed_review, embeddings_key, from_cache, to_cache
@@ -125,7 +126,8 @@ class Adaptation(QObject):
                 self._embedded = cached_item
 
         def done(generation: int, result: AdaptationDone) -> None:
-            if not self.slot.is_current(generation) or self.doc is not doc:
+            # A window closed while the job ran has deleted its document (the Python wrapper outlives it).
+            if not self.slot.is_current(generation) or self.doc is not doc or not isValid(doc):
                 return
             self.history.append(before)
             self.settings.model_path = str(result.path)
@@ -138,7 +140,7 @@ class Adaptation(QObject):
             self.finished.emit(text)
 
         def failed(generation: int, text: str) -> None:
-            if self.slot.is_current(generation):
+            if self.slot.is_current(generation) and isValid(self):
                 self.ended.emit()
                 self.error.emit(f"adapting failed: {text}")
 

@@ -39,7 +39,7 @@ def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_ship
     for span in OBOE:  # a name the model does not know: a new lane from two examples
         w.doc.add_region("oboe", *span)
     flute_before = _lane_mean(w.doc, "flute", FLUTE)
-    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000) as done:
+    with qtbot.waitSignal(w.adaptationFinished, timeout=240_000) as done:
         w.adapt_action.trigger()
     assert "corrected seconds" in done.args[0] and "new lanes: oboe" in done.args[0]
     assert w.doc.activity.labels == (*original_labels, "oboe")
@@ -56,9 +56,9 @@ def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_ship
     w.undo_adapt_action.trigger()
     assert w.doc.activity.labels == original_labels and w.settings.model_path == original_model
 
-    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000):
+    with qtbot.waitSignal(w.adaptationFinished, timeout=240_000):
         w.adapt_action.trigger()  # the embeddings are kept: no second analysis needed
-    with qtbot.waitSignal(w.analysisFinished, timeout=60_000):
+    with qtbot.waitSignal(w.analysisFinished, timeout=240_000):
         w.shipped_model_action.trigger()  # the test model is not the shipped network: it analyses again
     assert w.settings.model_path == "" and w.doc.activity.model == load_model(None).name
     assert not w.shipped_model_action.isEnabled()
