@@ -129,3 +129,17 @@ def test_takes_of_an_evaluation_only_bank_are_not_calibrated_on(energy_model_fil
     assert main(["--model", str(energy_model_file), "--takes", str(takes), "--write"]) == 2
     assert "evaluation-only" in capsys.readouterr().err
     assert energy_model_file.with_suffix(".json").read_text() == card_before
+
+
+def test_a_held_label_keeps_a_zero_bias_and_an_unknown_one_is_refused(energy_model_file, tmp_path, capsys):
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    _take(takes, "a", 1.0, [{"label": "flute", "start": 4.0, "end": 12.0}])
+    _take(takes, "b", 0.1, [])
+    assert main(["--model", str(energy_model_file), "--takes", str(takes), "--grid=-1,0", "--hold", "flute",
+                 "--device", "cpu", "--write"]) == 0
+    card = load_model(energy_model_file).card
+    assert card["calibration"]["logit_bias"]["flute"] == 0.0 and card["calibration"]["held_at_zero"] == ["flute"]
+    assert card["calibration"]["after"]["false_alarm_regions"] == card["calibration"]["before"]["false_alarm_regions"]
+    assert main(["--model", str(energy_model_file), "--takes", str(takes), "--hold", "flutte"]) == 2
+    assert "unknown label(s) flutte" in capsys.readouterr().err

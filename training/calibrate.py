@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grid", type=_grid, default=DEFAULT_GRID,
                         help="comma-separated logit biases to try (must contain 0)")
     parser.add_argument("--tolerance", type=float, default=0.005, help="segment F1 differences counted as ties")
+    parser.add_argument("--hold", default="", metavar="LABELS",
+                        help="comma-separated labels whose bias stays 0 (e.g. where a fitted bias was seen to "
+                             "cut a label's recall on a held-out family below half)")
     parser.add_argument("--write", action="store_true", help="store the biases in the model card")
     parser.add_argument("--version", help="with --write: the card's new model version")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -132,9 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{', '.join(kept_out)}: rendered from an evaluation-only bank; calibrating on it would tune on it",
               file=sys.stderr)
         return 2
+    held = [x.strip() for x in args.hold.split(",") if x.strip()]
+    unknown = [x for x in held if x not in model.labels]
+    if unknown:
+        print(f"--hold: unknown label(s) {', '.join(unknown)}; the model's labels: {', '.join(model.labels)}",
+              file=sys.stderr)
+        return 2
     params = RegionParams()
     reports = sweep(model, files, args.grid, params, args.device, args.hop, args.progress)
     bias = choose({b: r.per_label() for b, r in reports.items()}, model.labels, args.tolerance)
+    bias.update(dict.fromkeys(held, 0.0))
     before = reports[0.0]  # the grid always holds 0 (see _grid): the uncalibrated model
     after = score_takes(model, files, [bias[label] for label in model.labels], params, args.device, args.hop)
     print(f"{model.name} on {len(files)} takes (bias 0 > fitted)\n{_compare(before, after, bias)}")
@@ -144,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "logit_bias": bias,
             "method": "per-label logit bias with the best 1 s segment F1 on the takes (training.calibrate)",
             "takes": [f.stem for f in files], "grid": list(args.grid), "tolerance": args.tolerance,
+            "held_at_zero": held,
             "region_params": asdict(params),
             "command": "python -m training.calibrate " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
             "before": before.summary(), "after": after.summary(),
