@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from studio_tagger.atomic import atomic_write
 from studio_tagger.labels import LABELS
 from studio_tagger.progress import progress
 from training import notephrases, physical, singing
@@ -51,11 +49,10 @@ from training.realdata import (
     salamander_notes,
 )
 from training.render import sounding_extent
-from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, usable
+from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, usable, write_clip
 
 CLIP_SAMPLES = 131_072 * RATE // 44_100
 """Medley-solos-DB's 2.97 s at 22.05 kHz."""
-PEAK = 10 ** (-1 / 20)
 DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "realsynth"
 SALAMANDER_CACHE = Path.home() / ".cache" / "studio-tagger" / "salamander"
 STK_SHARE = 0.25
@@ -219,18 +216,10 @@ def render_job(job: Job, out: Path) -> list[Record]:
         instrument = job.label if job.label is not None else job.group.split("/")[-1]
         record = Record(audio_path(root, job.subset, job.label_id, uid), instrument, job.label_id, job.subset,
                         song_base + attempts, uid, {"family": family, "group": job.group, "kind": job.kind})
-        write_clip(record.path, clip)
+        write_clip(record.path, clip, RATE)
         records.append(record)
     write_csv(part_csv, records)
     return records
-
-
-def write_clip(path: Path, clip: np.ndarray) -> None:
-    """16-bit PCM WAV at RATE, peak-normalised to -1 dBFS, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scaled = clip * (PEAK / max(float(np.abs(clip).max()), 1e-9))
-    with atomic_write(path, "wb") as f:
-        sf.write(f, scaled, RATE, format="WAV", subtype="PCM_16")
 
 
 def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2, show_progress: bool = False) -> tuple[int, list[Job]]:

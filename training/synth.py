@@ -213,12 +213,12 @@ def render_job(job: Job, out: Path) -> list[Record]:
     return records
 
 
-def write_clip(path: Path, clip: np.ndarray) -> None:
-    """16-bit PCM WAV, peak-normalised to -1 dBFS, written atomically."""
+def write_clip(path: Path, clip: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    """16-bit PCM WAV at ``rate``, peak-normalised to -1 dBFS, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scaled = clip * (PEAK / max(float(np.abs(clip).max()), 1e-9))
     with atomic_write(path, "wb") as f:
-        sf.write(f, scaled, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+        sf.write(f, scaled, rate, format="WAV", subtype="PCM_16")
 
 
 def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
