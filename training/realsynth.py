@@ -195,12 +195,15 @@ def render_job(job: Job, out: Path) -> list[Record]:
     family = FAMILY.get(job.subset, "real")
     song_base = 10**13 + (_stable(job.key) % 10**6) * 10**6
     # Sinsy costs about a second per second sung, so one long melody gives several clips (each sung by a
-    # slightly different voice: see training.singing.resize); the others render a phrase per clip.
+    # slightly different voice: see training.singing.resize); the others render a phrase per clip. The clips
+    # of one phrase share a song id, so a song-aware split keeps them on one side.
     per_phrase = SINSY_CLIPS_PER_PHRASE if job.kind == "sinsy" else 1
     candidates: list[np.ndarray] = []
+    phrase_no = 0
     while len(records) < job.clips and attempts < job.clips * 4:
         attempts += 1
         if not candidates:
+            phrase_no += 1
             # a voice moved up reads its audio faster: a sung piece is cut a fifth longer than a clip
             size = int(CLIP_SAMPLES * 1.2) if job.kind == "sinsy" else CLIP_SAMPLES
             phrase = _phrase(job, job.notes, rng, per_phrase * size / RATE + 0.6)
@@ -215,7 +218,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
         uid = str(uuid.UUID(bytes=hashlib.md5(f"{job.key}/{attempts}".encode()).digest(), version=4))
         instrument = job.label if job.label is not None else job.group.split("/")[-1]
         record = Record(audio_path(root, job.subset, job.label_id, uid), instrument, job.label_id, job.subset,
-                        song_base + attempts, uid, {"family": family, "group": job.group, "kind": job.kind})
+                        song_base + phrase_no, uid, {"family": family, "group": job.group, "kind": job.kind})
         write_clip(record.path, clip, RATE)
         records.append(record)
     write_csv(part_csv, records)
