@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from training.amp import amplify
 from training.realdata import RATE, Note, load
 
 MAX_SHIFT = 4.0
@@ -212,3 +213,25 @@ def passages(recordings: Sequence[Note], rng: np.random.Generator, seconds: floa
         _add(out, t, sound * float(rng.uniform(0.3, 1.0)))
         t += len(sound) + int(rng.uniform(0.02, 0.4) * RATE)
     return out
+
+
+def kind_of(note: Note) -> str:
+    """How a group of recordings is played: ``piano``, ``guitar``, ``arpeggios``, ``passages`` (whole
+    recordings one after another: spoken phrases, noises) or ``melodic``."""
+    if note.instrument == "piano":
+        return "piano"
+    if note.label == "distorted electric guitar":
+        return "guitar"
+    if note.instrument == "harp":
+        return "arpeggios"
+    if note.kind != "note" or note.instrument == "female voice (growl)":
+        return "passages"
+    return "melodic"
+
+
+def phrase(notes: Sequence[Note], rng: np.random.Generator, seconds: float, kind: str | None = None) -> np.ndarray:
+    """A phrase of ``seconds`` played the way ``kind`` (default: `kind_of` the first note) says; a DI guitar
+    comes out through a random amplifier chain, since only that makes it a distorted guitar."""
+    kind = kind or kind_of(notes[0])
+    audio = globals()[kind](notes, rng, seconds)
+    return amplify(audio, RATE, rng) if kind == "guitar" else audio

@@ -27,14 +27,12 @@ import time
 import uuid
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from studio_tagger.labels import LABELS
-from studio_tagger.progress import progress
 from training import notephrases, physical, singing
 from training.amp import amplify
 from training.medley import NOT_A_LABEL, Record, audio_path, read_csv, write_csv, write_metadata
@@ -48,8 +46,7 @@ from training.realdata import (
     realdata_root,
     salamander_notes,
 )
-from training.render import sounding_extent
-from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, usable, write_clip
+from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, cut_clips, run_jobs, split_counts, usable, write_clip
 
 CLIP_SAMPLES = 131_072 * RATE // 44_100
 """Medley-solos-DB's 2.97 s at 22.05 kHz."""
@@ -94,20 +91,8 @@ def _stable(text: str) -> int:
 
 
 def _split(total: int, parts: int) -> list[int]:
-    base, extra = divmod(total, max(parts, 1))
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def _real_kind(note: Note) -> str:
-    if note.instrument == "piano":
-        return "piano"
-    if note.label == "distorted electric guitar":
-        return "guitar"
-    if note.instrument == "harp":
-        return "arpeggios"
-    if note.kind != "note" or note.instrument == "female voice (growl)":
-        return "passages"
-    return "melodic"
+    """``total`` in ``parts`` near-equal parts (none for no parts)."""
+    return split_counts(total, [1.0] * parts) if parts else []
 
 
 def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: bool = True,
@@ -132,7 +117,7 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
         for source, n_source in zip(sources, _split(clips - n_stk - n_sinsy, len(sources)), strict=True):
             mine = [g for g in real if g.startswith(source + "/")]
             for g, n in zip(mine, _split(n_source, len(mine)), strict=True):
-                wanted.append((source, _real_kind(by_group[g][0]), g, label, n, tuple(by_group[g])))
+                wanted.append((source, notephrases.kind_of(by_group[g][0]), g, label, n, tuple(by_group[g])))
     accompaniment = [g for g, v in by_group.items() if v[0].instrument in ACCOMPANIMENT
                      and (v[0].kind == "note" or g.endswith("/phrases"))]
     # Noises stay with their source (a held-out source's key clicks are held out with its notes).
@@ -141,7 +126,7 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
     acc_total = round(clips * len(LABELS) * ACCOMPANIMENT_SHARE)
     for g, n in zip(pieces, _split(acc_total, len(pieces)), strict=True):
         members = noise_groups.get(g) or by_group[g]
-        kind = "passages" if g in noise_groups else _real_kind(members[0])
+        kind = "passages" if g in noise_groups else notephrases.kind_of(members[0])
         wanted.append((members[0].source, kind, g, None, n, tuple(members)))
     jobs = []
     for subset, kind, group, label, count, members in wanted:
@@ -157,28 +142,11 @@ def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds
         return amplify(audio, RATE, rng) if job.group == "distorted electric guitar" else audio
     if job.kind == "sinsy":
         return singing.sing(rng, seconds)
-    make = getattr(notephrases, job.kind)
-    audio = make(members, rng, seconds)
-    if job.kind == "guitar":
-        audio = amplify(audio, RATE, rng)
-    elif job.group.endswith("/noise"):
+    audio = notephrases.phrase(members, rng, seconds, job.kind)
+    if job.group.endswith("/noise"):
         # Key clicks and breaths over a quiet room: a lane must stay dark on these.
         audio = audio + rng.normal(0.0, 1e-3, len(audio)).astype(np.float32)
     return audio
-
-
-def _clips(audio: np.ndarray, rng: np.random.Generator, most: int = 1, size: int = CLIP_SAMPLES) -> list[np.ndarray]:
-    """Up to ``most`` consecutive ``size``-long pieces from where ``audio`` sounds, at a random offset within
-    the slack."""
-    extent = sounding_extent(audio)
-    if extent is None:
-        return []
-    sounding = audio[extent[0]: extent[1]]
-    n = min(most, len(sounding) // size)
-    if n == 0:
-        return []
-    offset = int(rng.integers(0, len(sounding) - n * size + 1))
-    return [sounding[offset + k * size: offset + (k + 1) * size] for k in range(n)]
 
 
 def render_job(job: Job, out: Path) -> list[Record]:
@@ -207,7 +175,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
             # a voice moved up reads its audio faster: a sung piece is cut a fifth longer than a clip
             size = int(CLIP_SAMPLES * 1.2) if job.kind == "sinsy" else CLIP_SAMPLES
             phrase = _phrase(job, job.notes, rng, per_phrase * size / RATE + 0.6)
-            candidates = _clips(phrase, rng, per_phrase, size)
+            candidates = cut_clips(phrase, rng, size, per_phrase)
             if job.kind == "sinsy":
                 candidates = [singing.resize(c, float(rng.uniform(-2.0, 2.5)), CLIP_SAMPLES) for c in candidates]
             if not candidates:
@@ -227,17 +195,7 @@ def render_job(job: Job, out: Path) -> list[Record]:
 
 def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2, show_progress: bool = False) -> tuple[int, list[Job]]:
     """Run ``jobs`` on ``workers`` processes and write both metadata files; (clips, failed jobs)."""
-    results: dict[Job, list[Record]] = {}
-    failed = []
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(render_job, job, out): job for job in jobs}
-        for fut in progress(as_completed(futures), len(futures), "rendering", force=show_progress):
-            try:
-                results[futures[fut]] = fut.result()
-            except Exception as e:  # one bad source must not lose the others' work
-                print(f"\njob {futures[fut].key} failed: {e}", file=sys.stderr)
-                failed.append(futures[fut])
-    ordered = [r for job in jobs if job in results for r in results[job]]
+    ordered, failed = run_jobs(jobs, out, workers, show_progress, render_job)
     write_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL])
     write_metadata(out / ACCOMPANIMENT_DIR, [r for r in ordered if r.label_id == NOT_A_LABEL])
     return len(ordered), failed

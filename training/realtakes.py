@@ -21,27 +21,13 @@ import numpy as np
 import soxr
 
 from training import notephrases
-from training.amp import amplify
 from training.realdata import RATE, Note, groups, read_manifest, realdata_root, salamander_notes
 from training.render import SAMPLE_RATE as TAKE_RATE
 from training.render import sounding_extent
-from training.takes import FADE_SECONDS, PEAK, SOLO_ABOVE_BED_DB, TRUTH_FLOOR_DB, Solo, Take, write_take
+from training.takes import FADE_SECONDS, PEAK, SOLO_ABOVE_BED_DB, TRUTH_FLOOR_DB, Solo, Take, rms, write_take
 
 BED_LINES = ("tonejs_vso2/french horn", "tonejs_vso2/bassoon", "tonejs_vso2/tuba", "tonejs_vso2/trombone")
 BED_HARP = "tonejs_vso2/harp"
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-
-
-def _kind(notes: Sequence[Note]) -> str:
-    first = notes[0]
-    if first.instrument == "piano":
-        return "piano"
-    if first.label == "distorted electric guitar":
-        return "guitar"
-    return "melodic"
 
 
 def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: float) -> np.ndarray:
@@ -61,7 +47,7 @@ def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: floa
             end = min(n, t + len(phrase))
             track[t:end] += phrase[: end - t]
             t = end + int(rng.uniform(0.2, 1.5) * RATE)
-        out += track / max(_rms(track), 1e-9) * float(rng.uniform(0.05, 0.1))
+        out += track / max(rms(track), 1e-9) * float(rng.uniform(0.05, 0.1))
     return out
 
 
@@ -87,15 +73,12 @@ def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str]
         if t + length > seconds - 3.0:
             break
         notes = by_group[str(rng.choice(by_label[queue.pop(0)]))]
-        kind = _kind(notes)
-        phrase = getattr(notephrases, kind)(notes, rng, length)
-        if kind == "guitar":  # a DI guitar is a distorted guitar only through an amplifier
-            phrase = amplify(phrase, RATE, rng)
+        phrase = notephrases.phrase(notes, rng, length)
         a = int(t * RATE)
         extent = sounding_extent(phrase, TRUTH_FLOOR_DB)
         if extent is not None:
             s, e = a + extent[0], a + extent[1]
-            gain = _rms(backing[s:e]) * 10 ** (rng.uniform(*SOLO_ABOVE_BED_DB) / 20) / max(_rms(phrase[extent[0]: extent[1]]), 1e-9)
+            gain = rms(backing[s:e]) * 10 ** (rng.uniform(*SOLO_ABOVE_BED_DB) / 20) / max(rms(phrase[extent[0]: extent[1]]), 1e-9)
             stems[a: a + len(phrase)] += phrase[: n - a] * gain
             solos.append(Solo(str(notes[0].label), round(s / RATE, 3), round(e / RATE, 3)))
         t += length + float(rng.uniform(3.0, 8.0))

@@ -25,7 +25,7 @@ import sys
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +108,7 @@ class Job:
         return out / PARTS_DIR / f"{self.key}.csv"
 
 
-def _split(total: int, weights: Sequence[float]) -> list[int]:
+def split_counts(total: int, weights: Sequence[float]) -> list[int]:
     """``total`` split in proportion to ``weights`` (largest remainder, so the parts sum to total)."""
     w = np.asarray(weights, dtype=float)
     exact = total * w / w.sum()
@@ -126,14 +126,14 @@ def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: i
     jobs = []
     for bank, shift in ((b, k) for b in banks for k in shifts):
         wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
-        per_acc = _split(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
+        per_acc = split_counts(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
         wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
         for style, count in wanted:
             programs = style_programs(style, get_soundfont(bank))
             if not programs or count == 0:
                 continue
-            for (program, _), n in zip(programs, _split(count, [w for _, w in programs]), strict=True):
-                for chunk, size in enumerate(_split(n, [1.0] * -(-n // CHUNK_CLIPS))):
+            for (program, _), n in zip(programs, split_counts(count, [w for _, w in programs]), strict=True):
+                for chunk, size in enumerate(split_counts(n, [1.0] * -(-n // CHUNK_CLIPS))):
                     jobs.append(Job(bank, style.name, program, chunk, size, seed, shift))
     return jobs
 
@@ -158,17 +158,19 @@ def usable(clip: np.ndarray) -> bool:
     return float(np.mean(env >= env.max() * 10 ** (-30 / 20))) >= 0.6
 
 
-def cut_clips(segment: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """Consecutive CLIP_SAMPLES clips from where ``segment`` sounds, at a random offset within the slack."""
+def cut_clips(segment: np.ndarray, rng: np.random.Generator, size: int = CLIP_SAMPLES,
+              most: int | None = None) -> list[np.ndarray]:
+    """Consecutive ``size``-long clips (at most ``most``) from where ``segment`` sounds, at a random offset
+    within the slack."""
     extent = sounding_extent(segment)
     if extent is None:
         return []
     sounding = segment[extent[0]: extent[1]]
-    n = len(sounding) // CLIP_SAMPLES
+    n = len(sounding) // size if most is None else min(most, len(sounding) // size)
     if n == 0:
         return []
-    offset = int(rng.integers(0, len(sounding) - n * CLIP_SAMPLES + 1))
-    return [sounding[offset + k * CLIP_SAMPLES: offset + (k + 1) * CLIP_SAMPLES] for k in range(n)]
+    offset = int(rng.integers(0, len(sounding) - n * size + 1))
+    return [sounding[offset + k * size: offset + (k + 1) * size] for k in range(n)]
 
 
 def render_job(job: Job, out: Path) -> list[Record]:
@@ -221,16 +223,14 @@ def write_clip(path: Path, clip: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         sf.write(f, scaled, rate, format="WAV", subtype="PCM_16")
 
 
-def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
-               show_progress: bool = False) -> tuple[list[Record], list[Job]]:
-    """Run ``jobs`` on ``workers`` processes and write both metadata files.
-
-    Returns (records written, jobs that failed); a rerun redoes only the failed and missing jobs.
-    """
-    results: dict[Job, list[Record]] = {}
+def run_jobs(jobs: Sequence, out: Path, workers: int, show_progress: bool,
+             render: Callable = render_job) -> tuple[list[Record], list]:
+    """``render(job, out)`` for every job on ``workers`` processes; (records in job order, failed jobs).
+    One failing job is reported and the others go on, so a rerun redoes only what failed or is missing."""
+    results: dict = {}
     failed = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(render_job, job, out): job for job in jobs}
+        futures = {pool.submit(render, job, out): job for job in jobs}
         for fut in progress(as_completed(futures), len(futures), "rendering jobs", force=show_progress):
             job = futures[fut]
             try:
@@ -238,7 +238,16 @@ def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
             except Exception as e:  # one bad bank/program must not lose the other jobs' work
                 print(f"\njob {job.key} failed: {e}", file=sys.stderr)
                 failed.append(job)
-    ordered = [r for job in jobs if job in results for r in results[job]]
+    return [r for job in jobs if job in results for r in results[job]], failed
+
+
+def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2,
+               show_progress: bool = False) -> tuple[list[Record], list[Job]]:
+    """Run ``jobs`` on ``workers`` processes and write both metadata files.
+
+    Returns (records written, jobs that failed); a rerun redoes only the failed and missing jobs.
+    """
+    ordered, failed = run_jobs(jobs, out, workers, show_progress)
     banks = {job.subset for job in jobs}
     _update_metadata(out, [r for r in ordered if r.label_id != NOT_A_LABEL], banks)
     _update_metadata(out / ACCOMPANIMENT_DIR, [r for r in ordered if r.label_id == NOT_A_LABEL], banks)

@@ -148,7 +148,8 @@ def _solo_parts(rng: np.random.Generator, harmony: Harmony, entries: Sequence[_E
     return [Part(p, tuple(pls)) for p, pls in by_program.items()]
 
 
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
+    """Root mean square of ``x`` (0 for no samples)."""
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
@@ -191,7 +192,7 @@ def render_take(bank: str, minutes: float, seed: int, accompaniment_only: bool =
                 continue
             s, e = a + extent[0], a + extent[1]
             want_db = rng.uniform(*SOLO_ABOVE_BED_DB)
-            gains[a:b] = _rms(bed[s:e]) * 10 ** (want_db / 20) / max(_rms(stem[s:e]), 1e-9)
+            gains[a:b] = rms(bed[s:e]) * 10 ** (want_db / 20) / max(rms(stem[s:e]), 1e-9)
             solos.append(Solo(label, round(s / SAMPLE_RATE, 3), round(e / SAMPLE_RATE, 3)))
         stems[label] = stem * gains
     # A short fade on the last, still sounding bar instead of a release into silence.
