@@ -57,7 +57,7 @@ def cached_take(bank: str, minutes: float, seed: int, folder: Path, extra_lane: 
 
 def _with_oboe(take, seed: int):
     """The take with six oboe phrases of 8-12 s at even places over it (three per half), 8 dB over the bed."""
-    from training.takes import Solo, _rms
+    from training.takes import Solo, rms
 
     rng = np.random.default_rng(seed + 1000)
     sfont = get_soundfont(take.bank)
@@ -78,7 +78,7 @@ def _with_oboe(take, seed: int):
         if extent is None:
             continue
         bed = take.bed[a + extent[0]: a + extent[1]]
-        gain = _rms(bed) * 10 ** (8 / 20) / max(_rms(stem[extent[0]: extent[1]]), 1e-9)
+        gain = rms(bed) * 10 ** (8 / 20) / max(rms(stem[extent[0]: extent[1]]), 1e-9)
         mix[a: a + len(stem)] += stem * gain
         solos.append(Solo(NEW_LANE, round((a + extent[0]) / SAMPLE_RATE, 3), round((a + extent[1]) / SAMPLE_RATE, 3)))
     mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)

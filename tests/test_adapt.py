@@ -17,8 +17,10 @@ from studio_tagger.adapt import (
     embed_review,
     lane_from_examples,
     read_review,
+    remove_lanes,
     save_adapted,
 )
+from studio_tagger.adapt.adapter import embeddings_key
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.cli import main
@@ -145,6 +147,26 @@ def test_a_new_lane_from_examples_fills_in_and_exports_everywhere(base, embedded
         out = tmp_path / f"export-{fmt}"
         assert main(["analyze", str(recording), "--model", str(weights), "--export", f"{fmt}={out}", "-q"]) == 0
         assert b"oboe" in out.read_bytes(), fmt
+
+
+def test_removing_a_new_lane_gives_the_other_lanes_back_exactly(base, embedded, tmp_path):
+    item, _ = embedded
+    with_oboe = lane_from_examples(base, [item], "oboe", [_tone_spans(0, HALF)[:2]])
+    removed = remove_lanes(with_oboe.model, ["oboe"])
+    assert removed.model.labels == base.labels
+    _, before = activity_from_embeddings(with_oboe.model, item)
+    _, after = activity_from_embeddings(removed.model, item)
+    np.testing.assert_array_equal(after, before[:, : len(base.labels)])
+    weights, card_path = save_adapted(removed, tmp_path / "no-oboe")
+    loaded = load_model(weights)
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    assert loaded.labels == base.labels and card["adaptation"]["removed_labels"] == ["oboe"]
+    # Still the base network: the embeddings cached for the base serve the trimmed model too.
+    assert embeddings_key(loaded, item.hop) == embeddings_key(base, item.hop)
+    with pytest.raises(AdaptError, match="no lane 'cello'"):
+        remove_lanes(base, ["cello"])
+    with pytest.raises(AdaptError, match="at least one lane"):
+        remove_lanes(base, list(base.labels))
 
 
 def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording):

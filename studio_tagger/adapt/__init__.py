@@ -8,6 +8,7 @@ from .adapter import (
     embed_review,
     embed_reviews,
     lane_from_examples,
+    remove_lanes,
     save_adapted,
 )
 from .head import HeadFit
@@ -15,5 +16,6 @@ from .reviews import AdaptError, Review, read_review
 
 __all__ = [
     "AdaptError", "Adapted", "Embedded", "HeadFit", "Review", "activity_from_embeddings", "adapt_model",
-    "embed_review", "embed_reviews", "lane_from_examples", "read_review", "save_adapted",
+    "embed_review", "embed_reviews", "lane_from_examples", "read_review", "remove_lanes",
+    "save_adapted",
 ]

@@ -79,9 +79,15 @@ CACHE_META = "adapt_embeddings_meta"
 def embeddings_key(model: LoadedModel, hop: float) -> str:
     """What window embeddings depend on: the network they come from (an adapted model shares its base's)
     and the hop."""
+    return f"{network_id(model)}@{hop:g}"
+
+
+def network_id(model: LoadedModel) -> str:
+    """The network a model's embeddings come from: the file hash of the model adapting started from,
+    through any chain of adaptations (each changes only the head)."""
     adaptation = model.card.get("adaptation") or {}
-    root = adaptation.get("base_sha256") or (_sha256(model.path) if model.path else None) or model.name
-    return f"{root}@{hop:g}"
+    return (adaptation.get("network_sha256") or adaptation.get("base_sha256")
+            or (_sha256(model.path) if model.path else None) or model.name)
 
 
 def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
@@ -196,27 +202,63 @@ def adapt_model(
 
 
 def lane_from_examples(
-    base: LoadedModel, items: Sequence[Embedded], name: str, examples: Sequence[Sequence[tuple[float, float]]],
+    base: LoadedModel, items: Sequence[Embedded], lane: str, examples: Sequence[Sequence[tuple[float, float]]],
     **kwargs,
 ) -> Adapted:
-    """A model with one more lane, ``name``, fitted on ``examples`` (per item, spans where it sounds)
-    against the rest of the recordings; the other lanes keep their old scores."""
-    name = name.strip()
-    if not name:
-        raise AdaptError("the new lane needs a name")
-    if name in base.labels:
-        raise AdaptError(f"{name!r} is already a lane; choose another name")
-    window = items[0].window if items else 2.0
-    spans = [(s, e) for per_item in examples for s, e in per_item]
-    if len(spans) < MIN_EXAMPLES:
-        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name!r}")
-    for s, e in spans:
-        if e - s < window:
-            raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
-    marked = [Embedded(Review(it.review.source, [Region(name, s, e) for s, e in ex], list(ex), it.review.name),
+    """A model with one more lane, ``lane``, fitted on ``examples`` (per item, spans where it sounds)
+    against the rest of the recordings; the other lanes keep their old scores. ``kwargs`` go to
+    `adapt_model` (``name`` there is the adapted model's)."""
+    lane = lane.strip()
+    check_new_lane(lane, base.labels, [span for per_item in examples for span in per_item],
+                   items[0].window if items else None)
+    marked = [Embedded(Review(it.review.source, [Region(lane, s, e) for s, e in ex], list(ex), it.review.name),
                        it.duration, it.hop, it.window, it.embeddings)
               for it, ex in zip(items, examples, strict=True)]
-    return adapt_model(base, marked, checked_labels=[name], **kwargs)
+    return adapt_model(base, marked, checked_labels=[lane], **kwargs)
+
+
+def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = None) -> Adapted:
+    """A copy of ``base`` without the lanes ``labels`` (an output each): a lane added from examples goes
+    again, the others keep their scores exactly. Raises AdaptError for an unknown label or the last one."""
+    gone = list(dict.fromkeys(labels))
+    unknown = [label for label in gone if label not in base.labels]
+    if unknown:
+        raise AdaptError(f"no lane {unknown[0]!r} in model {base.name}")
+    keep = [j for j, label in enumerate(base.labels) if label not in gone]
+    if not keep:
+        raise AdaptError("a model needs at least one lane")
+    weight, bias = base_head(base)
+    labels_left = tuple(base.labels[j] for j in keep)
+    adaptation = dict(base.card.get("adaptation") or {})
+    default_name = base.name if adaptation else f"{base.name}-adapted"
+    model = _with_head(base, labels_left, weight[keep], bias[keep], [], (), name or default_name)
+    # Removing outputs learns nothing: the card keeps what the base was adapted from and on.
+    model.card["adaptation"] = {**adaptation, "labels": list(labels_left),
+                                "new_labels": [x for x in adaptation.get("new_labels", []) if x in labels_left],
+                                "removed_labels": [*adaptation.get("removed_labels", []), *gone],
+                                "base_sha256": _sha256_or_none(base.path), "network_sha256": network_id(base)}
+    if not adaptation:
+        model.card["adaptation"].update(base=base.name, base_path=str(base.path) if base.path else None,
+                                        sessions=[], recordings=[], head="the base head without the removed lanes")
+    return Adapted(model, (), f"removed lane{'s' if len(gone) > 1 else ''} {', '.join(gone)}", {"removed": gone})
+
+
+def _sha256_or_none(path: Path | None) -> str | None:
+    return _sha256(path) if path else None
+
+
+def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float, float]],
+                   window: float | None) -> None:
+    """Why a new lane ``name`` cannot be taught from ``spans`` (AdaptError), if it cannot: no name, a
+    name in use, no example, an example shorter than one analysis window (``window``; None skips that)."""
+    if not name.strip():
+        raise AdaptError("the new lane needs a name")
+    _check_new_name(name.strip(), labels)
+    if len(spans) < MIN_EXAMPLES:
+        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name.strip()!r}")
+    for s, e in spans:
+        if window is not None and e - s < window:
+            raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
 
 
 def _check_new_name(name: str, labels: Sequence[str]) -> None:
@@ -242,6 +284,7 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
         "base": base.name,
         "base_path": str(base.path) if base.path else None,
         "base_sha256": _sha256(base.path) if base.path else None,
+        "network_sha256": network_id(base),
         "base_adaptation": base.card.get("adaptation"),
         "sessions": [it.review.name or str(it.review.source) for it in items],
         "recordings": [str(it.review.source) for it in items],

@@ -66,6 +66,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("cancel", "&Cancel Analysis", ("Ctrl+.",)),
     ActionSpec("adapt", "&Adapt to My Corrections", (),
                "Teach the model this take's corrected regions; a region with a new name makes a new lane"),
+    ActionSpec("new_lane", "&New Lane from Examples…", (),
+               "Name a sound the model does not know, mark two to five places where it plays; a lane fills in"),
+    ActionSpec("remove_lane", "Re&move Lane", (), "Remove the selected lane, one added from examples"),
     ActionSpec("undo_adapt", "&Undo Adaptation", (), "Back to the model and lanes before the last change of model"),
     ActionSpec("shipped_model", "Back to the &Shipped Model", (), "Analyse with the model that came with the app"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1",)),
@@ -80,7 +83,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&View", ("zoom_in", "zoom_out", "fit", None, "lane_up", "lane_down", None, "@panels")),
     ("F&ind", ("next", "prev", None, "@find")),
     ("&Playback", ("play", "play_region", "start", "end")),
-    ("&Analysis", ("rerun", "cancel", None, "adapt", "undo_adapt", "shipped_model")),
+    ("&Analysis", ("rerun", "cancel", None, "adapt", "new_lane", "remove_lane", "undo_adapt",
+                   "shipped_model")),
     ("&Help", ("shortcuts",)),
 )
 

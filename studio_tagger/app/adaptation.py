@@ -11,7 +11,9 @@ session (which names its model) and the next recording use it.
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +21,19 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 from shiboken6 import isValid
 
-from ..adapt import Adapted, AdaptError, Embedded, Review, activity_from_embeddings, adapt_model, save_adapted
-from ..adapt.adapter import embed_review, embeddings_key, from_cache, to_cache
-from ..analysis import Analyzer, Cancelled
+from ..adapt import (
+    Adapted,
+    AdaptError,
+    Embedded,
+    Review,
+    activity_from_embeddings,
+    adapt_model,
+    lane_from_examples,
+    remove_lanes,
+    save_adapted,
+)
+from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_cache, to_cache
+from ..analysis import AnalysisResult, Analyzer, Cancelled
 from ..audio.reader import AudioError
 from ..models import LoadedModel, ModelError, load_model
 from .activity import ActivityModel
@@ -70,6 +82,7 @@ class Adaptation(QObject):
         self.history: list[_State] = []
         self._embedded: tuple[tuple[str, str], Embedded] | None = None
         self._saved: dict = {}  # the open session's cache, which may hold its embeddings
+        self._shipped_labels: frozenset[str] | None = None
 
     def set_document(self, doc: Document | None) -> None:
         self.cancel()
@@ -85,14 +98,91 @@ class Adaptation(QObject):
     def running(self) -> bool:
         return self.slot.running
 
+    def use_analysis(self, result: AnalysisResult) -> None:
+        """An analysis of the open recording that kept its window embeddings (the app's analyses do, when
+        the model has them): adapting, a new lane and the way back to the shipped model start from them."""
+        doc = self.doc
+        embeddings = result.extra.get("embeddings")
+        key = result.extra.get("embeddings_key")
+        if doc is None or embeddings is None or key is None or Path(result.file) != doc.path:
+            return
+        self._embedded = ((str(doc.path), key), Embedded(Review(doc.path, []), result.duration, result.hop,
+                                                          result.window, embeddings))
+
     def adapt(self) -> None:
         """Start adapting the current model to the open document's regions."""
         doc = self.doc
+        if doc is not None and not doc.edits:
+            self.error.emit("no corrections to adapt to: fix some regions first (add, delete, relabel, move)")
+            return
+
+        def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
+            return adapt_model(model, [item], progress=progress, should_cancel=should_cancel,
+                               name=f"{doc.path.stem}-adapted")
+
+        self._start(adapted, "Adapting the model to your corrections…")
+
+    def new_lane(self, name: str, examples: list[tuple[float, float]]) -> None:
+        """Start teaching a new lane, ``name``, from the example spans of the open recording; it fills in
+        over the whole take like the others. Bad requests (no name, a name in use, an example shorter
+        than a window) come back as an error, before any work."""
+        doc = self.doc
+        name = name.strip()
+        if doc is not None:
+            try:
+                window = self._embedded[1].window if self._embedded is not None else None
+                check_new_lane(name, doc.activity.labels, examples, window)
+            except AdaptError as exc:
+                self.error.emit(str(exc))
+                return
+
+        def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
+            return lane_from_examples(model, [item], name, [list(examples)], progress=progress,
+                                      should_cancel=should_cancel, name=f"{doc.path.stem}-{_slug(name)}")
+
+        self._start(adapted, f"Teaching the new lane {name!r}…")
+
+    def remove_lane(self, label: str) -> bool:
+        """Drop a lane that was added from examples: a model without that output (undo brings it back) and
+        the lanes as they were otherwise. False, with an error, for a lane that came with the base model."""
+        doc = self.doc
+        if doc is None or self.running:
+            return False
+        if label not in self.removable(doc):
+            self.error.emit(f"{label!r} came with the model; only lanes added from examples can be removed")
+            return False
+        try:
+            model = load_model(self.settings.model_path or None)
+            adapted = remove_lanes(model, [label])
+            path = _free_path(self.out_dir, adapted.model.name)
+            save_adapted(adapted, path)
+        except (AdaptError, ModelError, OSError) as exc:
+            self.error.emit(f"removing the lane failed: {exc}")
+            return False
+        self.history.append(_State(self.settings.model_path, doc.activity))
+        self.settings.model_path = str(path)
+        keep = [j for j, x in enumerate(doc.activity.labels) if x != label]
+        times, activity = doc.activity.known()
+        self._show(adapted.model, times, activity[:, keep], doc.activity.hop)
+        self.message.emit(f"Lane {label!r} removed (Undo Adaptation brings it back)", 8000)
+        return True
+
+    def removable(self, doc: Document | None = None) -> tuple[str, ...]:
+        """The lanes of the current model that adapting added (not the shipped eight)."""
+        doc = doc or self.doc
+        if doc is None or not self.settings.model_path:
+            return ()
+        if self._shipped_labels is None:  # read once: this runs whenever the selection changes
+            self._shipped_labels = frozenset(load_model(None).labels)
+        return tuple(x for x in doc.activity.labels if x not in self._shipped_labels)
+
+    def _start(self, make: Callable[..., Adapted], text: str) -> None:
+        """Run ``make(model, item, progress, should_cancel)`` on the pool on the open recording's embeddings
+        (from the last analysis, the saved session, or one analysis now), save the model it gives and
+        show its lanes."""
+        doc = self.doc
         if doc is None or not doc.activity.is_complete or len(doc.activity.times) == 0:
             self.error.emit("adapting needs a finished analysis of the recording")
-            return
-        if not doc.edits:
-            self.error.emit("no corrections to adapt to: fix some regions first (add, delete, relabel, move)")
             return
         review = Review(doc.path, list(doc.regions), None, str(doc.path))
         settings = self.settings
@@ -113,8 +203,7 @@ class Adaptation(QObject):
                 item = restored
             else:
                 item, _ = embed_review(analyzer, review, lambda f: progress(0.9 * f), should_cancel)
-            adapted = adapt_model(analyzer.model, [item], progress=lambda f: progress(0.9 + 0.1 * f),
-                                  should_cancel=should_cancel, name=f"{doc.path.stem}-adapted")
+            adapted = make(analyzer.model, item, lambda f: progress(0.9 + 0.1 * f), should_cancel)
             path = _free_path(out_dir, adapted.model.name)
             save_adapted(adapted, path)
             emit((key, item))
@@ -155,7 +244,7 @@ class Adaptation(QObject):
         self.slot.start(job, item=keep_embeddings, progress=progressed, finished=done, failed=failed,
                         cancelled=cancelled)
         self.started.emit()
-        self.message.emit("Adapting the model to your corrections…", 0)
+        self.message.emit(text, 0)
 
     def cancel(self) -> None:
         if self.slot.running:
@@ -212,3 +301,8 @@ def _free_path(folder: Path, name: str) -> Path:
         if not path.exists():
             return path
         n += 1
+
+
+def _slug(name: str) -> str:
+    """A lane name as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "lane"

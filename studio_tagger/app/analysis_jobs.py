@@ -44,6 +44,7 @@ class AnalysisJobs(QObject):
     failed = Signal(str)
     ended = Signal()  # finished, cancelled or failed: the progress display goes
     summaryFinished = Signal()
+    analysed = Signal(object)  # the finished AnalysisResult (its window embeddings serve adapting)
     progressChanged = Signal(int)  # percent
     modelInfo = Signal(str, str)  # model name, device
     speedChanged = Signal(str)  # "12× real time", or "" when unknown
@@ -179,6 +180,7 @@ class AnalysisJobs(QObject):
         self.speedChanged.emit(f"{self.speed:.0f}× real time")
         self.message.emit(f"Analysed {clock(result.duration, 0)} in {result.elapsed:.1f} s on {result.device}: "
                           f"{len(self.doc.regions)} regions", 8000)
+        self.analysed.emit(result)
         self.finished.emit()
 
     def _failed(self, generation: int, message: str) -> None:

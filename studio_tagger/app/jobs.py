@@ -10,8 +10,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..adapt.adapter import embeddings_key
 from ..analysis import Analyzer
 from ..audio.peaks import build_peaks
+from ..models import load_model
 from .document import Document
 
 SUMMARY_BLOCK_SECONDS = 10.0
@@ -54,8 +56,13 @@ class AnalyzerCache:
             if self._analyzer is None or self._key != settings:
                 # Decoding stays on the worker thread: with a decoder thread too, a two-core laptop has no
                 # core left for the GUI, and pan/zoom stalled for up to 150 ms while a 3-hour take ran.
-                self._analyzer = Analyzer(settings.model or None, device=settings.device, hop=settings.hop,
-                                          block_seconds=settings.block_seconds, overlap_decoding=False)
+                model = load_model(settings.model or None)
+                # The window embeddings come almost free with the scores and let adapting, a new lane and
+                # the way back to the shipped model start at once (a model without them just scores).
+                embeddings = model.kind == "frames" and hasattr(model.module, "embed")
+                self._analyzer = Analyzer(model, device=settings.device, hop=settings.hop,
+                                          block_seconds=settings.block_seconds, overlap_decoding=False,
+                                          embeddings=embeddings)
                 self._key = settings
             return self._analyzer
 
@@ -86,7 +93,10 @@ def analysis_job(path: Path, settings: AnalysisSettings, cache: AnalyzerCache):
         analyzer = cache.get(settings)
         emit(AnalysisStarted(tuple(analyzer.model.labels), analyzer.hop, analyzer.model.name, str(analyzer.device),
                              analyzer.model.window_seconds))
-        return analyzer.analyze(path, progress=progress, on_chunk=emit, should_cancel=should_cancel,
-                                notice=lambda text: emit(AnalysisNotice(text)))
+        result = analyzer.analyze(path, progress=progress, on_chunk=emit, should_cancel=should_cancel,
+                                  notice=lambda text: emit(AnalysisNotice(text)))
+        if "embeddings" in result.extra:
+            result.extra["embeddings_key"] = embeddings_key(analyzer.model, analyzer.hop)
+        return result
 
     return job

@@ -26,6 +26,7 @@ from .editing import Editor
 from .exporter import Exporter
 from .files import Files
 from .navigation import Navigator
+from .new_lane_dialog import NewLaneDialog
 from .playback import AudioOutput, Player
 from .region_list import RegionList
 from .settings import AppSettings
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
             "play": nav.toggle_play, "play_region": nav.play_selected, "start": nav.to_start, "end": nav.to_end,
             "rerun": self.jobs.start_analysis, "cancel": self.cancel_work, "shortcuts": self.show_shortcuts,
             "adapt": self.adaptation.adapt, "undo_adapt": self.adaptation.undo, "shipped_model": self.back_to_shipped,
+            "new_lane": self.new_lane_dialog, "remove_lane": self.remove_lane,
         }
 
     def _action(self, text: str, slot, keys: list[QKeySequence], tip: str = "") -> QAction:
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         f.opened.connect(self.documentOpened)
         f.paramsLoaded.connect(self.detection.set_params)
         f.cacheLoaded.connect(self.adaptation.use_saved)
+        jobs.analysed.connect(self.adaptation.use_analysis)
         f.extra_cache = self.adaptation.cache_arrays
         f.viewRequested.connect(self.timeline.set_view)
         self.autosaver.paramsRestored.connect(self._params_restored)
@@ -291,6 +294,9 @@ class MainWindow(QMainWindow):
         self.add_action.setEnabled(bool(doc and doc.time_selection))
         self.cancel_action.setEnabled(self.jobs.state == "running" or self.adaptation.running)
         self.adapt_action.setEnabled(has_doc and self.jobs.state != "running" and not self.adaptation.running)
+        self.new_lane_action.setEnabled(self.adapt_action.isEnabled())
+        self.remove_lane_action.setEnabled(has_doc and not self.adaptation.running
+                                           and doc.selected_label in self.adaptation.removable(doc))
         self.undo_adapt_action.setEnabled(bool(self.adaptation.history))
         self.shipped_model_action.setEnabled(bool(self.settings.model_path))
 
@@ -303,6 +309,21 @@ class MainWindow(QMainWindow):
         """Ctrl+. stops whatever runs: the analysis or an adaptation."""
         self.jobs.cancel()
         self.adaptation.cancel()
+
+    def new_lane_dialog(self) -> NewLaneDialog | None:
+        """Analysis > New Lane from Examples: a dialog beside the timeline; Teach starts the adaptation."""
+        if self.doc is None:
+            return None
+        if getattr(self, "lane_dialog", None) is not None:
+            self.lane_dialog.close()
+        self.lane_dialog = NewLaneDialog(self.doc, self.doc.activity.labels, self)
+        self.lane_dialog.teach.connect(self.adaptation.new_lane)
+        self.lane_dialog.show()
+        return self.lane_dialog
+
+    def remove_lane(self) -> None:
+        if self.doc is not None and self.doc.selected_label:
+            self.adaptation.remove_lane(self.doc.selected_label)
 
     def back_to_shipped(self) -> None:
         if not self.adaptation.back_to_shipped():

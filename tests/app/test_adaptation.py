@@ -62,3 +62,47 @@ def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_ship
         w.shipped_model_action.trigger()  # the test model is not the shipped network: it analyses again
     assert w.settings.model_path == "" and w.doc.activity.model == load_model(None).name
     assert not w.shipped_model_action.isEnabled()
+
+
+def test_a_new_lane_from_examples_is_taught_in_the_dialog_and_removed_again(qtbot, analysed, tmp_path):
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.set_region_params(NOTHING)
+    original_labels = w.doc.activity.labels
+    # The analysis kept its window embeddings: a session saved now can adapt without a new analysis.
+    session = tmp_path / "fresh.stsession"
+    assert w.files.save_session(path=session)
+    assert load_session(session).cache[CACHE_EMBEDDINGS].shape[0] > 0
+
+    dialog = w.new_lane_dialog()
+    assert not dialog.teach_button.isEnabled() and "Name" in dialog.problem()
+    dialog.name.setText("Flute")
+    assert "already a lane" in dialog.problem() and not dialog.teach_button.isEnabled()
+    dialog.name.setText("oboe")
+    assert not dialog.add_button.isEnabled()  # nothing selected yet
+    for span in OBOE:
+        w.doc.set_time_selection(span)
+        assert dialog.add_button.isEnabled()
+        dialog.add_button.click()
+    assert dialog.spans() == OBOE and dialog.teach_button.isEnabled() and w.doc.time_selection is None
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000) as done:
+        dialog.teach_button.click()
+    assert "new lanes: oboe" in done.args[0]
+    assert w.doc.activity.labels == (*original_labels, "oboe")
+    assert _lane_mean(w.doc, "oboe", OBOE) > max(_lane_mean(w.doc, "oboe", FLUTE), 0.5)
+    assert load_model(w.settings.model_path).labels[-1] == "oboe"
+
+    w.doc.select_label("flute")
+    assert not w.remove_lane_action.isEnabled()  # a lane of the shipped vocabulary stays
+    w.doc.select_label("oboe")
+    assert w.remove_lane_action.isEnabled()
+    scores = w.doc.activity.activity[:, : len(original_labels)].copy()
+    w.remove_lane_action.trigger()
+    assert w.doc.activity.labels == original_labels
+    assert (w.doc.activity.activity == scores).all()  # the other lanes as they were
+    assert load_model(w.settings.model_path).labels == original_labels
+    w.undo_adapt_action.trigger()  # the lane comes back
+    assert w.doc.activity.labels == (*original_labels, "oboe")
+
+    w.adaptation.new_lane("cello", [(1.0, 1.5)])  # shorter than one analysis window: refused at once
+    assert "shorter than one analysis window" in w.last_error and not w.adaptation.running
