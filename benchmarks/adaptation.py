@@ -2,8 +2,8 @@
 
 Renders takes with known solos (`training.takes`, not committed; cached) in the OPL3 FM bank, which the
 shipped model was not trained on, analyses each once (keeping the window embeddings), then plays an
-editor: the first N solos of the first halves are corrected from the truth, the stretch up to each
-corrected solo counting as checked. The model is adapted on that (`studio_tagger.adapt`) and the
+editor: the first N solos of the first halves are corrected from the truth, each as a whole region,
+the stretch up to the end of each take's last corrected solo counting as checked. The model is adapted on that (`studio_tagger.adapt`) and the
 untouched second halves are scored before and after: segment F1 (1 s) and solos found, overall and per
 lane. A new-lane run adds oboe phrases (a sound outside the vocabulary) to takes of a sampled bank,
 marks three in the first halves and scores the oboe lane on the second halves. Last, the time to adapt
@@ -87,8 +87,9 @@ def _with_oboe(take, seed: int):
 
 
 def editor_reviews(takes, n_corrections: int) -> list[Review]:
-    """The first solos of each take's first half corrected in turn (round robin over the takes); each
-    take checked from its start to just before its next solo (or to half way)."""
+    """The first solos of each take's first half corrected in turn (round robin over the takes), each as a
+    whole region, as an editor fixes a region; each take is checked from its start to the end of its last
+    corrected solo, so a solo overlapping that stretch is marked too (the editor saw it)."""
     first = [[s for s in solos if s.end <= duration / 2] for _, duration, solos in takes]
     counts = [0] * len(takes)
     for i in range(n_corrections):
@@ -99,9 +100,9 @@ def editor_reviews(takes, n_corrections: int) -> list[Review]:
     for (audio, duration, solos), mine, n in zip(takes, first, counts, strict=True):
         if n == 0:
             continue
-        checked_to = duration / 2 if n >= len(mine) else mine[n].start - 0.5
-        regions = [Region(s.label, s.start, s.end) for s in solos if s.start < checked_to]
-        reviews.append(Review(audio, [replace(r, end=min(r.end, checked_to)) for r in regions], [(0.0, checked_to)]))
+        checked_to = min(duration / 2, max(s.end for s in mine[:n]) + 0.5)
+        regions = [Region(s.label, s.start, min(s.end, checked_to)) for s in solos if s.start < checked_to]
+        reviews.append(Review(audio, regions, [(0.0, checked_to)]))
     return reviews
 
 
@@ -124,9 +125,23 @@ def second_half_scores(labels, takes, activities, params: RegionParams) -> dict:
     return {"f1": prf(*counts.sum(0))[2], "per_label": per_label, "solos": solos_all, "found": found}
 
 
+def edited_labels(reviews: list[Review], base_regions: dict, params: RegionParams) -> set[str]:
+    """The lanes the editor changed in the checked spans: a region kept, added or moved (every solo there),
+    or a false region deleted (a base region over no solo of its label). The others were right already."""
+    labels = {r.label for rv in reviews for r in rv.regions}
+    for rv in reviews:
+        for region in base_regions[rv.source]:
+            inside = any(s < region.end and region.start < e for s, e in rv.reviewed)
+            true = any(t.label == region.label and t.start < region.end and region.start < t.end for t in rv.regions)
+            if inside and not true:
+                labels.add(region.label)
+    return labels
+
+
 def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict, corrections, params) -> list[dict]:
-    before = second_half_scores(base.labels, takes, [activity_from_embeddings(base, embedded[a]) for a, _, _ in takes],
-                                params)
+    base_activity = {a: activity_from_embeddings(base, embedded[a]) for a, _, _ in takes}
+    base_regions = {a: find_regions(*base_activity[a], base.labels, params, duration=d) for a, d, _ in takes}
+    before = second_half_scores(base.labels, takes, [base_activity[a] for a, _, _ in takes], params)
     rows = []
     print(f"before: segment F1 {before['f1']:.3f}, solos found {before['found']}/{before['solos']}")
     for n in corrections:
@@ -138,18 +153,21 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
         elapsed = time.perf_counter() - started
         after = second_half_scores(base.labels, takes,
                                    [activity_from_embeddings(adapted.model, embedded[a]) for a, _, _ in takes], params)
-        corrected = {r.label for rv in reviews for r in rv.regions}
-        others = {k: after["per_label"].get(k, 0.0) - v for k, v in before["per_label"].items() if k not in corrected}
-        worst = min(others.values(), default=0.0)
+        corrected = edited_labels(reviews, base_regions, params)
+        change = {k: after["per_label"].get(k, 0.0) - v for k, v in before["per_label"].items()}
+        worst = min((v for k, v in change.items() if k not in corrected), default=0.0)
+        taught = float(np.mean([v for k, v in change.items() if k in corrected])) if corrected & set(change) else 0.0
         print(f"{n:>2} corrected regions ({', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
               f"{after['f1']:.3f} ({after['f1'] - before['f1']:+.3f}), solos found {before['found']} -> "
-              f"{after['found']} of {after['solos']}; worst change of an uncorrected lane {worst:+.3f}; "
+              f"{after['found']} of {after['solos']}; corrected lanes {taught:+.3f} on average; "
+              f"worst change of an uncorrected lane {worst:+.3f}; "
               f"adapt {elapsed:.2f} s")
         for label in base.labels:
             if label in before["per_label"] or label in after["per_label"]:
                 print(f"     {label:<26} {before['per_label'].get(label, 0):.3f} -> {after['per_label'].get(label, 0):.3f}"
                       + ("  (corrected)" if label in corrected else ""))
-        rows.append({"corrections": n, "before": before, "after": after, "worst_uncorrected": worst,
+        rows.append({"corrections": n, "before": before, "after": after, "corrected": sorted(corrected),
+                     "corrected_mean_change": taught, "worst_uncorrected": worst,
                      "seconds": elapsed})
     return rows
 

@@ -21,6 +21,7 @@ from studio_tagger.adapt import (
     save_adapted,
 )
 from studio_tagger.adapt.adapter import embeddings_key
+from studio_tagger.adapt.head import fit_head
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.cli import main
@@ -255,3 +256,21 @@ def test_a_session_with_cached_embeddings_adapts_without_its_recording(base, emb
     assert load_model(out).card["adaptation"]["sessions"] == [str(session)]
     assert main(["adapt", str(bare), "--out", str(out), "--base", str(random_model_path), "-q"]) == 1
     assert "no corrections" in capsys.readouterr().err
+
+
+def test_a_lane_already_right_where_the_editor_looked_keeps_its_head_row():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 6)).astype(np.float32)
+    weight = np.array([[0.0, 0, 0, 0, 0, 0], [0.5, 0, 0, 0, 0, 0]], np.float32)
+    bias = np.array([0.0, -5.0], np.float32)
+    targets = np.zeros((400, 2), np.float32)
+    targets[:, 0] = x[:, 0] > 0  # label 0 plays when x0 > 0: the old head (0.5 everywhere) is wrong
+    # label 1 never plays, and the old head says so almost everywhere
+    known = np.zeros((400, 2), bool)
+    known[:200] = True
+    assert (1 / (1 + np.exp(-(x[:200] @ weight[1] + bias[1]))) < 0.5).all()
+    w, b = fit_head(x, targets, known, weight, bias)
+    np.testing.assert_allclose(w[1], weight[1], atol=1e-5)
+    np.testing.assert_allclose(b[1], bias[1], atol=1e-5)
+    late = 1 / (1 + np.exp(-(x[200:] @ w[0] + b[0])))
+    assert late[x[200:, 0] > 0.5].mean() > 0.7 and late[x[200:, 0] < -0.5].mean() < 0.3
