@@ -157,7 +157,8 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
         change = {k: after["per_label"].get(k, 0.0) - v for k, v in before["per_label"].items()}
         worst = min((v for k, v in change.items() if k not in corrected), default=0.0)
         taught = float(np.mean([v for k, v in change.items() if k in corrected])) if corrected & set(change) else 0.0
-        print(f"{n:>2} corrected regions ({', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
+        marked = sum(len(rv.regions) for rv in reviews)
+        print(f"{n:>2} corrected solos ({marked} regions marked; lanes changed: {', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
               f"{after['f1']:.3f} ({after['f1'] - before['f1']:+.3f}), solos found {before['found']} -> "
               f"{after['found']} of {after['solos']}; corrected lanes {taught:+.3f} on average; "
               f"worst change of an uncorrected lane {worst:+.3f}; "
@@ -166,7 +167,7 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
             if label in before["per_label"] or label in after["per_label"]:
                 print(f"     {label:<26} {before['per_label'].get(label, 0):.3f} -> {after['per_label'].get(label, 0):.3f}"
                       + ("  (corrected)" if label in corrected else ""))
-        rows.append({"corrections": n, "before": before, "after": after, "corrected": sorted(corrected),
+        rows.append({"corrections": n, "regions_marked": marked, "before": before, "after": after, "corrected": sorted(corrected),
                      "corrected_mean_change": taught, "worst_uncorrected": worst,
                      "seconds": elapsed})
     return rows

@@ -274,3 +274,20 @@ def test_a_lane_already_right_where_the_editor_looked_keeps_its_head_row():
     np.testing.assert_allclose(b[1], bias[1], atol=1e-5)
     late = 1 / (1 + np.exp(-(x[200:] @ w[0] + b[0])))
     assert late[x[200:, 0] > 0.5].mean() > 0.7 and late[x[200:, 0] < -0.5].mean() < 0.3
+
+
+def test_the_hand_written_adam_steps_as_torch_does():
+    import torch
+
+    from studio_tagger.adapt.head import Adam
+
+    target = torch.linspace(-2, 3, 12).reshape(3, 4)
+    ours, theirs = torch.zeros(3, 4, requires_grad=True), torch.zeros(3, 4, requires_grad=True)
+    mine, reference = Adam([ours], lr=0.05), torch.optim.Adam([theirs], lr=0.05)
+    for _ in range(60):
+        for opt, p in ((mine, ours), (reference, theirs)):
+            opt.zero_grad()
+            ((p - target) ** 4).sum().backward()
+            opt.step()
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(ours, torch.zeros(3, 4))

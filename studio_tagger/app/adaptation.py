@@ -11,6 +11,7 @@ session (which names its model) and the next recording use it.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_c
 from ..analysis import AnalysisResult, Analyzer, Cancelled
 from ..audio.reader import AudioError
 from ..models import LoadedModel, ModelError, load_model
+from ..models.checkpoint import model_files
 from .activity import ActivityModel
 from .document import Document
 from .settings import AppSettings
@@ -172,8 +174,12 @@ class Adaptation(QObject):
         doc = doc or self.doc
         if doc is None or not self.settings.model_path:
             return ()
-        if self._shipped_labels is None:  # read once: this runs whenever the selection changes
-            self._shipped_labels = frozenset(load_model(None).labels)
+        if self._shipped_labels is None:  # read once (the card only): this runs whenever the selection changes
+            try:
+                card = json.loads(model_files(None)[1].read_text(encoding="utf-8"))
+                self._shipped_labels = frozenset(str(x) for x in card["labels"])
+            except (OSError, ValueError, KeyError, TypeError):
+                self._shipped_labels = frozenset(load_model(None).labels)
         return tuple(x for x in doc.activity.labels if x not in self._shipped_labels)
 
     def _start(self, make: Callable[..., Adapted], text: str) -> None:
