@@ -38,13 +38,16 @@ class RegionParams:
     than ``merge_gap`` are bridged, then regions shorter than ``min_duration`` are dropped.
     """
 
-    # Defaults chosen on rendered takes (seeds 100-101 of every bank) with the shipped model: they trade a
-    # few more false alarms for recall of quiet entries (segment F1 0.826 -> 0.838, solos found 68 -> 76 %).
+    # Defaults chosen with model 0.4.0 on its 14 calibration takes (GM, real-note solos, accompaniment
+    # only): against 0.4/0.25/1.5 s/2 s, dropping regions under 3 s and bridging gaps up to 4 s (a
+    # breath, a bar's rest) took false regions from 1.12 to 0.57 a minute and found 67 of 80 solos, not 64.
+    # The held-out takes agreed (false regions a minute on accompaniment only 1.54 -> 0.88; real-note
+    # solos found 27 -> 30 of 35): `python benchmarks/region_params.py`.
     smoothing: float = 0.75
     threshold_on: float = 0.4
-    threshold_off: float = 0.25
-    min_duration: float = 1.5
-    merge_gap: float = 2.0
+    threshold_off: float = 0.2
+    min_duration: float = 3.0
+    merge_gap: float = 4.0
     per_label: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def thresholds(self, label: str) -> tuple[float, float]:
