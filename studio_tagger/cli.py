@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,8 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--debug", action="store_true", help="show tracebacks")
 
     t = sub.add_parser("adapt", help="adapt a model to corrected regions (sessions or JSON regions files)")
-    t.add_argument("reviews", nargs="+", metavar="REVIEW",
+    t.add_argument("reviews", nargs="*", metavar="REVIEW",
                    help="a session (.stsession) or a JSON file {file, regions, reviewed: [[start, end], ...]}")
+    t.add_argument("--new-lane", metavar="NAME",
+                   help="teach only a new lane NAME: the reviews' regions labelled NAME are its examples, nothing "
+                        "else in them is assumed, and the other lanes keep their scores")
+    t.add_argument("--remove-lane", action="append", default=[], metavar="NAME",
+                   help="drop a lane from the model (repeatable; no REVIEW needed)")
     t.add_argument("--out", required=True, metavar="MODEL", help="the adapted model (.safetensors + .json card)")
     t.add_argument("--base", metavar="MODEL", help="the model to adapt (default: shipped)")
     t.add_argument("--name", metavar="NAME", help="the adapted model's name (default: the base's + '-adapted')")
@@ -438,24 +444,52 @@ def _load_regions_source(path: Path):
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    from .adapt import AdaptError, adapt_model, embed_reviews, read_review, save_adapted
+    from .adapt import (
+        AdaptError,
+        adapt_model,
+        embed_reviews,
+        lane_from_examples,
+        read_review,
+        remove_lanes,
+        save_adapted,
+    )
     from .analysis import Analyzer
+    from .models import load_model
 
+    if not args.reviews and not args.remove_lane:
+        raise UsageError("adapt needs at least one REVIEW (or --remove-lane NAME)")
+    if args.new_lane and not args.reviews:
+        raise UsageError("--new-lane needs the REVIEWs that mark its examples")
     try:
-        reviews = [read_review(p) for p in args.reviews]
+        reviews = [read_review(p, require_edits=not args.new_lane) for p in args.reviews]
     except AdaptError as exc:
         raise CliError(str(exc)) from exc
     out = Path(args.out).with_suffix("") if Path(args.out).suffix in (".safetensors", ".json") else Path(args.out)
     inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
     _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))])
-    analyzer = Analyzer(args.base, device=args.device, embeddings=True)
-    bar = _progress("analysing", args.quiet)
     try:
-        items = embed_reviews(analyzer, reviews, progress=bar.update)
-    finally:
-        bar.close()
-    try:
-        adapted = adapt_model(analyzer.model, items, name=args.name)
+        if reviews:
+            analyzer = Analyzer(args.base, device=args.device, embeddings=True)
+            bar = _progress("analysing", args.quiet)
+            try:
+                items = embed_reviews(analyzer, reviews, progress=bar.update)
+            finally:
+                bar.close()
+            if args.new_lane:
+                examples = [[(r.start, r.end) for r in it.review.regions if r.label == args.new_lane.strip()]
+                            for it in items]
+                adapted = lane_from_examples(analyzer.model, items, args.new_lane, examples, name=args.name)
+            else:
+                adapted = adapt_model(analyzer.model, items, name=args.name)
+            summary = adapted.summary
+        else:
+            adapted, summary = None, ""
+        if args.remove_lane:
+            base = adapted.model if adapted is not None else load_model(args.base)
+            trimmed = remove_lanes(base, args.remove_lane, name=args.name)
+            summary = "; ".join(x for x in (summary, trimmed.summary) if x)
+            new = tuple(x for x in (adapted.new_labels if adapted else ()) if x in trimmed.model.labels)
+            adapted = replace(trimmed, new_labels=new, summary=summary)
     except AdaptError as exc:
         raise CliError(str(exc)) from exc
     weights, card = save_adapted(adapted, out)

@@ -216,6 +216,38 @@ def test_cli_refuses_a_review_without_corrections(recording, random_model_path, 
     assert not out.exists()
 
 
+def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, embedded, recording,
+                                                                      random_model_path, tmp_path, capsys):
+    item, result = embedded
+    review = tmp_path / "examples.json"
+    examples = _tone_spans(0, HALF)[:2]
+    regions = [{"label": "oboe", "start": s, "end": e} for s, e in examples]
+    regions.append({"label": "flute", "start": 30.0, "end": 36.0})  # not an example: left alone
+    review.write_text(json.dumps({"file": str(recording), "regions": regions}))
+    out = tmp_path / "oboe.safetensors"
+    assert main(["adapt", str(review), "--new-lane", "oboe", "--out", str(out), "--base", str(random_model_path),
+                 "--device", "cpu"]) == 0
+    assert "new lane 'oboe' from 2 examples" in capsys.readouterr().out
+    taught = load_model(out)
+    assert taught.labels == (*base.labels, "oboe")
+    _, activity = activity_from_embeddings(taught, item)
+    # Only the lane was taught: the whole-file review did not teach "nothing else plays" to the others.
+    assert np.abs(activity[:, : len(base.labels)] - result.activity).max() < 0.1
+    tone, noise = _means(*activity_from_embeddings(taught, item), len(base.labels))
+    assert tone > 0.5 > noise
+
+    trimmed = tmp_path / "trimmed.safetensors"
+    assert main(["adapt", "--base", str(out), "--remove-lane", "oboe", "--out", str(trimmed), "-q"]) == 0
+    assert load_model(trimmed).labels == base.labels
+    assert main(["adapt", "--out", str(tmp_path / "x")]) == 2
+    assert "at least one REVIEW" in capsys.readouterr().err
+    assert main(["adapt", str(review), "--new-lane", "cello", "--out", str(tmp_path / "x"),
+                 "--base", str(random_model_path), "--device", "cpu", "-q"]) == 1
+    assert "mark at least 1 example of 'cello'" in capsys.readouterr().err
+    assert main(["adapt", "--base", str(random_model_path), "--remove-lane", "cello", "--out", str(tmp_path / "x")]) == 1
+    assert "no lane 'cello'" in capsys.readouterr().err
+
+
 def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"file": "x.wav", "regions": [], "reviewed": [[5, 2]]}))

@@ -214,7 +214,13 @@ def lane_from_examples(
     marked = [Embedded(Review(it.review.source, [Region(lane, s, e) for s, e in ex], list(ex), it.review.name),
                        it.duration, it.hop, it.window, it.embeddings)
               for it, ex in zip(items, examples, strict=True)]
-    return adapt_model(base, marked, checked_labels=[lane], **kwargs)
+    adapted = adapt_model(base, marked, checked_labels=[lane], **kwargs)
+    n = sum(len(ex) for ex in examples)
+    score = adapted.figures["labels"].get(lane, {}).get("f1_after")
+    how = f": they now score F1 {score:.2f}" if score is not None else ""
+    adapted.summary = (f"new lane {lane!r} from {n} example{'s' if n != 1 else ''} "
+                       f"({adapted.figures['reviewed_seconds']:.0f} s){how}")
+    return adapted
 
 
 def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = None) -> Adapted:

@@ -36,9 +36,10 @@ class Review:
         return [(max(0.0, s), min(duration, e)) for s, e in spans if min(duration, e) > max(0.0, s)]
 
 
-def read_review(path: str | Path) -> Review:
+def read_review(path: str | Path, require_edits: bool = True) -> Review:
     """A review from a session (``.stsession``) or a JSON file with ``file``, ``regions`` and an optional
-    ``reviewed`` list of [start, end] spans; raises AdaptError naming the file and the problem."""
+    ``reviewed`` list of [start, end] spans; raises AdaptError naming the file and the problem (with
+    ``require_edits``, also for a session nobody corrected)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -51,7 +52,7 @@ def read_review(path: str | Path) -> Review:
             session = load_session(p)
         except SessionError as exc:
             raise AdaptError(str(exc)) from exc
-        if not session.edits and "reviewed" not in data:
+        if require_edits and not session.edits and "reviewed" not in data:
             raise AdaptError(f"{p}: the session has no corrections (edit some regions first)")
         return Review(session.source, session.regions(), _spans(p, data.get("reviewed")), str(p), session)
     if not isinstance(data, dict) or "regions" not in data:
