@@ -114,6 +114,35 @@ def test_pool_run_equals_analyze_then_skips_retries_and_redoes_changes(archive, 
                for p in good)
 
 
+def test_a_pool_already_broken_when_a_task_is_submitted_is_replaced(tmp_path, random_model_path):
+    """A worker can die and break the pool before any of its futures reaches the runner: the next submit
+    finds it broken and must start a new pool, not fail the run."""
+    from concurrent.futures.process import BrokenProcessPool
+    from dataclasses import asdict
+
+    import numpy as np
+    import soundfile as sf
+
+    from studio_tagger.analysis.regions import RegionParams
+    from studio_tagger.batch.ledger import model_identity
+    from studio_tagger.batch.task import Task
+
+    recording = tmp_path / "tone.wav"
+    t = np.arange(4 * 16000) / 16000
+    sf.write(str(recording), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
+    backend = PoolBackend(workers=1, device="cpu")
+    try:
+        dying = backend._pool.submit(os._exit, 3)
+        with pytest.raises(BrokenProcessPool):
+            dying.result(timeout=120)
+        task = Task(str(recording), "tone.wav", str(tmp_path / "out"), str(random_model_path),
+                    model_identity(str(random_model_path)).id, "cpu", 0.5, asdict(RegionParams()))
+        record = backend.submit(task).result(timeout=300)
+        assert record["status"] == "done" and backend.generation == 1
+    finally:
+        backend.close()
+
+
 def test_pool_replaces_a_killed_worker_and_finishes(archive, tmp_path, random_model_path):
     import multiprocessing
 

@@ -51,7 +51,13 @@ class PoolBackend:
                                    initargs=(self._threads, devices))
 
     def submit(self, task: Task) -> Future:
-        future = self._pool.submit(tag_file, task)
+        try:
+            future = self._pool.submit(tag_file, task)
+        except BrokenProcessPool:
+            # A worker died and the pool knew before any of its futures was reported to the runner: replace
+            # it now; those futures still fail, and the runner resubmits their tasks.
+            self._replace()
+            future = self._pool.submit(tag_file, task)
         future.generation = self.generation  # type: ignore[attr-defined]
         return future
 
@@ -59,9 +65,12 @@ class PoolBackend:
         """After a future failed: a broken pool is replaced once, whichever of its futures reports first."""
         current = getattr(future, "generation", -1) == self.generation
         if current and isinstance(future.exception(), BrokenProcessPool):
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self.generation += 1
-            self._pool = self._start()
+            self._replace()
+
+    def _replace(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.generation += 1
+        self._pool = self._start()
 
     def describe(self) -> str:
         if self._devices:
