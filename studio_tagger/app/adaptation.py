@@ -200,8 +200,11 @@ class Adaptation(QObject):
 
         def job(emit, progress, should_cancel):
             started = time.perf_counter()
-            analyzer = Analyzer(settings.model_path or None, device=settings.device, hop=hop, overlap_decoding=False,
-                                embeddings=True)
+            try:
+                analyzer = Analyzer(settings.model_path or None, device=settings.device, hop=hop,
+                                    overlap_decoding=False, embeddings=True)
+            except ValueError as exc:  # a model without frame embeddings (the AST reproduction)
+                raise AdaptError(f"{exc}; choose an ActivityCNN model in Settings to adapt") from exc
             key = (str(doc.path), embeddings_key(analyzer.model, analyzer.hop))
             if cached is not None and cached[0] == key:
                 item = Embedded(review, cached[1].duration, cached[1].hop, cached[1].window, cached[1].embeddings)

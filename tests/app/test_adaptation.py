@@ -106,3 +106,19 @@ def test_a_new_lane_from_examples_is_taught_in_the_dialog_and_removed_again(qtbo
 
     w.adaptation.new_lane("cello", [(1.0, 1.5)])  # shorter than one analysis window: refused at once
     assert "shorter than one analysis window" in w.last_error and not w.adaptation.running
+
+
+def test_adapting_with_a_model_without_embeddings_says_what_to_do(qtbot, analysed, tmp_path, monkeypatch):
+    import studio_tagger.app.adaptation as adaptation
+
+    def no_embeddings(*args, **kwargs):
+        raise ValueError("model ast-reproduction gives no frame embeddings (an ActivityCNN does)")
+
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.doc.add_region("flute", *FLUTE[0])
+    monkeypatch.setattr(adaptation, "Analyzer", no_embeddings)
+    w.adapt_action.trigger()
+    qtbot.waitUntil(lambda: "choose an ActivityCNN model in Settings" in w.last_error, timeout=30_000)
+    assert "gives no frame embeddings" in w.last_error and not w.adaptation.running
+    assert not (tmp_path / "models").exists()
