@@ -1,12 +1,14 @@
-"""Analysis > Adapt to My Corrections: the open take's edits teach the model, and the lanes follow.
+"""Analysis > Adapt to My Corrections, New Lane from Examples and Remove Lane: the editor teaches the model.
 
-The job (on the pool, like the analysis) analyses the recording once with the current model keeping
-its window embeddings, refits the model's head on the document's regions (every lane is taken as
-checked: the regions the editor left alone count as right, the edited ones as corrected; a label the
-model does not know becomes a new lane), writes the adapted model beside the app's data, and recomputes
-the lanes from the embeddings. Later adaptations, undo and the way back to the shipped model reuse the
-embeddings, so they show at once. The adapted model becomes the one in Settings, so a re-run, a saved
-session (which names its model) and the next recording use it.
+Adapting runs on the pool, like the analysis, from the window embeddings the analysis kept (or that the
+saved session holds; failing both, it analyses the recording once more keeping them). It refits the
+model's head on the document's regions (every lane is taken as checked: the regions the editor left alone
+count as right, the edited ones as corrected; a label the model does not know becomes a new lane), or,
+for a new lane, on the marked examples only; writes the adapted model beside the app's data; and
+recomputes the lanes from the embeddings. Removing a lane added that way needs no fitting: the model loses
+that output and the lane goes at once. Undo and the way back to the shipped model reuse the embeddings,
+so they show at once. The adapted model becomes the one in Settings, so a re-run, a saved session (which
+names its model) and the next recording use it.
 """
 
 from __future__ import annotations
