@@ -119,10 +119,13 @@ def main() -> None:
     parser.add_argument("--archive", help="keep the generated archive here (reused when already complete)")
     parser.add_argument("--per-file", type=int, default=0, metavar="K", help="also time `analyze` on K files")
     parser.add_argument("--model", help="default: the shipped model")
+    parser.add_argument("--threads", type=int, help="batch --threads: model threads per worker (default: the "
+                                                     "cores shared out, so one worker alone uses them all)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     cli = [sys.executable, "-m", "studio_tagger.cli"]
     model = ["--model", args.model] if args.model else []
+    threads = ["--threads", str(args.threads)] if args.threads else []
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.archive) if args.archive else Path(tmp) / "archive"
@@ -149,7 +152,7 @@ def main() -> None:
             floor, floor_cpu = floor_seconds(paths, n)
             out = Path(tmp) / f"results-{n}"
             wall, cpu = timed([*cli, "batch", str(root), "--out", str(out), "--workers", str(n), "--device", "cpu",
-                               "--quiet", *model])
+                               "--quiet", *model, *threads])
             speeds[n] = hours * 3600 / wall
             print(f"{n} worker(s): floor {floor:7.1f} s ({hours * 3600 / floor:6.0f}x real time, "
                   f"{floor_cpu / hours:5.1f} CPU s per audio hour); batch {wall:7.1f} s ({speeds[n]:6.0f}x real "

@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, metavar="RESULTS", help="results folder (created; reused to resume)")
     b.add_argument("--workers", type=_count, metavar="N",
                    help="local worker processes (default: one per core, or one per GPU)")
+    b.add_argument("--threads", type=_count, metavar="N",
+                   help="threads per local worker for the model (default: the cores shared out among the workers)")
     b.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler, e.g. tcp://host:8786")
     b.add_argument("--export", action="append", default=[], metavar="FORMAT",
                    help=f"also export each recording's regions (repeatable or comma-separated): {formats}")
@@ -335,8 +337,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for root in args.roots:
         if out.exists() and Path(root).exists() and os.path.samefile(out, root):
             raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
+    if args.threads and args.scheduler:
+        raise UsageError("--threads sets local workers' threads; a Dask worker's come from its --nthreads")
     options = BatchOptions(roots=args.roots, out=out, model=args.model, device=args.device, workers=args.workers,
-                           scheduler=args.scheduler, exports=exports, include=parse_include(args.include),
+                           threads=args.threads, scheduler=args.scheduler, exports=exports,
+                           include=parse_include(args.include),
                            hop=args.hop, params=region_params_from(args), retry_failed=args.retry_failed)
     bar = _progress("batch", args.quiet)
 

@@ -343,3 +343,20 @@ def test_entries_the_walk_could_not_read_are_rows_of_the_summary(tmp_path):
     table = pq.read_table(paths[1])
     assert table.schema.field("duration").type == "double" and table.schema.field("regions").type == "int64"
     assert table.to_pylist()[1]["flute: mean score"] is None
+
+
+def test_threads_per_worker_can_be_chosen_for_local_workers_only(tmp_path, capsys):
+    one_each = PoolBackend(workers=2, device="cpu", threads=1)
+    shared = PoolBackend(workers=1, device="cpu")
+    try:
+        assert one_each.describe() == "2 local worker process(es), 1 thread(s) each"
+        assert shared.describe() == f"1 local worker process(es), {os.cpu_count()} thread(s) each"
+    finally:
+        one_each.close()
+        shared.close()
+    with pytest.raises(SystemExit) as info:
+        main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--threads", "0"])
+    assert info.value.code == 2
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--threads", "1",
+                 "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--nthreads" in capsys.readouterr().err

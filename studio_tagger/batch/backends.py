@@ -33,9 +33,11 @@ def local_plan(workers: int | None, device: str) -> tuple[int, list[str] | None]
 class PoolBackend:
     """N worker processes on this machine, each with its share of the cores and its own model."""
 
-    def __init__(self, workers: int | None = None, device: str = "auto") -> None:
+    def __init__(self, workers: int | None = None, device: str = "auto", threads: int | None = None) -> None:
+        """``threads``: torch threads per worker (default: the cores shared out among the workers; a
+        worker with more than one also decodes on a helper thread while its model runs)."""
         self.slots, self._devices = local_plan(workers, device)
-        self._threads = max(1, (os.cpu_count() or 1) // self.slots)
+        self._threads = threads or max(1, (os.cpu_count() or 1) // self.slots)
         # spawn, not fork: a forked child inherits the client's torch thread pools and locks half-held.
         self._context = multiprocessing.get_context("spawn")
         self.generation = 0

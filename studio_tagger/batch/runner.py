@@ -34,6 +34,7 @@ class BatchOptions:
     model: str | None = None
     device: str = "auto"
     workers: int | None = None
+    threads: int | None = None  # torch threads per local worker (default: the cores shared out)
     scheduler: str | None = None
     exports: tuple[str, ...] = ()
     include: tuple[str, ...] = DEFAULT_INCLUDE
@@ -109,7 +110,7 @@ def open_backend(options: BatchOptions):
 
     if options.scheduler:
         return DaskBackend(options.scheduler)
-    return PoolBackend(options.workers, options.device)
+    return PoolBackend(options.workers, options.device, options.threads)
 
 
 def run_batch(options: BatchOptions, *, backend=None,
