@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.navigation = Navigator(self.timeline, self.player, self)
         self.editing = Editor(self, self)
         self.adaptation = Adaptation(self.settings, parent=self)
+        self.lane_dialog: NewLaneDialog | None = None
         self.status = StatusWidgets(self.statusBar(), self.jobs)
         self._actions()
         self._menus()
@@ -241,6 +242,9 @@ class MainWindow(QMainWindow):
     # --- document reactions ---------------------------------------------------------------------
 
     def _document_changed(self, doc: Document | None) -> None:
+        if self.lane_dialog is not None:  # its examples belong to the take that went
+            self.lane_dialog.close()
+            self.lane_dialog = None
         for stack in self.undo_group.stacks():
             self.undo_group.removeStack(stack)
         self.status.show_progress(False)
@@ -314,7 +318,7 @@ class MainWindow(QMainWindow):
         """Analysis > New Lane from Examples: a dialog beside the timeline; Teach starts the adaptation."""
         if self.doc is None:
             return None
-        if getattr(self, "lane_dialog", None) is not None:
+        if self.lane_dialog is not None:
             self.lane_dialog.close()
         self.lane_dialog = NewLaneDialog(self.doc, self.doc.activity.labels, self)
         self.lane_dialog.teach.connect(self.adaptation.new_lane)

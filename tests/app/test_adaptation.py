@@ -107,6 +107,11 @@ def test_a_new_lane_from_examples_is_taught_in_the_dialog_and_removed_again(qtbo
     w.adaptation.new_lane("cello", [(1.0, 1.5)])  # shorter than one analysis window: refused at once
     assert "shorter than one analysis window" in w.last_error and not w.adaptation.running
 
+    dialog = w.new_lane_dialog()
+    assert dialog.isVisible()
+    w.files.close_document()  # the dialog's examples belong to the take that went: it goes too
+    assert not dialog.isVisible() and w.lane_dialog is None
+
 
 def test_adapting_with_a_model_without_embeddings_says_what_to_do(qtbot, analysed, tmp_path, monkeypatch):
     import studio_tagger.app.adaptation as adaptation
