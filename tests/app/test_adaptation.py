@@ -127,3 +127,19 @@ def test_adapting_with_a_model_without_embeddings_says_what_to_do(qtbot, analyse
     qtbot.waitUntil(lambda: "choose an ActivityCNN model in Settings" in w.last_error, timeout=30_000)
     assert "gives no frame embeddings" in w.last_error and not w.adaptation.running
     assert not (tmp_path / "models").exists()
+
+
+def test_cancelling_an_adaptation_keeps_the_model_and_lanes(qtbot, analysed, tmp_path):
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.doc.add_region("oboe", *OBOE[0])
+    model_before, labels_before = w.settings.model_path, w.doc.activity.labels
+    finished = []
+    w.adaptationFinished.connect(lambda text: finished.append(text))
+    w.adapt_action.trigger()
+    assert w.adaptation.running and w.cancel_action.isEnabled()
+    w.cancel_action.trigger()  # Ctrl+. stops an adaptation as it stops an analysis
+    assert not w.adaptation.running
+    qtbot.wait(1500)  # a job that ended meanwhile delivers nothing: its result is stale
+    assert finished == [] and w.settings.model_path == model_before and w.doc.activity.labels == labels_before
+    assert w.adapt_action.isEnabled()
