@@ -12,7 +12,6 @@ what it was adapted from and on.
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
 from ..analysis.regions import Region
 from ..models import LoadedModel, save_model
+from ..models.checkpoint import weights_sha256
 from .head import HeadFit, fit_head
 from .reviews import AdaptError, Review
 
@@ -86,8 +86,7 @@ def network_id(model: LoadedModel) -> str:
     """The network a model's embeddings come from: the file hash of the model adapting started from,
     through any chain of adaptations (each changes only the head)."""
     adaptation = model.card.get("adaptation") or {}
-    return (adaptation.get("network_sha256") or adaptation.get("base_sha256")
-            or (_sha256(model.path) if model.path else None) or model.name)
+    return adaptation.get("network_sha256") or adaptation.get("base_sha256") or _sha256(model.path) or model.name
 
 
 def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
@@ -242,15 +241,11 @@ def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = No
     model.card["adaptation"] = {**adaptation, "labels": list(labels_left),
                                 "new_labels": [x for x in adaptation.get("new_labels", []) if x in labels_left],
                                 "removed_labels": [*adaptation.get("removed_labels", []), *gone],
-                                "base_sha256": _sha256_or_none(base.path), "network_sha256": network_id(base)}
+                                "base_sha256": _sha256(base.path), "network_sha256": network_id(base)}
     if not adaptation:
         model.card["adaptation"].update(base=base.name, base_path=str(base.path) if base.path else None,
                                         sessions=[], recordings=[], head="the base head without the removed lanes")
     return Adapted(model, (), f"removed lane{'s' if len(gone) > 1 else ''} {', '.join(gone)}", {"removed": gone})
-
-
-def _sha256_or_none(path: Path | None) -> str | None:
-    return _sha256(path) if path else None
 
 
 def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float, float]],
@@ -289,7 +284,7 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
     card.update(architecture=arch, labels=list(labels), name=name or f"{base.name}-adapted", adaptation={
         "base": base.name,
         "base_path": str(base.path) if base.path else None,
-        "base_sha256": _sha256(base.path) if base.path else None,
+        "base_sha256": _sha256(base.path),
         "network_sha256": network_id(base),
         "base_adaptation": base.card.get("adaptation"),
         "sessions": [it.review.name or str(it.review.source) for it in items],
@@ -309,9 +304,12 @@ def save_adapted(adapted: Adapted, path: str | Path) -> tuple[Path, Path]:
     return weights, card
 
 
-def _sha256(path: Path) -> str | None:
+def _sha256(path: Path | None) -> str | None:
+    """The weights' hash, or None for a model that has no file (yet) or whose file cannot be read."""
+    if path is None:
+        return None
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return weights_sha256(path)
     except OSError:
         return None
 

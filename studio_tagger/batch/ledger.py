@@ -13,11 +13,9 @@ single shared file is appended to, so workers on many machines can write into on
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from ..atomic import atomic_write
@@ -45,26 +43,16 @@ class ModelIdentity:
 
 def model_identity(path: str | os.PathLike | None = None) -> ModelIdentity:
     """The identity of the model at ``path`` (default: the shipped one); raises ModelError if missing."""
-    from ..models.checkpoint import ModelError, model_files
+    from ..models.checkpoint import ModelError, model_files, weights_sha256
 
     weights, card_path = model_files(path)
     try:
-        st = weights.stat()
+        weights.stat()
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{weights}: model cannot be read ({exc})") from exc
-    digest = _sha256(str(weights.resolve()), st.st_size, st.st_mtime_ns)
+    digest = weights_sha256(weights)
     return ModelIdentity(str(card.get("name", weights.stem)), str(card.get("version", "")), digest)
-
-
-@lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    # Cached by size and mtime: a worker asks for every file it tags, the weights change only on a retrain.
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for piece in iter(lambda: f.read(1 << 20), b""):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def result_path(out: Path, key: str) -> Path:

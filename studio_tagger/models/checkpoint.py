@@ -8,9 +8,11 @@ rendered takes by `training.calibrate`), so one threshold means about the same o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -62,6 +64,24 @@ def _paths(path: Path) -> tuple[Path, Path]:
 def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     """The weights and card paths of a model (default: the shipped one)."""
     return _paths(Path(path) if path is not None else default_model_path())
+
+
+def weights_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a weights file (raises OSError when it cannot be read). Cached by path, size and
+    modification time: batch workers ask for every recording and adapting for every job, while the
+    weights change only when a model is trained or adapted again."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return _file_sha256(str(p), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[Path, Path]:
