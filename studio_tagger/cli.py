@@ -416,15 +416,14 @@ def _load_regions_source(path: Path):
     import numpy as np
 
     from .analysis import AnalysisResult
-    from .interchange.tables import regions_from_document, source_path
+    from .interchange.errors import MarkerFileError
+    from .interchange.tables import load_json_document, regions_from_document, source_path
     from .labels import LABELS
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CliError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CliError(f"{path}: not a studio-tagger analysis or session ({exc})") from exc
+        data = load_json_document(path, "a studio-tagger analysis or session")
+    except MarkerFileError as exc:
+        raise CliError(str(exc)) from exc
     if not isinstance(data, dict) or "regions" not in data:
         raise CliError(f"{path}: not a studio-tagger analysis or session (no 'regions')")
     regions = regions_from_document(path, data)  # the same checks as a JSON marker import

@@ -7,14 +7,13 @@ there being absent; outside them nothing is assumed.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.regions import Region
 from ..interchange.errors import MarkerFileError
-from ..interchange.tables import regions_from_document, source_path
+from ..interchange.tables import load_json_document, regions_from_document, source_path
 from ..session import SESSION_FORMAT, SessionError, load_session
 
 
@@ -42,11 +41,9 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
     ``require_edits``, also for a session nobody corrected)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AdaptError(f"{p}: no such file") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AdaptError(f"{p}: not a session or JSON regions file ({exc})") from exc
+        data = load_json_document(p, "a session or JSON regions file")
+    except MarkerFileError as exc:
+        raise AdaptError(str(exc)) from exc
     if isinstance(data, dict) and data.get("format") == SESSION_FORMAT:
         try:
             session = load_session(p)

@@ -94,6 +94,17 @@ def read_json(path: Path) -> list[Region]:
     return regions_from_document(path, doc)
 
 
+def load_json_document(path: Path, what: str) -> object:
+    """A parsed UTF-8 JSON file; MarkerFileError "PATH: no such file" or "PATH: not WHAT (reason)" when it
+    cannot be read or parsed (``what``: the kinds of document the caller accepts)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MarkerFileError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MarkerFileError(f"{path}: not {what} ({exc})") from exc
+
+
 def regions_from_document(path: Path, doc: object) -> list[Region]:
     """The checked regions of a parsed JSON document from ``path``: its ``regions`` list, or the
     document itself when it is a list."""
