@@ -140,7 +140,7 @@ class Analyzer:
         self.overlap_decoding = overlap_decoding
         self.model = model if isinstance(model, LoadedModel) else load_model(model)
         self.embeddings = embeddings
-        if embeddings and not (self.model.kind == "frames" and hasattr(self.model.module, "embed")):
+        if embeddings and not self.model.gives_embeddings:
             raise ValueError(f"model {self.model.name} gives no frame embeddings (an ActivityCNN does)")
         self.device = resolve_device(device)
         params = self.model.features

@@ -59,10 +59,9 @@ class AnalyzerCache:
                 model = load_model(settings.model or None)
                 # The window embeddings come almost free with the scores and let adapting, a new lane and
                 # the way back to the shipped model start at once (a model without them just scores).
-                embeddings = model.kind == "frames" and hasattr(model.module, "embed")
                 self._analyzer = Analyzer(model, device=settings.device, hop=settings.hop,
                                           block_seconds=settings.block_seconds, overlap_decoding=False,
-                                          embeddings=embeddings)
+                                          embeddings=model.gives_embeddings)
                 self._key = settings
             return self._analyzer
 

@@ -50,6 +50,12 @@ class LoadedModel:
         """'frames' (scores every frame; windows share computation) or 'clip' (one score per window)."""
         return getattr(self.module, "kind", "clip")
 
+    @property
+    def gives_embeddings(self) -> bool:
+        """Whether its frames have an embedding before the head (an ActivityCNN's ``embed``), which the
+        analyzer can keep for adapting."""
+        return self.kind == "frames" and hasattr(self.module, "embed")
+
 
 def default_model_path() -> Path:
     override = os.environ.get("STUDIO_TAGGER_MODEL")
