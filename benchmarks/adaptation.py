@@ -125,7 +125,7 @@ def second_half_scores(labels, takes, activities, params: RegionParams) -> dict:
     return {"f1": prf(*counts.sum(0))[2], "per_label": per_label, "solos": solos_all, "found": found}
 
 
-def edited_labels(reviews: list[Review], base_regions: dict, params: RegionParams) -> set[str]:
+def edited_labels(reviews: list[Review], base_regions: dict) -> set[str]:
     """The lanes the editor changed in the checked spans: a region kept, added or moved (every solo there),
     or a false region deleted (a base region over no solo of its label). The others were right already."""
     labels = {r.label for rv in reviews for r in rv.regions}
@@ -153,7 +153,7 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
         elapsed = time.perf_counter() - started
         after = second_half_scores(base.labels, takes,
                                    [activity_from_embeddings(adapted.model, embedded[a]) for a, _, _ in takes], params)
-        corrected = edited_labels(reviews, base_regions, params)
+        corrected = edited_labels(reviews, base_regions)
         change = {k: after["per_label"].get(k, 0.0) - v for k, v in before["per_label"].items()}
         worst = min((v for k, v in change.items() if k not in corrected), default=0.0)
         taught = float(np.mean([v for k, v in change.items() if k in corrected])) if corrected & set(change) else 0.0
