@@ -156,3 +156,36 @@ def test_also_roots_join_the_selection_and_a_whole_source_can_be_held_out(tmp_pa
     assert data["validation"]["subsets"] == ["mtg_solosax"]  # none of its clips trained on
     assert data["train"]["clips"] == 2 * len(LABELS) and data["also_roots"] == [str(real)]
     assert [c["source"] for c in data["credits"]] == ["weresax"]  # a GM bank needs no credit line
+
+
+def test_aux_targets_mark_each_sources_instrument():
+    aux_ids = np.array([-1, 0, 1, -1])  # clip -> auxiliary output
+    out = train.aux_targets(np.array([0, 1, -1, 2]), np.array([2, 3, -1, 1]), aux_ids, 2)
+    assert out.tolist() == [[0, 1], [1, 0], [0, 0], [1, 1]]
+
+
+def test_a_fine_tune_with_auxiliary_outputs_starts_from_the_given_weights_and_exports_the_labels_only(tones, tmp_path):
+    cache = tmp_path / "cache"
+    base = tmp_path / "base"
+    assert train.main(_args(tones, base, cache, 1)) == 0
+    tuned = tmp_path / "tuned"
+    # lr 0: the trunk and the label rows of the head stay the base's, so they show where the weights came from.
+    assert train.main(_args(tones, tuned, cache, 1, "--init", str(base / "model.safetensors"),
+                            "--aux-instruments", "strings", "--lr", "0")) == 0
+    model = load_model(tuned / "model.safetensors")
+    assert model.labels == tuple(LABELS) and model.module.head.out_channels == len(LABELS)
+    training = model.card["training"]
+    assert training["auxiliary_outputs"]["instruments"] == ["strings"]
+    assert training["initialised_from"]["model"] == str(base / "model.safetensors")
+    assert model.card["architecture"]["params"]["n_labels"] == len(LABELS)
+    a, b = load_file(str(base / "model.safetensors")), load_file(str(tuned / "model.safetensors"))
+    for key in ("blocks.0.0.weight", "temporal.0.weight", "head.weight", "head.bias"):
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert "auxiliary outputs (1, dropped at export): strings" in (tuned / "train.log").read_text()
+
+    with pytest.raises(SystemExit, match="no accompaniment clips of oboe"):
+        train.main(_args(tones, tmp_path / "bad", cache, 1, "--aux-instruments", "oboe"))
+    other = write_tone_dataset(tmp_path / "other", per_label=1)
+    with pytest.raises(SystemExit, match="has shape"):  # a model of another architecture
+        train.main(_args(other, tmp_path / "bad2", cache, 1, "--arch-params", '{"channels": [8, 16, 32, 48]}',
+                         "--init", str(base / "model.safetensors")))

@@ -68,7 +68,7 @@ def _family(subset: str, extra: dict) -> str:
 
 def medley_sources(root: str | Path) -> list[ClipSource]:
     """Every clip of a Medley-solos-DB-layout root (labels in LABELS order, accompaniment as -1)."""
-    return [ClipSource(r.path, r.label_id, r.song_id, r.subset, _family(r.subset, dict(r.extra)))
+    return [ClipSource(r.path, r.label_id, r.song_id, r.subset, _family(r.subset, dict(r.extra)), r.label)
             for r in read_metadata(root)]
 
 
@@ -82,7 +82,8 @@ def accompaniment_sources(root: str | Path) -> list[ClipSource]:
     """A Medley-layout root's clips, or a plain folder's files, all as accompaniment."""
     root = Path(root)
     if (root / METADATA).is_file():
-        return [ClipSource(s.path, NOT_A_LABEL, s.song_id, s.subset, s.family) for s in medley_sources(root)]
+        return [ClipSource(s.path, NOT_A_LABEL, s.song_id, s.subset, s.family, s.instrument)
+                for s in medley_sources(root)]
     return plain_folder_sources(root)
 
 
@@ -160,6 +161,12 @@ class ClipSet:
         rows = np.flatnonzero(self.label_ids >= 0)
         out[rows, self.label_ids[rows]] = 1.0
         return out
+
+    def instrument_ids(self, names: Sequence[str]) -> np.ndarray:
+        """(clips,) index of each clip's source instrument in ``names``, -1 where it is not one of them."""
+        column = {name: i for i, name in enumerate(names)}
+        per_source = np.array([column.get(s.instrument, -1) for s in self.sources], dtype=np.int64)
+        return per_source[self.source_index] if len(self.source_index) else np.zeros(0, np.int64)
 
     def counts(self) -> dict[str, int]:
         ids = self.label_ids[self.label_ids >= 0]

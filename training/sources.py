@@ -18,3 +18,6 @@ class ClipSource:
     """Clips of one song (or one user file) are near-duplicates and stay on one side of a split."""
     subset: str
     family: str
+    instrument: str = ""
+    """What plays in it as the metadata names it (for accompaniment: "cello", "french horn", ...); empty
+    when unknown. Training may learn accompaniment instruments as auxiliary outputs (`training.train`)."""

@@ -48,6 +48,9 @@ from training.soundfonts import EVALUATION_ONLY_FAMILIES, SAMPLED_BANKS
 from training.synth import DEFAULT_OUT as SYNTH_DEFAULT
 
 WINDOW_SECONDS = 2.0
+AUX_MIN_CLIPS = 100
+GENERIC_INSTRUMENTS = frozenset({"", "noise", "phrases", "accompaniment"})
+"""Accompaniment names that say where a clip came from, not what plays: never an auxiliary output."""
 RESUMABLE = ("epochs", "device", "threads", "out", "progress")
 """Options a resumed run may change; everything else comes from the run's own run.json."""
 
@@ -73,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synth-accompaniment", type=int, default=500, help="accompaniment clips per bank to render")
     p.add_argument("--arch", choices=("activity_cnn", "paper_cnn", "paper_ast"), default="activity_cnn")
     p.add_argument("--arch-params", default="{}", help="JSON of extra architecture parameters")
+    p.add_argument("--init", type=Path, default=None, metavar="MODEL",
+                   help="start from this model file's weights (same architecture; a fine-tune) instead of "
+                        "random ones; calibration in its card is not carried over")
+    p.add_argument("--aux-instruments", default="",
+                   help="also learn to name accompaniment instruments (activity_cnn): 'auto' for every one "
+                        f"with at least {AUX_MIN_CLIPS} training clips, or a comma-separated list; these "
+                        "outputs shape the embedding and are dropped from the exported model")
+    p.add_argument("--aux-weight", type=float, default=0.5, help="weight of the auxiliary outputs' loss")
     p.add_argument("--objective", choices=("multi", "single"), default="multi",
                    help="multi: sigmoid + BCE (lanes); single: softmax + weighted cross-entropy (paper)")
     p.add_argument("--augment", choices=("full", "paper"), default="full",
@@ -121,7 +132,7 @@ def _args_from_json(saved: dict, given: argparse.Namespace) -> argparse.Namespac
     args = build_parser().parse_args([])
     for k, v in saved.items():
         setattr(args, k, v)
-    for k in ("root", "cache", "run_dir", "out", "resume"):
+    for k in ("root", "cache", "run_dir", "out", "resume", "init"):
         if getattr(args, k) is not None:
             setattr(args, k, Path(getattr(args, k)))
     args.accompaniment = [Path(x) for x in args.accompaniment]
@@ -253,6 +264,83 @@ def architecture_params(args: argparse.Namespace, n_labels: int) -> dict:
     return params | json.loads(args.arch_params)
 
 
+def aux_vocabulary(train: ClipSet, spec: str, labels: Sequence[str]) -> tuple[str, ...]:
+    """The accompaniment instruments learnt as auxiliary outputs: ``auto`` takes every named one with at
+    least AUX_MIN_CLIPS training clips (so a stray name does not become an output of a few examples)."""
+    if not spec:
+        return ()
+    known = [train.sources[i].instrument for i in train.source_index[train.label_ids < 0]]
+    counts = {name: known.count(name) for name in set(known) - GENERIC_INSTRUMENTS - set(labels)}
+    if spec == "auto":
+        return tuple(sorted(name for name, n in counts.items() if n >= AUX_MIN_CLIPS))
+    wanted = tuple(dict.fromkeys(x.strip() for x in spec.split(",") if x.strip()))
+    missing = [name for name in wanted if not counts.get(name)]
+    if missing:
+        raise SystemExit(f"--aux-instruments: no accompaniment clips of {', '.join(missing)} in the training "
+                         f"data (there are: {', '.join(sorted(counts)) or 'none'})")
+    return wanted
+
+
+def aux_targets(plan_first: np.ndarray, plan_second: np.ndarray, aux_ids: np.ndarray, n_aux: int) -> np.ndarray:
+    """(rows, n_aux) multi-hot: which auxiliary instruments each planned row holds (either source)."""
+    out = np.zeros((len(plan_first), n_aux), np.float32)
+    for column in (plan_first, plan_second):
+        rows = np.flatnonzero(column >= 0)
+        ids = aux_ids[column[rows]]
+        out[rows[ids >= 0], ids[ids >= 0]] = 1.0
+    return out
+
+
+class LabelOutputs(torch.nn.Module):
+    """A frame model seen through its first ``n`` outputs: how validation scores a model trained with
+    auxiliary outputs, exactly as the exported one will score."""
+
+    def __init__(self, model: torch.nn.Module, n: int) -> None:
+        super().__init__()
+        self.model, self.n = model, n
+        self.kind = getattr(model, "kind", "clip")
+        self.time_stride = getattr(model, "time_stride", 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[..., : self.n]
+
+
+def without_aux(model: ActivityCNN, n: int) -> ActivityCNN:
+    """The model with only its first ``n`` outputs: the head's other rows were for training only."""
+    head = torch.nn.Conv1d(model.head.in_channels, n, 1)
+    with torch.no_grad():
+        head.weight.copy_(model.head.weight[:n])
+        head.bias.copy_(model.head.bias[:n])
+    model.head = head
+    return model
+
+
+def load_init(model: torch.nn.Module, path: Path, n_labels: int) -> str:
+    """Copy a model file's weights into ``model``; rows of the head past ``n_labels`` (auxiliary outputs)
+    keep their fresh initialisation. Returns the file's weights hash for the card."""
+    from safetensors.torch import load_file
+
+    from studio_tagger.models.checkpoint import model_files, weights_sha256
+
+    weights, _ = model_files(path)
+    given = load_file(str(weights))
+    own = model.state_dict()
+    for key, value in given.items():
+        if key not in own:
+            raise SystemExit(f"--init {path}: {key} is not in this architecture")
+        if own[key].shape == value.shape:
+            own[key] = value
+        elif key.startswith("head.") and own[key].shape[1:] == value.shape[1:] and value.shape[0] == n_labels:
+            own[key][:n_labels] = value
+        else:
+            raise SystemExit(f"--init {path}: {key} has shape {tuple(value.shape)}, this model {tuple(own[key].shape)}")
+    missing = set(own) - set(given)
+    if missing:
+        raise SystemExit(f"--init {path}: no weights for {', '.join(sorted(missing))}")
+    model.load_state_dict(own)
+    return weights_sha256(weights)
+
+
 def class_weights(train: ClipSet) -> torch.Tensor:
     """The paper's 1 - n_c / N over the labelled training clips."""
     counts = np.array(list(train.counts().values()), dtype=np.float64)
@@ -295,6 +383,9 @@ class Pool:
     n_labels: int
     augmenter: Augmenter
     logmel: LogMel
+    aux_ids: np.ndarray | None = None
+    """(clips,) auxiliary output of each clip's instrument, -1 for none."""
+    n_aux: int = 0
 
 
 def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Sequence[np.ndarray], pool: Pool,
@@ -306,10 +397,13 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batche
     total, rows, kinds = 0.0, 0, np.zeros(len(KIND_NAMES), dtype=np.int64)
     for batch in progress(batches, len(batches), desc, force=show):
         plan = plan_mixtures(batch, pool.label_ids, pool.n_labels, params, rng)
+        targets = plan.targets
+        if pool.n_aux:
+            targets = np.concatenate([targets, aux_targets(plan.first, plan.second, pool.aux_ids, pool.n_aux)], axis=1)
         with torch.no_grad():
             feats = pool.augmenter.mask_features(pool.logmel(pool.augmenter(pool.audio, pool.lengths, plan, gen)), gen)
         logits = model.clip_logits(feats) if frames_model else model(feats)
-        loss = loss_fn(logits, torch.from_numpy(plan.targets).to(feats.device))
+        loss = loss_fn(logits, torch.from_numpy(targets).to(feats.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -351,8 +445,17 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         log(f"validation: {json.dumps(val_set.describe())}")
 
     params = architecture_params(args, len(labels))
+    aux = aux_vocabulary(train_set, getattr(args, "aux_instruments", ""), labels)
+    if aux and args.arch != "activity_cnn":
+        raise SystemExit("--aux-instruments needs --arch activity_cnn")
+    if aux:
+        log(f"auxiliary outputs ({len(aux)}, dropped at export): {', '.join(aux)}")
     torch.manual_seed(args.seed)  # the same initial weights whatever happened before
-    model = build_model(args.arch, params).to(device)
+    model = build_model(args.arch, params | {"n_labels": len(labels) + len(aux)}).to(device)
+    init_sha = None
+    if getattr(args, "init", None) is not None:
+        init_sha = load_init(model, Path(args.init), len(labels))
+        log(f"initialised from {args.init} (weights sha256 {init_sha[:12]})")
     n_params = sum(p.numel() for p in model.parameters())
     single = args.objective == "single"
     activation = "softmax" if single else "sigmoid"
@@ -363,10 +466,16 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     weights = class_weights(train_set).to(device) if single else None
 
+    n = len(labels)
+
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if single:
             return torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
-        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        loss = bce(logits[:, :n], target[:, :n])
+        if aux:
+            loss = loss + args.aux_weight * bce(logits[:, n:], target[:, n:])
+        return loss
 
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator(device=device)
@@ -380,7 +489,9 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         f"augmentation {args.augment}")
 
     pool = Pool(torch.from_numpy(train_set.audio).to(device), torch.from_numpy(train_set.lengths).to(device),
-                train_set.label_ids, len(labels), augmenter, LogMel(FeatureParams()).to(device))
+                train_set.label_ids, len(labels), augmenter, LogMel(FeatureParams()).to(device),
+                train_set.instrument_ids(aux), len(aux))
+    scored = LabelOutputs(model, len(labels)) if aux else model
     labelled = np.flatnonzero(train_set.label_ids >= 0)
     steps = args.steps_per_epoch or max(1, len(labelled) // args.batch_size)
     last_val = None
@@ -398,7 +509,7 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
                  "rows": dict(zip(KIND_NAMES, kinds.tolist(), strict=True))}
         if val_set is not None:
             t0 = time.perf_counter()
-            last_val = validate(model, val_set, activation, device, args.progress)
+            last_val = validate(scored, val_set, activation, device, args.progress)
             entry["validation"] = metrics_summary(*last_val)
             entry["val_seconds"] = round(time.perf_counter() - t0, 2)
         state["train_seconds"] += time.perf_counter() - started
@@ -407,8 +518,18 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         save_checkpoint(run_dir, model, optimizer, rng, gen, state)
         log(json.dumps(entry))
 
+    if aux:
+        model = without_aux(model, len(labels))
+        n_params = sum(p.numel() for p in model.parameters())
     card = model_card(args, labels, params, activation, aug_params, train_set, val_set, state, n_params,
                       first_command, device)
+    if aux:
+        card["training"]["auxiliary_outputs"] = {
+            "instruments": list(aux), "loss_weight": args.aux_weight,
+            "why": "naming the accompaniment instruments shapes the embedding that adapting and new lanes "
+                   "learn from; the outputs are dropped from the exported model"}
+    if init_sha is not None:
+        card["training"]["initialised_from"] = {"model": str(args.init), "weights_sha256": init_sha}
     if val_set is not None:
         table, detection = last_val or validate(model, val_set, activation, device, args.progress)
         card["metrics"]["validation"] = metrics_summary(table, detection) | {"selection": args.val}
