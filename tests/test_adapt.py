@@ -187,6 +187,10 @@ def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording
     relabelled = Review(recording, [Region("FLUTE", 0.0, 6.0)], [(0.0, HALF)])
     with pytest.raises(AdaptError, match="already a lane"):
         adapt_model(base, [type(item)(relabelled, item.duration, item.hop, item.window, item.embeddings)])
+    # A correction that names an unknown label teaches a new lane: the same rule on short examples.
+    brief = Review(recording, [Region("flute", 0.0, 6.0), Region("oboe", 7.0, 8.0)], [(0.0, HALF)])
+    with pytest.raises(AdaptError, match="example at 7.0-8.0 s is shorter than one analysis window"):
+        adapt_model(base, [type(item)(brief, item.duration, item.hop, item.window, item.embeddings)])
 
 
 def test_cli_adapts_on_a_json_review_and_the_model_works_with_analyze(base, recording, random_model_path,

@@ -179,7 +179,10 @@ def adapt_model(
     weight, bias = base_head(base)
     new = tuple(dict.fromkeys(r.label for it in items for r in it.review.regions if r.label not in base.labels))
     for label in new:
-        _check_new_name(label, base.labels)
+        # The rules of "New Lane from Examples" hold however the examples come (a review that names an
+        # unknown label teaches it): a span shorter than a window would teach the lane its surroundings.
+        check_new_lane(label, base.labels, [(r.start, r.end) for it in items for r in it.review.regions
+                                            if r.label == label], items[0].window)
     labels = (*base.labels, *new)
     truth = [window_truth(it, labels, checked_labels) for it in items]
     targets = np.concatenate([t for t, _ in truth])
