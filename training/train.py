@@ -33,12 +33,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
+from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
 from studio_tagger.analysis.device import resolve_device
 from studio_tagger.atomic import atomic_write
 from studio_tagger.features import FeatureParams, LogMel, window_frames
 from studio_tagger.models import ActivityCNN, build_model, save_model
+from studio_tagger.models.checkpoint import model_files, weights_sha256
 from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
@@ -307,7 +309,7 @@ class LabelOutputs(torch.nn.Module):
 
 def without_aux(model: ActivityCNN, n: int) -> ActivityCNN:
     """The model with only its first ``n`` outputs: the head's other rows were for training only."""
-    head = torch.nn.Conv1d(model.head.in_channels, n, 1)
+    head = torch.nn.Conv1d(model.head.in_channels, n, 1).to(model.head.weight.device)
     with torch.no_grad():
         head.weight.copy_(model.head.weight[:n])
         head.bias.copy_(model.head.bias[:n])
@@ -318,10 +320,6 @@ def without_aux(model: ActivityCNN, n: int) -> ActivityCNN:
 def load_init(model: torch.nn.Module, path: Path, n_labels: int) -> str:
     """Copy a model file's weights into ``model``; rows of the head past ``n_labels`` (auxiliary outputs)
     keep their fresh initialisation. Returns the file's weights hash for the card."""
-    from safetensors.torch import load_file
-
-    from studio_tagger.models.checkpoint import model_files, weights_sha256
-
     weights, _ = model_files(path)
     given = load_file(str(weights))
     own = model.state_dict()
@@ -445,15 +443,15 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         log(f"validation: {json.dumps(val_set.describe())}")
 
     params = architecture_params(args, len(labels))
-    aux = aux_vocabulary(train_set, getattr(args, "aux_instruments", ""), labels)
-    if aux and args.arch != "activity_cnn":
-        raise SystemExit("--aux-instruments needs --arch activity_cnn")
+    aux = aux_vocabulary(train_set, args.aux_instruments, labels)
+    if aux and (args.arch != "activity_cnn" or args.objective != "multi"):
+        raise SystemExit("--aux-instruments needs --arch activity_cnn and --objective multi")
     if aux:
         log(f"auxiliary outputs ({len(aux)}, dropped at export): {', '.join(aux)}")
     torch.manual_seed(args.seed)  # the same initial weights whatever happened before
     model = build_model(args.arch, params | {"n_labels": len(labels) + len(aux)}).to(device)
     init_sha = None
-    if getattr(args, "init", None) is not None:
+    if args.init is not None:
         init_sha = load_init(model, Path(args.init), len(labels))
         log(f"initialised from {args.init} (weights sha256 {init_sha[:12]})")
     n_params = sum(p.numel() for p in model.parameters())
