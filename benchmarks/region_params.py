@@ -5,7 +5,9 @@ Analyses every take once (ground-truth JSON files written by `training.takes`, `
 the model again: solos found (half covered by a region of their label), 1 s segment F1 and false regions
 per minute (regions over no solo of their label). The grid is ranked on the tuning takes only (best
 segment F1, then solos found, then fewest false regions); the held-out sets show the chosen setting
-beside the current defaults.
+beside the current defaults. A second sweep, over the current thresholds and durations, ranks how a region
+inside a stronger one of another lane is dropped (`shadow_margin` 0 = never; ties go to the larger
+`shadow_overlap`, which drops fewer) and shows it on the held-out sets beside no dropping at all.
 
     python benchmarks/region_params.py --tuning ~/.cache/studio-tagger/takes_tuning \\
         --held-out gm=~/.cache/studio-tagger/takes_eval real=~/.cache/studio-tagger/takes_real \\
@@ -29,6 +31,7 @@ from training.report import TimelineScorer  # noqa: E402
 
 GRID = {"threshold_on": (0.35, 0.4, 0.45, 0.5), "threshold_off": (0.2, 0.25, 0.3), "min_duration": (1.5, 2.0, 2.5, 3.0),
         "merge_gap": (2.0, 3.0, 4.0)}
+SHADOW_GRID = {"shadow_margin": (0.0, 0.1, 0.2, 0.3, 0.4), "shadow_overlap": (0.5, 0.8, 0.95)}
 
 
 def analysed(analyzer: Analyzer, roots: list[Path]) -> list[tuple]:
@@ -82,6 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows in held.items():
         print(f"{name} ({len(rows)} takes): current {describe(score(labels, rows, current))}; "
               f"best on tuning {describe(score(labels, rows, best))}")
+
+    shadows = []
+    for values in itertools.product(*SHADOW_GRID.values()):
+        params = replace(current, **dict(zip(SHADOW_GRID, values, strict=True)))
+        s = score(labels, tuning, params)
+        shadows.append(((round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"], params.shadow_overlap),
+                        params, s))
+    shadows.sort(key=lambda r: r[0], reverse=True)
+    print("dropping a region inside a stronger one of another lane (current thresholds and durations):")
+    for _, params, s in shadows[: args.top]:
+        print(f"  margin {params.shadow_margin:g} overlap {params.shadow_overlap:g}: {describe(s)}")
+    chosen, never = shadows[0][1], replace(current, shadow_margin=0.0)
+    for name, rows in held.items():
+        print(f"{name}: never {describe(score(labels, rows, never))}; current {describe(score(labels, rows, current))}; "
+              f"best on tuning {describe(score(labels, rows, chosen))}")
     return 0
 
 

@@ -65,7 +65,7 @@ def read_autosave(folder: str | os.PathLike, recording: str | os.PathLike) -> Au
         return Autosave(
             recording=Path(str(data["recording"])), source_hash=str(data["source_hash"]),
             edits=[Edit.from_dict(e) for e in (edits if isinstance(edits, list) else [])],
-            params=params_from_dict(data.get("params", {})),
+            params=params_from_dict(data.get("params", {}), saved=True),
             session=Path(str(data["session"])) if data.get("session") else None, saved_at=float(data["saved_at"]),
         )
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError):

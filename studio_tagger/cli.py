@@ -60,6 +60,10 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
                    help=f"shortest region kept, seconds (default {region.min_duration:g})")
     p.add_argument("--merge-gap", type=float, metavar="S",
                    help=f"gaps shorter than this are bridged, seconds (default {region.merge_gap:g})")
+    p.add_argument("--shadow-margin", type=_fraction, metavar="P",
+                   help="drop a region lying inside another lane's region when that lane is at least P more "
+                        f"active there: a confusion, not a duet (default {region.shadow_margin:g}; 0 keeps every "
+                        "region)")
 
 
 def _positive(text: str) -> float:
@@ -240,6 +244,8 @@ def region_params_from(args: argparse.Namespace):
     if args.threshold is not None:
         params.threshold_on = args.threshold
         params.threshold_off = min(params.threshold_off, args.threshold)
+    if args.shadow_margin is not None:
+        params.shadow_margin = args.shadow_margin
     for name in ("smoothing", "min_duration", "merge_gap"):
         value = getattr(args, name)
         if value is not None:

@@ -133,12 +133,15 @@ def params_to_dict(params: RegionParams) -> dict:
     return d
 
 
-def params_from_dict(d: dict) -> RegionParams:
-    """Raises TypeError or ValueError (never anything else) for malformed parameters."""
+def params_from_dict(d: dict, saved: bool = False) -> RegionParams:
+    """Raises TypeError or ValueError (never anything else) for malformed parameters. ``saved``: the
+    parameters a session or autosave was written with; one written before regions under a stronger lane
+    were dropped (no ``shadow_margin``) reopens with nothing dropped, as its regions were then."""
     if not isinstance(d, dict) or not isinstance(d.get("per_label", {}), dict):
         raise TypeError("region parameters must be an object")
     params = RegionParams()
-    for key in ("smoothing", "threshold_on", "threshold_off", "min_duration", "merge_gap"):
+    for key in ("smoothing", "threshold_on", "threshold_off", "min_duration", "merge_gap", "shadow_margin",
+                "shadow_overlap"):
         if key in d:
             setattr(params, key, _finite(d[key], key))
     per_label = {}
@@ -147,6 +150,8 @@ def params_from_dict(d: dict) -> RegionParams:
             raise ValueError(f"thresholds of {label!r} must be [on, off]")
         per_label[str(label)] = (_finite(pair[0], "a threshold"), _finite(pair[1], "a threshold"))
     params.per_label = per_label
+    if saved and "shadow_margin" not in d:
+        params.shadow_margin = 0.0
     return params
 
 
@@ -313,6 +318,6 @@ def _session_from(data: dict) -> Session:
         sample_rate=int(data["sample_rate"]), model=str(data["model"]), labels=labels, hop=hop, times=times,
         activity=activity, window=_finite(data.get("window", 2.0), "window"),
         model_path=model_path if isinstance(model_path, str) else None, device=str(data.get("device", "auto")),
-        params=params_from_dict(data.get("params", {})), edits=[Edit.from_dict(e) for e in edits],
+        params=params_from_dict(data.get("params", {}), saved=True), edits=[Edit.from_dict(e) for e in edits],
         view=_view(data.get("view")), source_relative=relative if isinstance(relative, str) else None,
     )

@@ -12,7 +12,7 @@ from audiogen import tone_burst
 
 from studio_tagger.analysis.analyzer import DEFAULT_HOP
 from studio_tagger.analysis.regions import RegionParams
-from studio_tagger.cli import build_parser, main
+from studio_tagger.cli import build_parser, main, region_params_from
 from studio_tagger.interchange import DEFAULT_NAME_TEMPLATE, FORMATS
 from studio_tagger.labels import LABELS
 
@@ -168,9 +168,11 @@ def test_help_shows_the_defaults_the_code_applies():
     assert "default 0.5)" not in _help_of("analyze", "--threshold")  # the old, wrong figure
     for option, value in (("--threshold", defaults.threshold_on), ("--smoothing", defaults.smoothing),
                           ("--min-duration", defaults.min_duration), ("--merge-gap", defaults.merge_gap),
-                          ("--hop", DEFAULT_HOP)):
+                          ("--shadow-margin", defaults.shadow_margin), ("--hop", DEFAULT_HOP)):
         assert f"(default {value:g}" in _help_of("analyze", option), option
     assert f"closes below {defaults.threshold_off:g}" in _help_of("analyze", "--threshold")
+    off = region_params_from(build_parser().parse_args(["analyze", "x.flac", "--shadow-margin", "0"]))
+    assert off.shadow_margin == 0.0 and RegionParams().shadow_margin > 0
     assert repr(DEFAULT_NAME_TEMPLATE) in _help_of("export", "--name")
     assert ", ".join(FORMATS) in _help_of("analyze", "--export")
     args = build_parser().parse_args(["export", "x.json", "--format", "csv", "--out", "y.csv"])

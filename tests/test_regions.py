@@ -94,3 +94,38 @@ def test_smoothing_keeps_the_curve_length_even_when_the_window_is_longer():
         assert out.shape == (n,)
         np.testing.assert_allclose(out, curve.mean())
     np.testing.assert_allclose(smooth(np.array([0, 0, 3.0, 0, 0]), 3), [0, 1, 1, 1, 0])
+
+
+def _two_lanes(strong, weak):
+    times = (np.arange(len(strong)) + 0.5) * HOP
+    return times, np.stack([np.asarray(strong, float), np.asarray(weak, float)], axis=1)
+
+
+def test_a_weak_region_inside_a_much_stronger_lane_is_dropped_as_a_confusion():
+    # A sax solo (0.9) that lights the guitar lane at 0.5 over most of it.
+    times, act = _two_lanes([0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0], [0, 0, 0.5, 0.5, 0.5, 0.5, 0, 0])
+    labels = ["tenor saxophone", "distorted electric guitar"]
+    base = RegionParams(smoothing=0, min_duration=0, merge_gap=0)
+    assert [r.label for r in find_regions(times, act, labels, base)] == ["tenor saxophone"]
+    kept = find_regions(times, act, labels, RegionParams(smoothing=0, min_duration=0, merge_gap=0, shadow_margin=0))
+    assert sorted(r.label for r in kept) == sorted(labels)
+
+
+def test_a_duet_keeps_both_lanes_and_a_region_sticking_out_is_kept():
+    labels = ["violin", "piano"]
+    params = RegionParams(smoothing=0, min_duration=0, merge_gap=0)
+    duet = _two_lanes([0, 0.9, 0.9, 0.9, 0.9, 0], [0, 0.8, 0.8, 0.8, 0.8, 0])  # both clearly on
+    assert sorted(r.label for r in find_regions(*duet, labels, params)) == ["piano", "violin"]
+    # Weaker, but mostly outside the stronger region: its own instrument, not a shadow of the other.
+    beside = _two_lanes([0, 0.9, 0.9, 0, 0, 0, 0, 0], [0, 0, 0.5, 0.5, 0.5, 0.5, 0.5, 0])
+    assert sorted(r.label for r in find_regions(*beside, labels, params)) == ["piano", "violin"]
+
+
+def test_sessions_saved_before_shadowing_reopen_with_every_region():
+    from studio_tagger.session import params_from_dict, params_to_dict
+
+    old = {"threshold_on": 0.4, "threshold_off": 0.2, "min_duration": 3.0, "merge_gap": 4.0}
+    assert params_from_dict(old, saved=True).shadow_margin == 0.0
+    assert params_from_dict(old).shadow_margin == RegionParams().shadow_margin  # settings take the default
+    tuned = RegionParams(shadow_margin=0.35)
+    assert params_from_dict(params_to_dict(tuned), saved=True).shadow_margin == 0.35

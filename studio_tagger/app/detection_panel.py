@@ -31,12 +31,19 @@ class DetectionPanel(QWidget):
         self.smoothing = _spin(0.0, 30.0, 0.25, " s")
         self.min_duration = _spin(0.0, 600.0, 0.5, " s")
         self.merge_gap = _spin(0.0, 600.0, 0.5, " s")
+        self.shadow_margin = _spin(0.0, 1.0, 0.05)
+        self.shadow_margin.setSpecialValueText("never")
+        self.shadow_margin.setToolTip("A region that lies inside another lane's region, where that lane is at least "
+                                      "this much more active, is taken for a confusion (a sax solo lighting the "
+                                      "guitar lane) and hidden. Instruments that really play together are both "
+                                      "active and both stay.")
         form = QFormLayout(self)
         form.addRow("Threshold (open)", self.threshold_on)
         form.addRow("Threshold (close)", self.threshold_off)
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Shortest region", self.min_duration)
         form.addRow("Bridge gaps up to", self.merge_gap)
+        form.addRow("Hide a region under a lane stronger by", self.shadow_margin)
         # Lanes with thresholds of their own (Settings) are listed here and marked in the lanes: they are
         # remembered from file to file, and the thresholds above do not move them.
         self.own = QLabel()
@@ -50,14 +57,16 @@ class DetectionPanel(QWidget):
         self._show_own()
 
     def _boxes(self) -> tuple[QDoubleSpinBox, ...]:
-        return (self.threshold_on, self.threshold_off, self.smoothing, self.min_duration, self.merge_gap)
+        return (self.threshold_on, self.threshold_off, self.smoothing, self.min_duration, self.merge_gap,
+                self.shadow_margin)
 
     def params(self) -> RegionParams:
         return self._params
 
     def set_params(self, params: RegionParams) -> None:
         self._params = params
-        values = (params.threshold_on, params.threshold_off, params.smoothing, params.min_duration, params.merge_gap)
+        values = (params.threshold_on, params.threshold_off, params.smoothing, params.min_duration, params.merge_gap,
+                  params.shadow_margin)
         for box, value in zip(self._boxes(), values, strict=True):
             box.blockSignals(True)
             box.setValue(value)
@@ -80,5 +89,6 @@ class DetectionPanel(QWidget):
         self._params = replace(
             self._params, threshold_on=self.threshold_on.value(), threshold_off=self.threshold_off.value(),
             smoothing=self.smoothing.value(), min_duration=self.min_duration.value(), merge_gap=self.merge_gap.value(),
+            shadow_margin=self.shadow_margin.value(),
         )
         self.paramsChanged.emit(self._params)

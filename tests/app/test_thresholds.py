@@ -49,3 +49,13 @@ def test_own_thresholds_are_switchable_visible_and_shown(qtbot, analysed, take) 
     assert w.doc.params.per_label == {} and w.settings.params.per_label == {}
     assert w.timeline.lanes.own_marks == {} and w.detection.clear_own.isHidden()
     assert "Every lane" in w.detection.own.text()
+
+
+def test_the_shadow_margin_is_a_detection_control_that_reaches_the_document(qtbot, analysed) -> None:
+    w = analysed
+    box = w.detection.shadow_margin
+    assert box.value() == pytest.approx(w.doc.params.shadow_margin)
+    box.setValue(0.0)  # "never": every region stays
+    assert w.doc.params.shadow_margin == 0.0 and box.text() == "never"
+    box.setValue(0.35)
+    assert w.doc.params.shadow_margin == pytest.approx(0.35) and w.settings.params.shadow_margin == pytest.approx(0.35)
