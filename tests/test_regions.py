@@ -109,6 +109,9 @@ def test_a_weak_region_inside_a_much_stronger_lane_is_dropped_as_a_confusion():
     assert [r.label for r in find_regions(times, act, labels, base)] == ["tenor saxophone"]
     kept = find_regions(times, act, labels, RegionParams(smoothing=0, min_duration=0, merge_gap=0, shadow_margin=0))
     assert sorted(r.label for r in kept) == sorted(labels)
+    # A lane taught from examples scores on a scale of its own: it takes no part.
+    taught = find_regions(times, act, ["tenor saxophone", "oboe"], base)
+    assert sorted(r.label for r in taught) == ["oboe", "tenor saxophone"]
 
 
 def test_a_duet_keeps_both_lanes_and_a_region_sticking_out_is_kept():
