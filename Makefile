@@ -62,7 +62,7 @@ model: setup
 	$(PY) -m training.train --resume runs/activity-real --epochs 7
 	$(PY) -m training.train --resume runs/activity-real --epochs 12
 	$(PY) -m training.train --resume runs/activity-real --epochs 18 --out resources/models/default.safetensors
-	# per-label calibration (0.4.1: refitted with the region defaults of that release) on a mixture of
+	# per-label calibration (0.4.2: refitted with the region defaults of that release) on a mixture of
 	# families: GM and real-note takes with solos (training sources
 	# only) and accompaniment-only takes; biases within +-1, and flute held at 0 (a fitted -0.75 cut its
 	# OPL3 clip recall below half of the uncalibrated 8 %)
@@ -74,7 +74,7 @@ model: setup
 		--count 4 --solo-sources weresax,bear_sax,emily_guitar,ixox_flute,salamander,tonejs_vso2
 	$(PY) -m training.realtakes --out $(DATA)/takes_tuning --accompaniment-only --minutes 3 --seed 700 --count 2
 	$(PY) -m training.calibrate --model resources/models/default.safetensors --takes $(DATA)/takes_tuning \
-		--device cpu --write --grid=-1,-0.75,-0.5,-0.25,0,0.25,0.5,0.75,1 --hold flute --version 0.4.1
+		--device cpu --write --grid=-1,-0.75,-0.5,-0.25,0,0.25,0.5,0.75,1 --hold flute --version 0.4.2
 
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
 # in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then

@@ -48,6 +48,8 @@ def settings_of(hop: float, params: dict | RegionParams) -> dict:
     """The analysis settings a record is valid for, as they read back from JSON (tuples become lists)."""
     fields = asdict(params) if isinstance(params, RegionParams) else dict(params)
     fields["per_label"] = {k: list(v) for k, v in fields.get("per_label", {}).items()}
+    if "shadow_labels" in fields:
+        fields["shadow_labels"] = list(fields["shadow_labels"])
     return {"hop": float(hop), "regions": fields}
 
 
