@@ -154,11 +154,22 @@ def _shadowed(regions: list[Region], bounds: np.ndarray, activity: np.ndarray, p
     own = means[np.arange(len(regions)), column]
     start = np.array([r.start for r in regions])
     end = np.array([r.end for r in regions])
-    overlap = np.clip(np.minimum(end[:, None], end[None, :]) - np.maximum(start[:, None], start[None, :]), 0.0, None)
-    inside = (overlap >= params.shadow_overlap * (end - start)[:, None] - 1e-9) & (column[:, None] != column[None, :])
-    inside &= taking_part[:, None] & taking_part[None, :]
-    stronger = means[:, column] - own[:, None] >= params.shadow_margin - 1e-9  # [i, j]: region j's lane over i
-    return (inside & stronger).any(axis=1)
+    # Sorted by start, a block of regions can only overlap those starting between its earliest start less
+    # the longest region and its latest end: an hours-long take with thousands of regions stays cheap.
+    order = np.argsort(start, kind="stable")
+    s_start, longest = start[order], float((end - start).max())
+    gone = np.zeros(len(regions), dtype=bool)
+    for lo in range(0, len(order), 256):
+        i = order[lo: lo + 256]
+        a = np.searchsorted(s_start, start[i].min() - longest, side="left")
+        b = np.searchsorted(s_start, end[i].max(), side="right")
+        j = order[a:b]
+        overlap = np.clip(np.minimum(end[i, None], end[None, j]) - np.maximum(start[i, None], start[None, j]), 0.0, None)
+        inside = overlap >= params.shadow_overlap * (end[i] - start[i])[:, None] - 1e-9
+        inside &= (column[i, None] != column[None, j]) & taking_part[i, None] & taking_part[None, j]
+        stronger = means[i][:, column[j]] - own[i, None] >= params.shadow_margin - 1e-9  # [i, j]: j's lane over i
+        gone[i] = (inside & stronger).any(axis=1)
+    return gone
 
 
 def _merge(spans: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
