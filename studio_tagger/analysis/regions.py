@@ -56,8 +56,8 @@ class RegionParams:
     # Most false regions over solos are a second lane lit weakly by the solo (a sax solo lighting the
     # guitar lane, a clarinet the flute): of 56 on held-out FreePats takes, 50 overlapped another solo and
     # scored lower than the solos found. Dropping a region that lies inside a clearly stronger one of
-    # another lane, chosen on the 14 tuning takes (margin 0.2 over 0.1/0.3/0.4; overlaps of 0.5, 0.8 and
-    # 0.95 tied there, and the largest drops the fewest), cut false regions on every held-out set with
+    # another lane, chosen with model 0.4.1 on the 14 tuning takes (margin 0.2 over 0.1/0.3/0.4; overlaps of
+    # 0.5, 0.8 and 0.95 tied there, and the largest drops the fewest), cut false regions on every held-out set with
     # solos (real-note takes 0.67 -> 0.50 a minute, FreePats 2.21 -> 1.96, GM 0.79 -> 0.67, OPL3 2.33 ->
     # 2.25) without losing a solo, duets among them: instruments that really play together are both
     # active, so neither is clearly stronger. `benchmarks/region_params.py`.
