@@ -43,7 +43,7 @@ class DetectionPanel(QWidget):
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Shortest region", self.min_duration)
         form.addRow("Bridge gaps up to", self.merge_gap)
-        form.addRow("Hide a region under a lane stronger by", self.shadow_margin)
+        form.addRow("Hide overlaps weaker by", self.shadow_margin)
         # Lanes with thresholds of their own (Settings) are listed here and marked in the lanes: they are
         # remembered from file to file, and the thresholds above do not move them.
         self.own = QLabel()
