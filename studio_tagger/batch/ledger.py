@@ -47,11 +47,10 @@ def model_identity(path: str | os.PathLike | None = None) -> ModelIdentity:
 
     weights, card_path = model_files(path)
     try:
-        weights.stat()
+        digest = weights_sha256(weights)
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{weights}: model cannot be read ({exc})") from exc
-    digest = weights_sha256(weights)
     return ModelIdentity(str(card.get("name", weights.stem)), str(card.get("version", "")), digest)
 
 

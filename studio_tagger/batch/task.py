@@ -8,6 +8,7 @@ client needs nothing else to build the summary.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -47,10 +48,7 @@ class Task:
 def settings_of(hop: float, params: dict | RegionParams) -> dict:
     """The analysis settings a record is valid for, as they read back from JSON (tuples become lists)."""
     fields = asdict(params) if isinstance(params, RegionParams) else dict(params)
-    fields["per_label"] = {k: list(v) for k, v in fields.get("per_label", {}).items()}
-    if "shadow_labels" in fields:
-        fields["shadow_labels"] = list(fields["shadow_labels"])
-    return {"hop": float(hop), "regions": fields}
+    return {"hop": float(hop), "regions": json.loads(json.dumps(fields))}
 
 
 # One Analyzer per (model, device, hop) in this process, built on first use.
