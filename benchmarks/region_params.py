@@ -7,7 +7,9 @@ per minute (regions over no solo of their label). The grid is ranked on the tuni
 segment F1, then solos found, then fewest false regions); the held-out sets show the chosen setting
 beside the current defaults. A second sweep, over the current thresholds and durations, ranks how a region
 inside a stronger one of another lane is dropped (`shadow_margin` 0 = never; ties go to the larger
-`shadow_overlap`, which drops fewer) and shows it on the held-out sets beside no dropping at all.
+`shadow_overlap`, which drops fewer) and shows it on the held-out sets beside no dropping at all. A third
+ranks a floor on a region's score (its mean activity; not a setting of the analyzer: regions below it
+would be hidden) the same way, to see whether weak regions are the false ones.
 
     python benchmarks/region_params.py --tuning ~/.cache/studio-tagger/takes_tuning \\
         --held-out gm=~/.cache/studio-tagger/takes_eval real=~/.cache/studio-tagger/takes_real \\
@@ -32,6 +34,7 @@ from training.report import TimelineScorer  # noqa: E402
 GRID = {"threshold_on": (0.35, 0.4, 0.45, 0.5), "threshold_off": (0.2, 0.25, 0.3), "min_duration": (1.5, 2.0, 2.5, 3.0),
         "merge_gap": (2.0, 3.0, 4.0)}
 SHADOW_GRID = {"shadow_margin": (0.0, 0.1, 0.2, 0.3, 0.4), "shadow_overlap": (0.5, 0.8, 0.95)}
+SCORE_FLOORS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 def analysed(analyzer: Analyzer, roots: list[Path]) -> list[tuple]:
@@ -43,10 +46,12 @@ def analysed(analyzer: Analyzer, roots: list[Path]) -> list[tuple]:
     return rows
 
 
-def score(labels, rows, params: RegionParams) -> dict:
+def score(labels, rows, params: RegionParams, floor: float = 0.0) -> dict:
+    """Solos found, segment F1 and false regions a minute; ``floor``: regions scoring below it left out."""
     scorer = TimelineScorer(labels)
     for name, duration, solos, times, activity in rows:
-        scorer.add(name, duration, solos, find_regions(times, activity, labels, params, duration=duration))
+        regions = find_regions(times, activity, labels, params, duration=duration)
+        scorer.add(name, duration, solos, [r for r in regions if r.score >= floor])
     return scorer.report().summary()
 
 
@@ -100,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows in held.items():
         print(f"{name}: never {describe(score(labels, rows, never))}; current {describe(score(labels, rows, current))}; "
               f"best on tuning {describe(score(labels, rows, chosen))}")
+
+    floors = sorted(((round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"], -floor), floor, s)
+                    for floor in SCORE_FLOORS for s in [score(labels, tuning, current, floor)])[::-1]
+    print("leaving out regions whose score (mean activity) is below a floor (current settings):")
+    for _, floor, s in floors:
+        print(f"  floor {floor:g}: {describe(s)}")
+    for name, rows in held.items():
+        print(f"{name}: " + "; ".join(f"floor {floor:g} {describe(score(labels, rows, current, floor))}"
+                                      for floor in SCORE_FLOORS))
     return 0
 
 

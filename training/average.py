@@ -1,0 +1,63 @@
+"""Averaging the weights of models from one training run (a "soup"), to try whether it generalises better.
+
+Models from the legs of one run (e.g. the 12-, 18- and 24-epoch ends of warm restarts) share a basin, so
+their mean is a model too. Batch-norm running statistics are averaged like the weights (their counters
+come from the last model). The card is the last model's, without its calibration, which belongs to
+other weights: run `training.calibrate --write` on the result before comparing it.
+
+    python -m training.average --out runs/soup/model.safetensors runs/real-v3/model.safetensors \\
+        runs/real-v4/model.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from studio_tagger.models import load_model, save_model
+from studio_tagger.models.checkpoint import weights_sha256
+
+
+def average(paths: Sequence[str | Path]) -> tuple[torch.nn.Module, dict]:
+    """The mean of the models' weights as a module, with a card naming what was averaged."""
+    if len(paths) < 2:
+        raise ValueError("average needs at least two models")
+    models = [load_model(p) for p in paths]
+    first = models[-1]
+    states = [m.module.state_dict() for m in models]
+    for m, state in zip(models[:-1], states[:-1], strict=True):
+        if m.labels != first.labels or state.keys() != states[-1].keys() or any(
+                state[k].shape != states[-1][k].shape for k in state):
+            raise ValueError(f"{m.path} does not have the architecture and labels of {first.path}")
+    mean = {k: (sum(s[k] for s in states) / len(states)) if v.is_floating_point() else v.clone()
+            for k, v in states[-1].items()}
+    module = copy.deepcopy(first.module)
+    module.load_state_dict(mean)
+    module.eval()
+    card = {k: v for k, v in first.card.items() if k not in ("calibration", "metrics")}
+    card["averaged_from"] = [{"path": str(m.path), "sha256": weights_sha256(m.path)} for m in models]
+    return module, card
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", help="model .safetensors files of one run")
+    ap.add_argument("--out", required=True, help="where to write the averaged model (.safetensors)")
+    args = ap.parse_args(argv)
+    try:
+        module, card = average(args.models)
+    except ValueError as exc:
+        print(f"average: {exc}", file=sys.stderr)
+        return 2
+    weights, card_path = save_model(module, card, args.out)
+    print(f"averaged {len(args.models)} models into {weights} and {card_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
