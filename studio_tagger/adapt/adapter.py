@@ -257,7 +257,9 @@ def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float
     name in use, no example, an example shorter than one analysis window (``window``; None skips that)."""
     if not name.strip():
         raise AdaptError("the new lane needs a name")
-    _check_new_name(name.strip(), labels)
+    taken = lane_in_use(name.strip(), labels)
+    if taken is not None:
+        raise AdaptError(f"{name.strip()!r} is already a lane ({taken}); choose another name")
     if len(spans) < MIN_EXAMPLES:
         raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name.strip()!r}")
     for s, e in spans:
@@ -265,11 +267,10 @@ def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float
             raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
 
 
-def _check_new_name(name: str, labels: Sequence[str]) -> None:
-    """A new lane may not differ from an existing one by case alone: two lanes would be one instrument."""
-    used = {label.casefold(): label for label in labels}
-    if name.casefold() in used:
-        raise AdaptError(f"{name!r} is already a lane ({used[name.casefold()]}); choose another name")
+def lane_in_use(name: str, labels: Sequence[str]) -> str | None:
+    """The lane of ``labels`` that a new lane ``name`` would duplicate, or None. Case does not count: a
+    new lane differing from an existing one by case alone would be the same instrument twice."""
+    return next((label for label in labels if label.casefold() == name.casefold()), None)
 
 
 def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.ndarray,

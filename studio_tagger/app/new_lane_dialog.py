@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..adapt.adapter import lane_in_use
 from .document import Document
 from .timefmt import clock
 
@@ -99,8 +100,7 @@ class NewLaneDialog(QDialog):
         name = self.name.text().strip()
         if not name:
             return "Name the sound."
-        used = {label.casefold() for label in self.model_labels}
-        if name.casefold() in used:
+        if lane_in_use(name, self.model_labels) is not None:
             return f"“{name}” is already a lane; choose another name."
         if not self.spans():
             return "Shift+drag over a place where it plays, then Add Selection."
