@@ -41,18 +41,20 @@ def make_archive(root: Path, n_good: int, seconds: float = 2.5) -> tuple[list[Pa
     return good, bad
 
 
-def analyze_json(path: Path, model: Path, scratch: Path) -> dict:
-    """What single-file `studio-tagger analyze FILE --json` writes for ``path``."""
+def analyze_json(path: Path, model: Path, scratch: Path, device: str = "auto") -> dict:
+    """What single-file `studio-tagger analyze FILE --json` writes for ``path`` (on the device the batch
+    used: a GPU's scores differ from the CPU's in the last digits)."""
     import json
 
     from studio_tagger.cli import main
 
     out = scratch / f"{path.name}.analyze.json"
-    assert main(["analyze", str(path), "--model", str(model), "--json", str(out), "--quiet"]) == 0
+    assert main(["analyze", str(path), "--model", str(model), "--json", str(out), "--quiet", "--device", device]) == 0
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def check_results(out: Path, root: Path, good: list[Path], bad: list[Path], model: Path, scratch: Path) -> None:
+def check_results(out: Path, root: Path, good: list[Path], bad: list[Path], model: Path, scratch: Path,
+                  device: str = "auto") -> None:
     """Every good take's result equals single-file `analyze`; every bad one is recorded as failed with the
     reason `analyze` gives; the summary (CSV and Parquet) has one matching row per recording."""
     import csv
@@ -68,7 +70,7 @@ def check_results(out: Path, root: Path, good: list[Path], bad: list[Path], mode
     assert set(rows) == {str(p) for p in good + bad}
     for path in good:
         key = path.relative_to(root).as_posix()
-        expected = analyze_json(path, model, scratch)
+        expected = analyze_json(path, model, scratch, device)
         assert json.loads((out / f"{key}.json").read_text(encoding="utf-8")) == expected
         row = by_path[str(path)]
         assert row["status"] == "done" and row["error"] is None and row["key"] == key

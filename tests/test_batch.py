@@ -165,13 +165,14 @@ def test_pool_replaces_a_killed_worker_and_finishes(archive, tmp_path, random_mo
         backend.close()
     assert killed and backend.generation >= 1  # the pool broke and was replaced
     assert report.tally.files_done == len(good) + len(bad)
-    check_results(out, root, good, bad, random_model_path, tmp_path)
+    check_results(out, root, good, bad, random_model_path, tmp_path, device="cpu")
 
 
 def test_a_run_killed_with_sigkill_resumes_where_it_stopped(archive, tmp_path, random_model_path):
     root, good, bad = archive
     out = tmp_path / "results"
-    argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "1", "--quiet"]
+    argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "1", "--quiet",
+            "--device", "cpu"]
     repo = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen([sys.executable, "-m", "studio_tagger.cli", *argv], env=env,
@@ -187,7 +188,7 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(archive, tmp_path, r
     report = run_batch(BatchOptions([str(root)], out, model=str(random_model_path), device="cpu", workers=1))
     assert report.skipped == len(done_before)
     assert report.tally.files == len(good) + len(bad) - len(done_before)
-    check_results(out, root, good, bad, random_model_path, tmp_path)
+    check_results(out, root, good, bad, random_model_path, tmp_path, device="cpu")
 
 
 def test_batch_usage_errors(tmp_path, capsys):

@@ -49,7 +49,7 @@ def test_cluster_run_equals_analyze_with_a_worker_killed(cluster, archive, tmp_p
         backend.close()
     assert killed and report.tally.files_done == len(good) + len(bad)
     assert {r["key"] for r in report.records} == {p.relative_to(root).as_posix() for p in good + bad}
-    check_results(out, root, good, bad, random_model_path, tmp_path)
+    check_results(out, root, good, bad, random_model_path, tmp_path, device="cpu")
 
 
 def test_cluster_run_interrupted_then_resumed(cluster, archive, tmp_path, random_model_path, capsys):
