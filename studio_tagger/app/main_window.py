@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QStackedWidget
 
+from ..analysis.device import start_cuda
 from ..analysis.regions import RegionParams
 from .actions import ACTIONS, MENUS, SPECS
 from .adaptation import Adaptation
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
                  analysis_block_seconds: float | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
+        start_cuda(self.settings.device)  # before the window shows: CUDA's start holds the GIL for 0.2 s
         self.colours: dict[str, str] = {}
         self.last_error = ""
         self.error_box: QMessageBox | None = None  # the last error dialog (tests read it)
@@ -369,6 +371,8 @@ class MainWindow(QMainWindow):
     def apply_settings(self, values: SettingsValues) -> None:
         s = self.settings
         rerun = (values.model, values.device, values.hop) != (s.model_path, s.device, s.hop)
+        if values.device != s.device:
+            start_cuda(values.device)  # here, where the user waits on the dialog, not in the analysis thread
         s.model_path, s.device, s.hop = values.model, values.device, values.hop
         s.set_colours(values.colours)
         params = replace(self.detection.params(), per_label=dict(values.per_label))

@@ -69,3 +69,29 @@ def test_the_process_ends_when_the_window_closes(tmp_path) -> None:
                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert child.returncode == 0, child.stderr
     assert "geometry" in store.read_text()  # what closing saved is on disk, though no destructor ran
+
+
+def test_cuda_starts_before_the_window_shows_when_analysis_may_use_it(qtbot, monkeypatch, settings) -> None:
+    """CUDA's start holds the GIL for 0.2 s; the window starts it while it is built (or when the device
+    setting changes), so that the analysis thread never does it under a visible, frozen GUI."""
+    import torch
+
+    from studio_tagger.app.settings_dialog import SettingsValues
+
+    started: list[str] = []
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    monkeypatch.setattr(torch.cuda, "init", lambda: started.append("init"))
+    w = MainWindow(settings)  # the fixture's device is 'cpu': nothing to start
+    qtbot.addWidget(w)
+    assert started == []
+    w.apply_settings(SettingsValues(settings.model_path, "auto", settings.hop, {}, {}))
+    assert started == ["init"]
+    settings.device = "cuda"
+    qtbot.addWidget(MainWindow(settings))
+    assert started == ["init", "init"]
+
+    def no_driver() -> None:
+        raise RuntimeError("Found no NVIDIA driver on your system.")
+
+    monkeypatch.setattr(torch.cuda, "init", no_driver)  # a CUDA build of torch on a laptop without one
+    qtbot.addWidget(MainWindow(settings))
