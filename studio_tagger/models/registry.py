@@ -7,6 +7,7 @@ from collections.abc import Callable
 from torch import nn
 
 from .activity_cnn import ActivityCNN
+from .activity_ensemble import ActivityEnsemble
 from .paper_cnn import PaperCNN
 
 
@@ -18,6 +19,7 @@ def _paper_ast(**params) -> nn.Module:
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "activity_cnn": ActivityCNN,
+    "activity_ensemble": ActivityEnsemble,
     "paper_cnn": PaperCNN,
     "paper_ast": _paper_ast,
 }

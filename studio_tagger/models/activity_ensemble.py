@@ -1,0 +1,79 @@
+"""Several ActivityCNN networks read side by side, with one linear head over their joined frame embeddings.
+
+The mean of the members' logits is such a head: each member's head scaled by 1/n, placed side by side,
+and the mean of their biases. So a set of trained networks becomes one model that the analyzer, the
+checkpoint code and adapting (which refits the head on the frame embeddings) treat like a single
+ActivityCNN; its embedding is the members' embeddings together.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .activity_cnn import ActivityCNN
+
+
+class ActivityEnsemble(nn.Module):
+    """Log-mel (batch, frames, mels) -> frame logits (batch, frames // time_stride, labels)."""
+
+    kind = "frames"
+
+    def __init__(self, members: Sequence[dict], n_labels: int = 8) -> None:
+        """``members``: each member network's ActivityCNN parameters (its own ``n_labels`` is ignored:
+        the members' heads are not kept)."""
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two member networks")
+        self.bodies = nn.ModuleList()
+        for params in members:
+            body = ActivityCNN(**{k: v for k, v in params.items() if k != "n_labels"})
+            body.head = nn.Identity()  # the ensemble's head reads all bodies at once
+            self.bodies.append(body)
+        strides = {body.time_stride for body in self.bodies}
+        if len(strides) != 1:
+            raise ValueError(f"members score frames at different strides {sorted(strides)}")
+        self.time_stride = strides.pop()
+        widths = [body.temporal[0].out_channels for body in self.bodies]
+        self.head = nn.Conv1d(sum(widths), n_labels, 1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, frames, mels) -> (batch, summed widths, frames // time_stride)."""
+        return torch.cat([body.embed(x) for body in self.bodies], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x)).transpose(1, 2)
+
+    def for_inference(self) -> ActivityEnsemble:
+        """An eval-mode copy whose bodies have their batch norms folded (see `ActivityCNN.for_inference`)."""
+        fused = copy.deepcopy(self).eval()
+        fused.bodies = nn.ModuleList(body.for_inference() for body in fused.bodies)
+        return fused
+
+    def clip_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x).mean(dim=1)
+
+    @classmethod
+    def from_networks(cls, networks: Sequence[ActivityCNN], member_params: Sequence[dict],
+                      logit_biases: Sequence[Sequence[float]] = ()) -> ActivityEnsemble:
+        """The ensemble whose logits are the mean of the networks' (each with its logit bias, if given)."""
+        n_labels = {net.head.out_channels for net in networks}
+        if len(n_labels) != 1:
+            raise ValueError("the networks name different numbers of labels")
+        ensemble = cls(member_params, n_labels.pop())
+        n = len(networks)
+        weights, biases = [], []
+        for i, (body, net) in enumerate(zip(ensemble.bodies, networks, strict=True)):
+            state = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
+            body.load_state_dict(state)
+            weights.append(net.head.weight.detach() / n)
+            extra = torch.tensor(logit_biases[i], dtype=torch.float32) if i < len(logit_biases) and \
+                len(logit_biases[i]) else 0.0
+            biases.append((net.head.bias.detach() + extra) / n)
+        with torch.no_grad():
+            ensemble.head.weight.copy_(torch.cat(weights, dim=1))
+            ensemble.head.bias.copy_(torch.stack(biases).sum(0))
+        return ensemble.eval()

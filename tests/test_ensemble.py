@@ -1,0 +1,79 @@
+"""Joining trained networks into one model (training.ensemble, models.ActivityEnsemble)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from audiogen import tone_burst
+from testmodels import random_card
+
+from studio_tagger.adapt import Embedded, Review, lane_from_examples, save_adapted
+from studio_tagger.adapt.adapter import embed_review
+from studio_tagger.analysis import Analyzer
+from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model, save_model
+from training.ensemble import main
+
+SMALL = {"channels": [8, 16, 24, 32]}
+
+
+def _saved(tmp_path, name: str, seed: int, calibration: dict | None = None, **arch) -> str:
+    torch.manual_seed(seed)
+    card = random_card(name)
+    card["architecture"]["params"] = arch
+    if calibration:
+        card["calibration"] = {"logit_bias": calibration}
+    weights, _ = save_model(ActivityCNN(**arch).eval(), card, tmp_path / f"{name}.safetensors")
+    return str(weights)
+
+
+def test_the_ensemble_scores_the_mean_of_its_members_logits(tmp_path):
+    a = _saved(tmp_path, "a", 0, {"piano": -1.0, "violin": 0.5})
+    b = _saved(tmp_path, "b", 1, **SMALL)  # members need not share a width
+    assert main(["--out", str(tmp_path / "pair.safetensors"), "--version", "9.9", a, b]) == 0
+    pair = load_model(tmp_path / "pair.safetensors")
+    assert isinstance(pair.module, ActivityEnsemble) and pair.gives_embeddings and pair.logit_bias == ()
+    ma, mb = load_model(a), load_model(b)
+    x = torch.randn(2, 400, 128)
+    with torch.no_grad():
+        expected = (ma.module(x) + torch.tensor(ma.logit_bias) + mb.module(x)) / 2
+        torch.testing.assert_close(pair.module(x), expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(pair.module.for_inference()(x), expected, atol=1e-4, rtol=0)
+        assert pair.module.embed(x).shape[1] == 96 + 32
+    card = json.loads((tmp_path / "pair.json").read_text())
+    assert card["version"] == "9.9" and "calibration" not in card
+    assert [m["path"] for m in card["ensemble_of"]] == [a, b]
+    assert card["ensemble_of"][0]["calibration_folded"] == {"logit_bias": {"piano": -1.0, "violin": 0.5}}
+
+
+def test_the_analyzer_and_adapting_take_an_ensemble_like_one_network(tmp_path, write_audio):
+    a, b = _saved(tmp_path, "a", 0, **SMALL), _saved(tmp_path, "b", 1, **SMALL)
+    assert main(["--out", str(tmp_path / "pair.safetensors"), a, b]) == 0
+    path = write_audio("take.wav", tone_burst(24.0, 16000, 4.0, 20.0), 16000)
+    analyzer = Analyzer(tmp_path / "pair.safetensors", device="cpu", embeddings=True)
+    item, result = embed_review(analyzer, Review(path, [], [(0.0, 24.0)]))
+    assert result.activity.shape[1] == 8 and np.isfinite(result.activity).all()
+    assert isinstance(item, Embedded) and item.embeddings.shape[1] == 64
+    adapted = lane_from_examples(analyzer.model, [item], "tone", [[(4.0, 8.0), (10.0, 14.0)]])
+    weights, _ = save_adapted(adapted, tmp_path / "with_tone.safetensors")
+    again = load_model(weights)
+    assert isinstance(again.module, ActivityEnsemble) and again.labels[-1] == "tone"
+    assert Analyzer(again, device="cpu").analyze(path).activity.shape[1] == 9
+
+
+def test_what_cannot_be_joined_is_refused(tmp_path, capsys):
+    a = _saved(tmp_path, "a", 0)
+    assert main(["--out", str(tmp_path / "one.safetensors"), a]) == 2
+    assert "at least two" in capsys.readouterr().err
+    torch.manual_seed(2)
+    card = random_card("fewer")
+    card["labels"] = card["labels"][:4]
+    card["architecture"]["params"] = {"n_labels": 4}
+    other, _ = save_model(ActivityCNN(n_labels=4), card, tmp_path / "fewer.safetensors")
+    assert main(["--out", str(tmp_path / "bad.safetensors"), a, str(other)]) == 2
+    assert "labels" in capsys.readouterr().err
+    assert not (tmp_path / "bad.safetensors").exists()
+    with pytest.raises(ValueError, match="at least two"):
+        ActivityEnsemble([{}])
