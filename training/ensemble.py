@@ -37,7 +37,9 @@ def join(paths: Sequence[str | Path], name: str | None = None, version: str | No
             raise ValueError(f"{m.path} is not a sigmoid model")
     members = [m.card["architecture"]["params"] for m in models]
     module = ActivityEnsemble.from_networks([m.module for m in models], members, [m.logit_bias for m in models])
-    card = {k: v for k, v in first.card.items() if k not in ("calibration", "metrics", "training", "parameters")}
+    # The first member's training section stays (its data sources and credits hold for every member trained on
+    # the same sets); each member's own command and seed are listed below.
+    card = {k: v for k, v in first.card.items() if k not in ("calibration", "metrics", "parameters")}
     card["architecture"] = {"type": "activity_ensemble",
                             "params": {"members": members, "n_labels": len(first.labels)}}
     card["name"] = name or first.name
@@ -45,8 +47,9 @@ def join(paths: Sequence[str | Path], name: str | None = None, version: str | No
         card["version"] = version
     card["parameters"] = sum(p.numel() for p in module.parameters())
     card["ensemble_of"] = [{"path": str(m.path), "sha256": weights_sha256(m.path), "version": m.card.get("version"),
-                            "training": m.card.get("training"), "calibration_folded": dict(m.card.get("calibration") or {})}
-                           for m in models]
+                            "command": (m.card.get("training") or {}).get("command"),
+                            "seed": (m.card.get("training") or {}).get("seed"),
+                            "calibration_folded": dict(m.card.get("calibration") or {})} for m in models]
     return module, card
 
 
