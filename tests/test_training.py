@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from studio_tagger.labels import LABELS
 from studio_tagger.models import ActivityCNN, load_model
+from studio_tagger.models.checkpoint import weights_sha256
 from training import train
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
 from training.medley import NOT_A_LABEL, Record, audio_path, write_metadata
@@ -189,3 +190,22 @@ def test_a_fine_tune_with_auxiliary_outputs_starts_from_the_given_weights_and_ex
     with pytest.raises(SystemExit, match="has shape"):  # a model of another architecture
         train.main(_args(other, tmp_path / "bad2", cache, 1, "--arch-params", '{"channels": [8, 16, 32, 48]}',
                          "--init", str(base / "model.safetensors")))
+
+
+def test_a_teacher_blends_its_scores_into_the_targets(tones, tmp_path):
+    cache = tmp_path / "cache"
+    assert train.main(_args(tones, tmp_path / "teacher", cache, 1, "--seed", "5")) == 0
+    teacher = tmp_path / "teacher" / "model.safetensors"
+    assert train.main(_args(tones, tmp_path / "plain", cache, 1)) == 0
+    assert train.main(_args(tones, tmp_path / "none", cache, 1, "--teacher", str(teacher), "--teacher-weight", "0")) == 0
+    assert train.main(_args(tones, tmp_path / "all", cache, 1, "--teacher", str(teacher), "--teacher-weight", "1")) == 0
+    plain, none, taught = (load_file(str(tmp_path / run / "model.safetensors")) for run in ("plain", "none", "all"))
+    for key in plain:  # weight 0: the labels alone, exactly as without a teacher
+        torch.testing.assert_close(none[key], plain[key], rtol=0, atol=0, msg=key)
+    assert any(not torch.equal(taught[key], plain[key]) for key in plain if plain[key].is_floating_point())
+    card = load_model(tmp_path / "all" / "model.safetensors").card["training"]
+    assert card["teacher"]["weight"] == 1.0 and card["teacher"]["model"] == str(teacher)
+    assert card["teacher"]["weights_sha256"] == weights_sha256(teacher)
+    with pytest.raises(SystemExit, match="needs --objective multi"):
+        train.main(_args(tones, tmp_path / "single", cache, 1, "--teacher", str(teacher), "--objective", "single",
+                         "--arch", "paper_cnn"))

@@ -39,7 +39,7 @@ from safetensors.torch import save as save_tensors
 from studio_tagger.analysis.device import resolve_device
 from studio_tagger.atomic import atomic_write
 from studio_tagger.features import FeatureParams, LogMel, window_frames
-from studio_tagger.models import ActivityCNN, build_model, save_model
+from studio_tagger.models import ActivityCNN, build_model, load_model, save_model
 from studio_tagger.models.checkpoint import model_files, weights_sha256
 from studio_tagger.progress import progress
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", type=Path, default=None, metavar="MODEL",
                    help="start from this model file's weights (same architecture; a fine-tune) instead of "
                         "random ones; calibration in its card is not carried over")
+    p.add_argument("--teacher", type=Path, default=None, metavar="MODEL",
+                   help="distil: blend each clip's targets with this model's scores of the same augmented "
+                        "clip (e.g. an ensemble from training.ensemble; its calibration is not used)")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="share of the teacher's scores in the targets (0: the labels only, 1: the teacher only)")
     p.add_argument("--aux-instruments", default="",
                    help="also learn to name accompaniment instruments (activity_cnn): 'auto' for every one "
                         f"with at least {AUX_MIN_CLIPS} training clips, or a comma-separated list; these "
@@ -388,8 +393,11 @@ class Pool:
 
 def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Sequence[np.ndarray], pool: Pool,
                 loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], params: AugmentParams,
-                rng: np.random.Generator, gen: torch.Generator, desc: str, show: bool) -> tuple[float, np.ndarray]:
-    """One pass over ``batches`` of primary clip indices; returns (mean loss, rows of each kind)."""
+                rng: np.random.Generator, gen: torch.Generator, desc: str, show: bool,
+                teacher: tuple[torch.nn.Module, float] | None = None) -> tuple[float, np.ndarray]:
+    """One pass over ``batches`` of primary clip indices; returns (mean loss, rows of each kind).
+    ``teacher`` (module, weight): the labels' targets become (1 - weight) x labels + weight x the
+    teacher's sigmoid scores of the very clip the student sees."""
     model.train()
     frames_model = getattr(model, "kind", "clip") == "frames"
     total, rows, kinds = 0.0, 0, np.zeros(len(KIND_NAMES), dtype=np.int64)
@@ -400,8 +408,15 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batche
             targets = np.concatenate([targets, aux_targets(plan.first, plan.second, pool.aux_ids, pool.n_aux)], axis=1)
         with torch.no_grad():
             feats = pool.augmenter.mask_features(pool.logmel(pool.augmenter(pool.audio, pool.lengths, plan, gen)), gen)
+        target = torch.from_numpy(targets).to(feats.device)
+        if teacher is not None:
+            module, weight = teacher
+            with torch.no_grad():
+                soft = torch.sigmoid(module.clip_logits(feats))
+            n = soft.shape[1]
+            target = torch.cat([(1 - weight) * target[:, :n] + weight * soft, target[:, n:]], dim=1)
         logits = model.clip_logits(feats) if frames_model else model(feats)
-        loss = loss_fn(logits, torch.from_numpy(targets).to(feats.device))
+        loss = loss_fn(logits, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -448,6 +463,20 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         raise SystemExit("--aux-instruments needs --arch activity_cnn and --objective multi")
     if aux:
         log(f"auxiliary outputs ({len(aux)}, dropped at export): {', '.join(aux)}")
+    # Loading the teacher builds a module (drawing random initial weights): before the seed below, so the
+    # student starts and drops out exactly as without one.
+    teacher = None
+    if args.teacher is not None:
+        if args.objective != "multi":
+            raise SystemExit("--teacher needs --objective multi")
+        taught_by = load_model(args.teacher)
+        if tuple(taught_by.labels) != tuple(labels) or not hasattr(taught_by.module, "clip_logits"):
+            raise SystemExit(f"--teacher {args.teacher}: a frame model with the labels {', '.join(labels)} is needed")
+        module = taught_by.module.for_inference() if hasattr(taught_by.module, "for_inference") else taught_by.module
+        teacher = (module.to(device).eval(), float(args.teacher_weight))
+        teacher_sha = weights_sha256(taught_by.path)
+        log(f"teacher {args.teacher} (weights sha256 {teacher_sha[:12]}), weight {args.teacher_weight}")
+
     torch.manual_seed(args.seed)  # the same initial weights whatever happened before
     model = build_model(args.arch, params | {"n_labels": len(labels) + len(aux)}).to(device)
     init_sha = None
@@ -465,7 +494,6 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     weights = class_weights(train_set).to(device) if single else None
 
     n = len(labels)
-
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if single:
             return torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
@@ -500,7 +528,7 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
         order = np.resize(rng.permutation(labelled), steps * args.batch_size)  # wraps when steps are fixed
         batches = [order[i: i + args.batch_size] for i in range(0, len(order), args.batch_size)]
         loss, kinds = train_epoch(model, optimizer, batches, pool, loss_fn, aug_params, rng, gen,
-                                  f"epoch {epoch}/{args.epochs}", args.progress)
+                                  f"epoch {epoch}/{args.epochs}", args.progress, teacher)
         train_time = time.perf_counter() - started
         entry = {"epoch": epoch, "loss": loss, "train_seconds": round(train_time, 2),
                  "clips_per_second": round(len(order) / train_time, 1),
@@ -526,6 +554,9 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
             "instruments": list(aux), "loss_weight": args.aux_weight,
             "why": "naming the accompaniment instruments shapes the embedding that adapting and new lanes "
                    "learn from; the outputs are dropped from the exported model"}
+    if teacher is not None:
+        card["training"]["teacher"] = {"model": str(args.teacher), "weights_sha256": teacher_sha,
+                                       "weight": args.teacher_weight}
     if init_sha is not None:
         card["training"]["initialised_from"] = {"model": str(args.init), "weights_sha256": init_sha}
     if val_set is not None:
