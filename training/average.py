@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
-from studio_tagger.models import load_model, save_model
+from studio_tagger.models import load_model
 from studio_tagger.models.checkpoint import weights_sha256
+from training.combined import write_combined
 
 
 def average(paths: Sequence[str | Path]) -> tuple[torch.nn.Module, dict]:
@@ -49,14 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="+", help="model .safetensors files of one run")
     ap.add_argument("--out", required=True, help="where to write the averaged model (.safetensors)")
     args = ap.parse_args(argv)
-    try:
-        module, card = average(args.models)
-    except ValueError as exc:
-        print(f"average: {exc}", file=sys.stderr)
-        return 2
-    weights, card_path = save_model(module, card, args.out)
-    print(f"averaged {len(args.models)} models into {weights} and {card_path}")
-    return 0
+    return write_combined("average", lambda: average(args.models), args.out,
+                          f"averaged {len(args.models)} models")
 
 
 if __name__ == "__main__":

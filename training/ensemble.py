@@ -17,8 +17,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model, save_model
+from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model
 from studio_tagger.models.checkpoint import weights_sha256
+from training.combined import write_combined
 
 
 def join(paths: Sequence[str | Path], name: str | None = None, version: str | None = None,
@@ -60,14 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", help="the ensemble's name (default: the first model's)")
     ap.add_argument("--version", help="the ensemble's version for its card")
     args = ap.parse_args(argv)
-    try:
-        module, card = join(args.models, args.name, args.version)
-    except ValueError as exc:
-        print(f"ensemble: {exc}", file=sys.stderr)
-        return 2
-    weights, card_path = save_model(module, card, args.out)
-    print(f"joined {len(args.models)} models into {weights} and {card_path}")
-    return 0
+    return write_combined("ensemble", lambda: join(args.models, args.name, args.version), args.out,
+                          f"joined {len(args.models)} models")
 
 
 if __name__ == "__main__":
