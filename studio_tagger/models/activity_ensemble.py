@@ -70,9 +70,10 @@ class ActivityEnsemble(nn.Module):
             state = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
             body.load_state_dict(state)
             weights.append(net.head.weight.detach() / n)
-            extra = torch.tensor(logit_biases[i], dtype=torch.float32) if i < len(logit_biases) and \
-                len(logit_biases[i]) else 0.0
-            biases.append((net.head.bias.detach() + extra) / n)
+            bias = net.head.bias.detach()
+            if i < len(logit_biases) and len(logit_biases[i]):
+                bias = bias + torch.tensor(logit_biases[i], dtype=torch.float32)
+            biases.append(bias / n)
         with torch.no_grad():
             ensemble.head.weight.copy_(torch.cat(weights, dim=1))
             ensemble.head.bias.copy_(torch.stack(biases).sum(0))
