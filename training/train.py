@@ -139,7 +139,7 @@ def _args_from_json(saved: dict, given: argparse.Namespace) -> argparse.Namespac
     args = build_parser().parse_args([])
     for k, v in saved.items():
         setattr(args, k, v)
-    for k in ("root", "cache", "run_dir", "out", "resume", "init"):
+    for k in ("root", "cache", "run_dir", "out", "resume", "init", "teacher"):
         if getattr(args, k) is not None:
             setattr(args, k, Path(getattr(args, k)))
     args.accompaniment = [Path(x) for x in args.accompaniment]
