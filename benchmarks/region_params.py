@@ -55,6 +55,12 @@ def score(labels, rows, params: RegionParams, floor: float = 0.0) -> dict:
     return scorer.report().summary()
 
 
+def rank(s: dict, *tie_breaks: float) -> tuple:
+    """How a setting ranks on the tuning takes (higher is better): segment F1, then solos found, then fewest
+    false regions, then ``tie_breaks``."""
+    return (round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"], *tie_breaks)
+
+
 def describe(s: dict) -> str:
     found = f"{s['found']}/{s['solos']} found, F1 {s['segment_f1']:.3f}, " if s["solos"] else ""
     return f"{found}{s['false_alarms_per_minute']:.2f} false regions/min"
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if params.threshold_off > params.threshold_on:
             continue
         s = score(labels, tuning, params)
-        ranked.append(((round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"]), params, s))
+        ranked.append((rank(s), params, s))
     ranked.sort(key=lambda r: r[0], reverse=True)
     print(f"model {analyzer.model.name}; {len(tuning)} tuning takes; grid of {len(ranked)} settings")
     print(f"current defaults {asdict(current)}: {describe(score(labels, tuning, current))}")
@@ -87,33 +93,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  on {params.threshold_on:g} off {params.threshold_off:g} shortest {params.min_duration:g} s "
               f"bridge {params.merge_gap:g} s: {describe(s)}")
     best = ranked[0][1]
+    now = {name: describe(score(labels, rows, current)) for name, rows in held.items()}  # the defaults, once
     for name, rows in held.items():
-        print(f"{name} ({len(rows)} takes): current {describe(score(labels, rows, current))}; "
+        print(f"{name} ({len(rows)} takes): current {now[name]}; "
               f"best on tuning {describe(score(labels, rows, best))}")
 
     shadows = []
     for values in itertools.product(*SHADOW_GRID.values()):
         params = replace(current, **dict(zip(SHADOW_GRID, values, strict=True)))
         s = score(labels, tuning, params)
-        shadows.append(((round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"], params.shadow_overlap),
-                        params, s))
+        shadows.append((rank(s, params.shadow_overlap), params, s))
     shadows.sort(key=lambda r: r[0], reverse=True)
     print("dropping a region inside a stronger one of another lane (current thresholds and durations):")
     for _, params, s in shadows[: args.top]:
         print(f"  margin {params.shadow_margin:g} overlap {params.shadow_overlap:g}: {describe(s)}")
     chosen, never = shadows[0][1], replace(current, shadow_margin=0.0)
     for name, rows in held.items():
-        print(f"{name}: never {describe(score(labels, rows, never))}; current {describe(score(labels, rows, current))}; "
+        print(f"{name}: never {describe(score(labels, rows, never))}; current {now[name]}; "
               f"best on tuning {describe(score(labels, rows, chosen))}")
 
-    floors = sorted(((round(s["segment_f1"], 3), s["found"], -s["false_alarms_per_minute"], -floor), floor, s)
-                    for floor in SCORE_FLOORS for s in [score(labels, tuning, current, floor)])[::-1]
+    floors = sorted(((rank(s, -floor), floor, s) for floor in SCORE_FLOORS
+                     for s in [score(labels, tuning, current, floor)]), reverse=True)
     print("leaving out regions whose score (mean activity) is below a floor (current settings):")
     for _, floor, s in floors:
         print(f"  floor {floor:g}: {describe(s)}")
     for name, rows in held.items():
-        print(f"{name}: " + "; ".join(f"floor {floor:g} {describe(score(labels, rows, current, floor))}"
-                                      for floor in SCORE_FLOORS))
+        print(f"{name}: " + "; ".join(
+            f"floor {floor:g} {now[name] if floor == 0 else describe(score(labels, rows, current, floor))}"
+            for floor in SCORE_FLOORS))
     return 0
 
 
