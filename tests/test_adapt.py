@@ -20,13 +20,14 @@ from studio_tagger.adapt import (
     remove_lanes,
     save_adapted,
 )
-from studio_tagger.adapt.adapter import embeddings_key
+from studio_tagger.adapt.adapter import Embedded, embeddings_key, from_cache, needed_width, to_cache
 from studio_tagger.adapt.head import fit_head
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.cli import main
 from studio_tagger.interchange import FORMATS
 from studio_tagger.models import load_model
+from studio_tagger.models.activity_cnn import LANE_BANDS
 
 RATE = 16000
 SECTION = 6.0  # seconds: a harmonic tone and noise take turns
@@ -170,6 +171,47 @@ def test_removing_a_new_lane_gives_the_other_lanes_back_exactly(base, embedded, 
         remove_lanes(base, list(base.labels))
 
 
+def test_a_new_lane_reads_the_band_features_and_corrections_keep_to_the_embedding(base, embedded, tmp_path):
+    item, _ = embedded
+    n_embed = base.module.embed_width
+    assert item.embeddings.shape[1] == n_embed + base.module.band_channels * LANE_BANDS
+    # Corrections of the shipped lanes: the plain head, as the base's.
+    corrected = adapt_model(base, [item])
+    assert corrected.model.module.head.in_channels == n_embed and corrected.model.module.head_bands == 0
+    # A new lane reads the bands too (the old lanes' band weights stay 0) and the file says so.
+    with_oboe = lane_from_examples(base, [item], "oboe", [_tone_spans(0, HALF)[:2]])
+    head = with_oboe.model.module.head.weight.detach()[:, :, 0]
+    assert with_oboe.model.module.head_bands == LANE_BANDS and head.shape[1] == item.embeddings.shape[1]
+    assert not head[: len(base.labels), n_embed:].any() and head[-1, n_embed:].abs().sum() > 0
+    weights, _ = save_adapted(with_oboe, tmp_path / "oboe")
+    loaded = load_model(weights)
+    assert loaded.card["architecture"]["params"]["head_bands"] == LANE_BANDS
+    assert loaded.module.head.in_channels == head.shape[1]
+    # Correcting that model keeps the lane's band weights; removing the lane gives the plain head back.
+    again = adapt_model(loaded, [item])
+    assert again.model.module.head_bands == LANE_BANDS
+    assert again.model.module.head.weight[-1, n_embed:].abs().sum() > 0
+    plain = remove_lanes(loaded, ["oboe"])
+    assert plain.model.module.head_bands == 0 and plain.model.module.head.in_channels == n_embed
+    assert "head_bands" not in plain.model.card["architecture"]["params"]
+
+
+def test_embeddings_cached_without_band_features_still_adapt(base, embedded, tmp_path):
+    """A session saved before embeddings carried band features: its lanes read the embedding alone; a
+    model whose lane reads the bands does not take such a cache."""
+    item, _ = embedded
+    n_embed = base.module.embed_width
+    narrow = Embedded(item.review, item.duration, item.hop, item.window, item.embeddings[:, :n_embed])
+    with_oboe = lane_from_examples(base, [narrow], "oboe", [_tone_spans(0, HALF)[:2]])
+    assert with_oboe.model.module.head_bands == 0 and with_oboe.model.module.head.in_channels == n_embed
+    key = embeddings_key(base, item.hop)
+    assert from_cache(item.review, to_cache(narrow, key), key, needed_width(base)) is not None
+    banded = lane_from_examples(base, [item], "oboe", [_tone_spans(0, HALF)[:2]]).model
+    assert from_cache(item.review, to_cache(narrow, key), key, needed_width(banded)) is None
+    with pytest.raises(AdaptError, match="analyse the recordings again"):
+        adapt_model(banded, [narrow])
+
+
 def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording):
     item, _ = embedded
     unchecked = Review(recording, [Region("flute", 0.0, 6.0)], [(3.0, 4.0)])
@@ -276,7 +318,6 @@ def _session(recording, result, edits, cache):
 
 def test_a_session_with_cached_embeddings_adapts_without_its_recording(base, embedded, recording, random_model_path,
                                                                      tmp_path, capsys):
-    from studio_tagger.adapt.adapter import embeddings_key, to_cache
     from studio_tagger.session import Edit, save_session
 
     item, result = embedded

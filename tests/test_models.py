@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from studio_tagger.models import ActivityCNN
-from studio_tagger.models.activity_cnn import PairMax
+from studio_tagger.models.activity_cnn import LANE_BANDS, PairMax, band_means
 
 LAYOUTS = {
     "default": {},
     "first release": {"stem_stride": (2, 2), "pools": ((2, 2), (2, 2), (1, 2))},
+    "a lane taught from examples": {"head_bands": LANE_BANDS},
 }
 
 
@@ -64,3 +65,29 @@ def test_pair_max_equals_max_pool(pool, shape):
 def test_pair_max_refuses_larger_pools():
     with pytest.raises(ValueError, match="by 1 or 2"):
         PairMax((3, 1))
+
+
+def test_band_features_are_the_last_blocks_means_over_equal_frequency_bands():
+    h = torch.arange(2 * 3 * 5 * 8, dtype=torch.float32).reshape(2, 3, 5, 8)
+    b = band_means(h, 4)
+    assert b.shape == (2, 3 * 4, 5)
+    # band k of channel c sits at k * channels + c and averages frequency rows 2k and 2k + 1
+    torch.testing.assert_close(b[:, 2 * 3 + 1], h[:, 1, :, 4:6].mean(dim=2))
+    with pytest.raises(ValueError, match="cannot make"):
+        band_means(h, 9)
+
+
+def test_a_head_reading_bands_reads_the_embedding_then_the_bands():
+    model = _trained_looking({"head_bands": LANE_BANDS})
+    x = torch.randn(1, 400, 128)
+    with torch.inference_mode():
+        e, b = model.embed_parts(x, LANE_BANDS)
+        assert e.shape[1] == model.embed_width and b.shape[1] == model.band_channels * LANE_BANDS
+        torch.testing.assert_close(model.embed(x), torch.cat([e, b], dim=1))
+        assert model.head.in_channels == model.embed_width + model.band_channels * LANE_BANDS
+        # The bands alone move the logits: zeroing their weights leaves the embedding's part.
+        full = model(x)
+        model.head.weight[:, model.embed_width:] = 0
+        assert not torch.allclose(full, model(x))
+    with pytest.raises(ValueError, match="head_bands"):
+        ActivityCNN(head_bands=3)

@@ -4,9 +4,11 @@ The network stays as shipped; only its last layer, a linear map from each 80 ms 
 the label logits, is refitted (see `head`). Because that layer is linear, a window's logits are the
 layer applied to the window's mean embedding, so one analysis that keeps those means
 (``Analyzer(embeddings=True)``) is all the audio an adaptation ever needs, and the adapted lanes are
-recomputed from them without decoding again. The result is an ordinary ActivityCNN with a new head (and
-one output per new label): it loads, analyses and exports like the shipped model, and its card names
-what it was adapted from and on.
+recomputed from them without decoding again. A lane taught from examples also reads the last block's
+features in frequency bands, which those analyses keep beside the embedding (an oboe, which training
+treats as accompaniment, is told apart better by them). The result is an ordinary ActivityCNN with a new
+head (and one output per new label): it loads, analyses and exports like the shipped model, and its card
+names what it was adapted from and on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
 from ..analysis.regions import Region
 from ..models import LoadedModel, save_model
+from ..models.activity_cnn import LANE_BANDS
 from ..models.checkpoint import weights_sha256
 from .head import HeadFit, fit_head
 from .reviews import AdaptError, Review
@@ -68,7 +71,8 @@ def embed_reviews(analyzer: Analyzer, reviews: Sequence[Review], progress: Calla
                 progress((i + fraction) / len(reviews))
         key = embeddings_key(analyzer.model, analyzer.hop)
         cache = getattr(review.session, "cache", None) or {}
-        out.append(from_cache(review, cache, key) or embed_review(analyzer, review, part, should_cancel)[0])
+        width = needed_width(analyzer.model)
+        out.append(from_cache(review, cache, key, width) or embed_review(analyzer, review, part, should_cancel)[0])
     return out
 
 
@@ -95,12 +99,14 @@ def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
     return {CACHE_EMBEDDINGS: np.asarray(item.embeddings, np.float16), CACHE_META: meta}
 
 
-def from_cache(review: Review, cache: dict[str, np.ndarray], key: str) -> Embedded | None:
-    """The review's embeddings from a session cache written by `to_cache` for the same ``key``; else None."""
+def from_cache(review: Review, cache: dict[str, np.ndarray], key: str, width: int = 0) -> Embedded | None:
+    """The review's embeddings from a session cache written by `to_cache` for the same ``key``, at least
+    ``width`` wide (a session saved before embeddings carried band features has only the embedding);
+    else None."""
     try:
         meta = [str(x) for x in cache[CACHE_META]]
         embeddings = cache[CACHE_EMBEDDINGS]
-        if meta[0] != key or embeddings.ndim != 2:
+        if meta[0] != key or embeddings.ndim != 2 or embeddings.shape[1] < width:
             return None
         duration, hop, window = (float(x) for x in meta[1:4])
     except (KeyError, IndexError, ValueError, TypeError):
@@ -153,6 +159,18 @@ class Adapted:
     figures: dict = field(default_factory=dict)
 
 
+def embed_width(model: LoadedModel) -> int:
+    """How many leading features of a window's embeddings are the network's embedding proper; the rest
+    (an ActivityCNN's band features) only lanes taught from examples read."""
+    module = model.module
+    return int(module.embed_width) if hasattr(module, "embed_parts") else int(module.head.in_channels)
+
+
+def needed_width(model: LoadedModel) -> int:
+    """How many features of each window's embeddings the model's head reads."""
+    return int(model.module.head.in_channels)
+
+
 def base_head(model: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
     """The model's head as (labels, width) weights and biases, its calibration folded into the biases."""
     head = getattr(model.module, "head", None)
@@ -193,8 +211,23 @@ def adapt_model(
     for j, label in enumerate(new, start=len(base.labels)):
         if not (targets[:, j] * known[:, j] >= 0.5).any():
             raise AdaptError(f"new lane {label!r} has no example as long as one analysis window ({items[0].window:g} s)")
-    x = np.concatenate([it.embeddings for it in items]).astype(np.float32)
-    w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel)
+    # Embeddings cached before they carried band features are narrower: then every lane reads the
+    # embedding alone, as before.
+    width = min(it.embeddings.shape[1] for it in items)
+    if width < weight.shape[1]:
+        raise AdaptError(f"the cached embeddings are {width} wide but model {base.name} reads {weight.shape[1]}: "
+                         "analyse the recordings again")
+    x = np.concatenate([it.embeddings[:, :width] for it in items]).astype(np.float32)
+    n_embed = embed_width(base)
+    weight = np.pad(weight, ((0, 0), (0, width - weight.shape[1])))
+    # Which lanes read the band features: new lanes (when the embeddings carry them), and lanes taught
+    # so before. The shipped lanes keep to the embedding: corrections fitted on the bands too moved the
+    # OPL3 takes of benchmarks/adaptation.py by -0.03 to +0.02 F1, no gain.
+    banded = np.concatenate([np.abs(weight[:, n_embed:]).sum(1) > 0, np.full(len(new), width > n_embed)])
+    if not banded.any():  # nothing reads the bands: fit on the embedding alone (a third of the time)
+        x, weight = x[:, :n_embed], weight[:, :n_embed]
+    w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
+                    bands_from=n_embed if banded.any() else None, banded=banded)
     model = _with_head(base, labels, w, b, items, new, name)
     figures = _figures(x, targets, known, labels, (weight, bias), (w, b))
     seconds = sum(float(np.sum(np.diff(np.asarray(it.review.spans(it.duration)), axis=1)))
@@ -239,7 +272,11 @@ def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = No
     labels_left = tuple(base.labels[j] for j in keep)
     adaptation = dict(base.card.get("adaptation") or {})
     default_name = base.name if adaptation else f"{base.name}-adapted"
-    model = _with_head(base, labels_left, weight[keep], bias[keep], [], (), name or default_name)
+    weight = weight[keep]
+    n_embed = embed_width(base)
+    if not np.any(weight[:, n_embed:]):  # no lane left reads the band features: the plain head again
+        weight = weight[:, :n_embed]
+    model = _with_head(base, labels_left, weight, bias[keep], [], (), name or default_name)
     # Removing outputs learns nothing: the card keeps what the base was adapted from and on.
     model.card["adaptation"] = {**adaptation, "labels": list(labels_left),
                                 "new_labels": [x for x in adaptation.get("new_labels", []) if x in labels_left],
@@ -276,6 +313,9 @@ def lane_in_use(name: str, labels: Sequence[str]) -> str | None:
 def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.ndarray,
                items: Sequence[Embedded], new: tuple[str, ...], name: str | None) -> LoadedModel:
     module = copy.deepcopy(base.module)
+    bands = LANE_BANDS if w.shape[1] > embed_width(base) else 0
+    if hasattr(module, "head_bands"):
+        module.head_bands = bands
     module.head = nn.Conv1d(w.shape[1], len(labels), 1)
     with torch.no_grad():
         module.head.weight.copy_(torch.from_numpy(w)[:, :, None])
@@ -285,6 +325,9 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
             if k not in ("calibration", "metrics", "training", "notes", "parameters", "adaptation")}
     arch = copy.deepcopy(base.card.get("architecture", {"type": "activity_cnn", "params": {}}))
     arch.setdefault("params", {})["n_labels"] = len(labels)
+    arch["params"].pop("head_bands", None)
+    if bands:
+        arch["params"]["head_bands"] = bands
     card.update(architecture=arch, labels=list(labels), name=name or f"{base.name}-adapted", adaptation={
         "base": base.name,
         "base_path": str(base.path) if base.path else None,
@@ -295,7 +338,9 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
         "recordings": [str(it.review.source) for it in items],
         "labels": list(labels),
         "new_labels": list(new),
-        "head": "linear head refitted on window embeddings; the base calibration is folded into its biases",
+        "head": "linear head refitted on window embeddings; the base calibration is folded into its biases"
+                + (f"; lanes taught from examples also read the last block's features in {bands} frequency bands"
+                   if bands else ""),
     })
     return LoadedModel(module=module, card=card, labels=labels, name=card["name"], window_seconds=base.window_seconds,
                        features=base.features, path=None)
@@ -319,8 +364,11 @@ def _sha256(path: Path | None) -> str | None:
 
 
 def _scores(x: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The head's scores of embeddings ``x``, of which it reads the leading features it has weights for."""
     w, b = head
-    return 1.0 / (1.0 + np.exp(-(x @ w.T + b)))
+    if x.shape[1] < w.shape[1]:
+        raise AdaptError(f"the embeddings are {x.shape[1]} wide but the head reads {w.shape[1]}")
+    return 1.0 / (1.0 + np.exp(-(x[:, :w.shape[1]] @ w.T + b)))
 
 
 def _figures(x: np.ndarray, targets: np.ndarray, known: np.ndarray, labels: Sequence[str],

@@ -4,7 +4,8 @@ What is known (an editor's checked spans, a new lane's examples) is fitted with 
 label, so one long correction does not outweigh a short one. What is not known keeps the old answer: a
 label the head already had is pulled towards its old scores there (soft pseudo-labels) and its weights
 towards the old ones; a new label takes the unlabelled windows as negatives (together weighing as much as
-its examples), the way a few examples are searched for in the rest of a take. A label the old head got
+its examples), the way a few examples are searched for in the rest of a take; it may also read band
+features beside the embedding (``bands_from``), which the shipped labels never do. A label the old head got
 right where the editor looked was not corrected and keeps its row exactly. A handful of corrections
 therefore moves the corrected lanes without retraining the others away from what the shipped model learnt
 on far more data.
@@ -28,6 +29,7 @@ class HeadFit:
     keep_taught: float = 0.1  # the same for an old label the review shows playing (it is being taught)
     prior: float = 1e-3  # L2 pull of an old label's (standardised) weights towards the old head
     new_prior: float = 1e-2  # L2 pull of a new label's weights towards zero
+    new_prior_bands: float = 0.3  # the same for a new label that also reads the band features (5x the inputs)
     negatives: float = 1.0  # unchecked windows as negatives of a new label (all of them weigh as its examples)
     agree: float = 0.02  # an old label right on all but this share of its checked windows keeps its row
     steps: int = 200
@@ -37,26 +39,30 @@ class HeadFit:
 def fit_head(
     x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray,
     fit: HeadFit | None = None, progress: Callable[[float], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    should_cancel: Callable[[], bool] | None = None, bands_from: int | None = None,
+    banded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New (weight, bias) for labels x -> logits.
 
     ``x`` (windows, width) embeddings; ``targets`` and ``known`` (windows, labels): the truth in [0, 1]
     where known; ``weight`` (old labels, width) and ``bias`` (old labels,) the old head, whose labels come
-    first (the rest are new). Raises InterruptedError when ``should_cancel`` answers True."""
+    first (the rest are new). When ``x``'s features from column ``bands_from`` on are band features, only
+    the labels ``banded`` says (bool per label) read them; the others' weights there stay 0. Raises
+    InterruptedError when ``should_cancel`` answers True."""
     fit = fit or HeadFit()
     threads = torch.get_num_threads()
     # Tensors this small gain nothing from OpenMP, and on a busy two-core laptop its threads wait on each
     # other: one thread is ten to twenty times faster there.
     torch.set_num_threads(1)
     try:
-        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel)
+        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel, bands_from, banded)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray, fit: HeadFit,
          progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None,
+         bands_from: int | None = None, banded: np.ndarray | None = None,
          ) -> tuple[np.ndarray, np.ndarray]:
     n_old, n_labels = len(weight), targets.shape[1]
     xs = torch.as_tensor(np.asarray(x, np.float32))
@@ -65,6 +71,14 @@ def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarr
     z = (xs - mean) / std
     w_old = torch.as_tensor(weight, dtype=torch.float32) * std
     b_old = torch.as_tensor(bias, dtype=torch.float32) + torch.as_tensor(weight, dtype=torch.float32) @ mean
+    # Which inputs each label reads: all of them, except band features for a label not ``banded``.
+    reads = torch.ones(n_labels, z.shape[1])
+    uses_bands = torch.zeros(n_labels, dtype=torch.bool)
+    if bands_from is not None:
+        uses_bands = torch.as_tensor(np.asarray(banded, bool)) if banded is not None else uses_bands
+        reads[~uses_bands, bands_from:] = 0.0
+    # Band features multiply a new label's inputs fivefold; three examples need a firmer pull to zero.
+    new_prior = torch.where(uses_bands[n_old:], fit.new_prior_bands, fit.new_prior)[:, None]
     w = torch.zeros(n_labels, z.shape[1])
     b = torch.zeros(n_labels)
     w[:n_old], b[:n_old] = w_old, b_old
@@ -86,13 +100,13 @@ def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarr
         if should_cancel is not None and should_cancel():
             raise InterruptedError("adaptation cancelled")
         opt.zero_grad()
-        logits = z @ w.T + b
+        logits = z @ (w * reads).T + b
         loss = (F.binary_cross_entropy_with_logits(logits, t, reduction="none") * (t * pw + (1 - t) * nw)).sum()
         loss = loss + (F.binary_cross_entropy_with_logits(
             logits[:, :n_old], soft, reduction="none") * free_old).sum()
         if n_labels > n_old:
             loss = loss + fit.negatives * (F.softplus(logits[:, n_old:]) * free_new).sum()
-            loss = loss + fit.new_prior * (w[n_old:] ** 2).sum()
+            loss = loss + (new_prior * (w[n_old:] * reads[n_old:]) ** 2).sum()
         loss = loss + fit.prior * ((w[:n_old] - w_old) ** 2).sum()
         loss.backward()
         opt.step()
@@ -103,7 +117,7 @@ def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarr
         # exactly as it was, so a few corrections elsewhere cannot move it (they did, by up to 0.08 F1).
         frozen = _agreeing(soft, t[:, :n_old], k[:, :n_old], fit.agree)
         w[:n_old][frozen], b[:n_old][frozen] = w_old[frozen], b_old[frozen]
-        w_raw = w / std
+        w_raw = w * reads / std
         b_raw = b - w_raw @ mean
     return w_raw.numpy().astype(np.float32), b_raw.numpy().astype(np.float32)
 

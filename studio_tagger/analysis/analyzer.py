@@ -22,6 +22,7 @@ import torch
 from ..audio import AudioError, AudioInfo, iter_blocks, probe
 from ..features import FeatureParams, LogMel, window_frames
 from ..models import LoadedModel, load_model
+from ..models.activity_cnn import LANE_BANDS
 from .aggregate import BinAggregator
 from .device import place_module, resolve_device
 from .frontend import ResilientLogMel
@@ -103,7 +104,9 @@ class LogitsAndEmbeddings(torch.nn.Module):
 
     The head is one linear layer, so the mean of a window's frame logits is the head applied to the mean
     of its frame embeddings: the analyzer's window means of these outputs give, beside each window's
-    logits, the embedding a retrained head would see for that window (see `studio_tagger.adapt`)."""
+    logits, the embedding a retrained head would see for that window (see `studio_tagger.adapt`). An
+    ActivityCNN's embeddings also carry its last block's features in `LANE_BANDS` frequency bands, what a
+    lane taught from examples reads beside the embedding, whether its head reads them yet or not."""
 
     kind = "frames"
 
@@ -112,11 +115,24 @@ class LogitsAndEmbeddings(torch.nn.Module):
         self.inner = module
         self.time_stride = module.time_stride
         self.n_labels = int(module.head.out_channels)
-        self.n_outputs = self.n_labels + int(module.head.in_channels)
+        self.bands = LANE_BANDS if hasattr(module, "embed_parts") else 0
+        self.n_outputs = self.n_labels + feature_width(module)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e = self.inner.embed(x)
-        return torch.cat([self.inner.head(e), e], dim=1).transpose(1, 2)
+        if not self.bands:
+            e = self.inner.embed(x)
+            return torch.cat([self.inner.head(e), e], dim=1).transpose(1, 2)
+        e, b = self.inner.embed_parts(x, self.bands)
+        logits = self.inner.head(torch.cat([e, b], dim=1) if self.inner.head_bands else e)
+        return torch.cat([logits, e, b], dim=1).transpose(1, 2)
+
+
+def feature_width(module: torch.nn.Module) -> int:
+    """Width of the embeddings `LogitsAndEmbeddings` gives for ``module`` (for an ActivityCNN, its
+    embedding and the band features; else what its head reads)."""
+    if hasattr(module, "embed_parts"):
+        return module.embed_width + module.band_channels * LANE_BANDS
+    return int(module.head.in_channels)
 
 
 def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
@@ -267,7 +283,7 @@ class Analyzer:
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
         extra: dict = {"notices": notices}
         if self.embeddings:
-            width = int(self.model.module.head.in_channels)
+            width = feature_width(self.model.module)
             extra["embeddings"] = np.concatenate(embedded) if embedded else np.zeros((0, width), np.float16)
         return AnalysisResult(
             file=str(info.path), duration=info.duration, sample_rate=info.sample_rate, model=self.model.name,

@@ -35,7 +35,7 @@ from ..adapt import (
     remove_lanes,
     save_adapted,
 )
-from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_cache, to_cache
+from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_cache, needed_width, to_cache
 from ..analysis import AnalysisResult, Analyzer, Cancelled
 from ..audio.reader import AudioError
 from ..models import LoadedModel, ModelError, load_model
@@ -208,9 +208,10 @@ class Adaptation(QObject):
             except ValueError as exc:  # a model without frame embeddings (the AST reproduction)
                 raise AdaptError(f"{exc}; choose an ActivityCNN model in Settings to adapt") from exc
             key = (str(doc.path), embeddings_key(analyzer.model, analyzer.hop))
-            if cached is not None and cached[0] == key:
+            width = needed_width(analyzer.model)
+            if cached is not None and cached[0] == key and cached[1].embeddings.shape[1] >= width:
                 item = Embedded(review, cached[1].duration, cached[1].hop, cached[1].window, cached[1].embeddings)
-            elif (restored := from_cache(review, saved, key[1])) is not None:
+            elif (restored := from_cache(review, saved, key[1], width)) is not None:
                 item = restored
             else:
                 item, _ = embed_review(analyzer, review, lambda f: progress(0.9 * f), should_cancel)

@@ -10,6 +10,12 @@ cuts that layer's cost about fifteen-fold on a laptop CPU. By default that strid
 (32 bands of 16 learned channels, still finer than the spectral envelope that tells instruments apart),
 so the first block works at a quarter of the input's resolution: on a 2-core CPU the network costs
 half as much as with a stride of 2 in both directions.
+
+A lane taught from a user's examples (`studio_tagger.adapt`) may also read the last block's features
+before frequency is pooled away, averaged in four frequency bands (``head_bands``): the shipped eight
+lanes never use them, but an instrument the network was not trained to name (an oboe, which training
+treats as accompaniment) is told apart better with where its energy lies than by the 96 features
+trained for the eight.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+LANE_BANDS = 4
+"""Frequency bands of the last block's features that a lane taught from examples reads (see `band_means`)."""
 
 
 def _block(c_in: int, c_out: int, pool: Sequence[int]) -> nn.Sequential:
@@ -66,14 +75,18 @@ class ActivityCNN(nn.Module):
     def __init__(
         self, n_labels: int = 8, n_mels: int = 128, channels: Sequence[int] = (16, 32, 64, 96),
         context: int = 5, dropout: float = 0.2, stem_stride: Sequence[int] = (2, 4),
-        pools: Sequence[Sequence[int]] = ((2, 1), (2, 2), (1, 2)),
+        pools: Sequence[Sequence[int]] = ((2, 1), (2, 2), (1, 2)), head_bands: int = 0,
     ) -> None:
         """``stem_stride`` and ``pools`` are (time, frequency); their time factors multiply to the frame
         stride of the output (8 frames = 80 ms). The first trained models used a stem stride of (2, 2)
-        and pools ((2, 2), (2, 2), (1, 2)): their cards say so."""
+        and pools ((2, 2), (2, 2), (1, 2)): their cards say so. ``head_bands`` (0 or `LANE_BANDS`): the
+        head also reads the last block's features in that many frequency bands (a model with a lane
+        taught from examples)."""
         super().__init__()
         if len(pools) != len(channels) - 1:
             raise ValueError("one pool per block after the stem: len(pools) == len(channels) - 1")
+        if head_bands not in (0, LANE_BANDS):
+            raise ValueError(f"head_bands is 0 or {LANE_BANDS}, not {head_bands}")
         stem = nn.Sequential(
             nn.Conv2d(1, channels[0], 5, stride=tuple(stem_stride), padding=2, bias=False),
             nn.BatchNorm2d(channels[0]),
@@ -89,12 +102,32 @@ class ActivityCNN(nn.Module):
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
         )
-        self.head = nn.Conv1d(width, n_labels, 1)
+        self.head_bands = head_bands
+        self.head = nn.Conv1d(width + channels[-1] * head_bands, n_labels, 1)
+
+    @property
+    def embed_width(self) -> int:
+        """Width of the frame embedding (the temporal layer's output), without band features."""
+        return int(self.temporal[0].out_channels)
+
+    @property
+    def band_channels(self) -> int:
+        """Channels of the last block, each of which gives one feature per frequency band."""
+        return int(self.blocks[-1][0].out_channels)
+
+    def embed_parts(self, x: torch.Tensor, bands: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(batch, frames, mels) -> the frame embeddings (batch, width, frames // 8) and, for ``bands``
+        > 0, the last block's features in that many frequency bands (batch, channels * bands, same
+        frames); else None."""
+        h = self.blocks(x.unsqueeze(1))  # (batch, channels, time, freq)
+        e = self.temporal(torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1))
+        return e, (band_means(h, bands) if bands else None)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, frames, mels) -> (batch, width, frames // 8) frame embeddings."""
-        h = self.blocks(x.unsqueeze(1))  # (batch, channels, time, freq)
-        return self.temporal(torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1))
+        """(batch, frames, mels) -> what the head reads per frame: the embedding, and the band features
+        when ``head_bands`` says so."""
+        e, b = self.embed_parts(x, self.head_bands)
+        return e if b is None else torch.cat([e, b], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x)).transpose(1, 2)
@@ -117,3 +150,12 @@ class ActivityCNN(nn.Module):
     def clip_logits(self, x: torch.Tensor) -> torch.Tensor:
         """One logit vector per clip: the mean of its frame logits, as the analyzer pools a window."""
         return self.forward(x).mean(dim=1)
+
+
+def band_means(h: torch.Tensor, bands: int) -> torch.Tensor:
+    """(batch, channels, time, freq) -> (batch, channels * bands, time): the mean over each of ``bands``
+    equal frequency bands, band after band (band 0's channels first)."""
+    f = h.shape[3]
+    if f < bands:
+        raise ValueError(f"{f} frequency rows cannot make {bands} bands")
+    return torch.cat([h[..., k * f // bands:(k + 1) * f // bands].mean(dim=3) for k in range(bands)], dim=1)

@@ -30,7 +30,7 @@ class ActivityEnsemble(nn.Module):
             raise ValueError("an ensemble needs at least two member networks")
         self.bodies = nn.ModuleList()
         for params in members:
-            body = ActivityCNN(**{k: v for k, v in params.items() if k != "n_labels"})
+            body = ActivityCNN(**{k: v for k, v in params.items() if k not in ("n_labels", "head_bands")})
             body.head = nn.Identity()  # the ensemble's head reads all bodies at once
             self.bodies.append(body)
         strides = {body.time_stride for body in self.bodies}
