@@ -89,6 +89,24 @@ def window_means(logits: torch.Tensor, starts: torch.Tensor, win: int) -> torch.
     return (sums / (ends - starts).to(sums.dtype).unsqueeze(-1)).to(logits.dtype)
 
 
+def strided_window_means(frames: torch.Tensor, first: int, stride: int, starts: torch.Tensor,
+                         ends: torch.Tensor) -> torch.Tensor:
+    """`window_means` of ``frames`` (model frames, outputs) each repeated ``stride`` times, without
+    repeating them: window [s, e) (in input frames; model frame k covers [k * stride, (k + 1) * stride))
+    takes its whole model frames from one cumulative sum (float64) and its two part-covered ones by the
+    share they cover. ``first``: the model frame ``frames[0]`` is; ``starts``, ``ends``: absolute."""
+    cum = torch.cat([torch.zeros_like(frames[:1]), frames], dim=0).double().cumsum(dim=0)
+    padded = torch.cat([frames, torch.zeros_like(frames[:1])], dim=0).double()
+
+    def prefix(t: torch.Tensor) -> torch.Tensor:  # sum over input frames [first * stride, t)
+        k = torch.div(t, stride, rounding_mode="floor") - first
+        part = (t - (k + first) * stride).to(torch.float64).unsqueeze(-1)
+        return stride * cum.index_select(0, k) + part * padded.index_select(0, k)
+
+    sums = prefix(ends) - prefix(starts)
+    return (sums / (ends - starts).to(sums.dtype).unsqueeze(-1)).to(frames.dtype)
+
+
 class FrameWindowScorer:
     def __init__(
         self, module: torch.nn.Module, win: int, hop: int, device: torch.device, segment: int = 6000,
@@ -103,7 +121,11 @@ class FrameWindowScorer:
         self._feats = torch.zeros(0, 0, device=device)  # frames not yet needed by any stretch
         self._feats_base = 0  # absolute index of _feats[0]
         self._scored = 0  # frames whose logits are known
-        self._logits = torch.zeros(0, 0, device=device)  # per-frame logits from _logits_base on
+        # The model's logits, one row per model frame (``stride`` input frames), from model frame
+        # _logits_base on; the last row of a recording stands in for a tail shorter than the stride.
+        # Kept per model frame, not repeated per input frame: with the embeddings the analyzer keeps for
+        # adapting, repeating them made the app's analysis a quarter slower.
+        self._logits = torch.zeros(0, 0, device=device)
         self._logits_base = 0
         self._next_window = 0
         self._total = 0
@@ -144,12 +166,13 @@ class FrameWindowScorer:
             else:
                 self.run.out_of_memory(None)
             return
-        spread = frame_logits.repeat_interleave(self.stride, dim=0)
+        # [start, end) in model frames; start and lo lie on the stride, end does too but at the file's end.
+        first, count = (start - lo) // self.stride, -(-(end - start) // self.stride)
         # The model drops a tail shorter than its stride; the last logits stand in for those frames.
-        if len(spread) < hi - lo:
-            pad = spread[-1:] if len(spread) else torch.zeros(1, self._n_labels(), device=self.device)
-            spread = torch.cat([spread, pad.expand(hi - lo - len(spread), -1)])
-        new = spread[start - lo : end - lo]
+        if len(frame_logits) < first + count:
+            pad = frame_logits[-1:] if len(frame_logits) else torch.zeros(1, self._n_labels(), device=self.device)
+            frame_logits = torch.cat([frame_logits, pad.expand(first + count - len(frame_logits), -1)])
+        new = frame_logits[first : first + count]
         self._logits = new if self._logits.numel() == 0 else torch.cat([self._logits, new])
         self._scored = end
         keep_from = max(0, end - self.margin)
@@ -182,10 +205,11 @@ class FrameWindowScorer:
             stop = max(first, (self._scored - self.win) // self.hop + 1 if self._scored >= self.win else 0)
         if stop == first:
             return torch.zeros(0, self._n_labels(), device=self.device)
-        starts = torch.arange(first, stop, device=self.device) * self.hop - self._logits_base
-        out = window_means(self._logits, starts, self.win)
+        starts = torch.arange(first, stop, device=self.device) * self.hop
+        ends = (starts + self.win).clamp_max(self._scored)  # cut at the last frame
+        out = strided_window_means(self._logits, self._logits_base, self.stride, starts, ends)
         self._next_window = stop
-        drop = stop * self.hop - self._logits_base
+        drop = stop * self.hop // self.stride - self._logits_base  # model frames before the next window
         if drop > 0 and not final:
             self._logits = self._logits[drop:]
             self._logits_base += drop
