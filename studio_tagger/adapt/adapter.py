@@ -217,7 +217,6 @@ def adapt_model(
     if width < weight.shape[1]:
         raise AdaptError(f"the cached embeddings are {width} wide but model {base.name} reads {weight.shape[1]}: "
                          "analyse the recordings again")
-    x = np.concatenate([it.embeddings[:, :width] for it in items]).astype(np.float32)
     n_embed = embed_width(base)
     weight = np.pad(weight, ((0, 0), (0, width - weight.shape[1])))
     # Which lanes read the band features: new lanes (when the embeddings carry them), and lanes taught
@@ -225,7 +224,8 @@ def adapt_model(
     # OPL3 takes of benchmarks/adaptation.py by -0.03 to +0.02 F1, no gain.
     banded = np.concatenate([np.abs(weight[:, n_embed:]).sum(1) > 0, np.full(len(new), width > n_embed)])
     if not banded.any():  # nothing reads the bands: fit on the embedding alone (a third of the time)
-        x, weight = x[:, :n_embed], weight[:, :n_embed]
+        width, weight = n_embed, weight[:, :n_embed]
+    x = np.concatenate([it.embeddings[:, :width] for it in items], dtype=np.float32)
     w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
                     bands_from=n_embed if banded.any() else None, banded=banded)
     model = _with_head(base, labels, w, b, items, new, name)
@@ -374,6 +374,8 @@ def _scores(x: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
 def _figures(x: np.ndarray, targets: np.ndarray, known: np.ndarray, labels: Sequence[str],
              before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray]) -> dict:
     """Per label, on the checked windows: window F1 at `THRESHOLD` before and after, and how many."""
+    checked = known.any(axis=1)  # only these count: no need to score an hour of unchecked windows
+    x, targets, known = x[checked], targets[checked], known[checked]
     old = _scores(x, before)
     new = _scores(x, after)
     per_label = {}
@@ -411,7 +413,9 @@ def activity_from_embeddings(model: LoadedModel, item: Embedded) -> tuple[np.nda
     """(times, activity) of ``model`` over a recording, from its cached embeddings: what a new analysis
     would give (to float16 rounding), without reading the audio again."""
     w, b = base_head(model)
-    probs = _scores(item.embeddings.astype(np.float32), (w, b)).astype(np.float32)
+    if item.embeddings.shape[1] < w.shape[1]:
+        raise AdaptError(f"the embeddings are {item.embeddings.shape[1]} wide but model {model.name} reads {w.shape[1]}")
+    probs = _scores(item.embeddings[:, :w.shape[1]].astype(np.float32), (w, b)).astype(np.float32)
     n_bins = max(1, math.ceil(round(item.duration / item.hop, 6)))
     agg = BinAggregator(BinAggregator.windows_per_bin(item.window, item.hop), n_bins, len(model.labels))
     activity = agg.push(probs, final=True)
