@@ -75,5 +75,10 @@ def test_what_cannot_be_joined_is_refused(tmp_path, capsys):
     assert main(["--out", str(tmp_path / "bad.safetensors"), a, str(other)]) == 2
     assert "labels" in capsys.readouterr().err
     assert not (tmp_path / "bad.safetensors").exists()
+    card = random_card("bands")
+    card["architecture"]["params"] = {"head_bands": 4}
+    banded, _ = save_model(ActivityCNN(head_bands=4), card, tmp_path / "bands.safetensors")
+    assert main(["--out", str(tmp_path / "bad.safetensors"), a, str(banded)]) == 2
+    assert "band features" in capsys.readouterr().err
     with pytest.raises(ValueError, match="at least two"):
         ActivityEnsemble([{}])

@@ -32,6 +32,9 @@ def join(paths: Sequence[str | Path], name: str | None = None, version: str | No
     for m in models:
         if not isinstance(m.module, ActivityCNN):
             raise ValueError(f"{m.path} is not an ActivityCNN model")
+        if m.module.head_bands:
+            raise ValueError(f"{m.path} has a lane taught from examples that reads band features; join the "
+                             "networks it was adapted from instead")
         if (m.labels, m.features, m.window_seconds) != (first.labels, first.features, first.window_seconds):
             raise ValueError(f"{m.path} differs from {first.path} in its labels, features or window")
         if str(m.card.get("activation", "sigmoid")) != "sigmoid":
