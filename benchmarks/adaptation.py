@@ -180,17 +180,17 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
 
 
 def run_new_lane(base: LoadedModel, analyzer: Analyzer, name: str, bank: str, minutes: float, seeds, folder: Path,
-                 params: RegionParams) -> dict:
+                 params: RegionParams, examples: int = 3) -> dict:
     takes, items = [], []
     for seed in seeds:
         audio, solos = cached_take(bank, minutes, seed, folder, extra_lane=name)
         item, result = embed_review(analyzer, Review(audio, []))
         takes.append((audio, result.duration, solos))
         items.append(item)
-    # Three marked examples over the takes' first halves, in time order, round robin.
+    # The marked examples over the takes' first halves, in time order, round robin.
     first = [[s for s in solos if s.label == name and s.end <= d / 2] for _, d, solos in takes]
     marks: list[list[tuple[float, float]]] = [[] for _ in takes]
-    for i in range(3):
+    for i in range(examples):
         k = i % len(takes)
         if len(marks[k]) < len(first[k]):
             s = first[k][len(marks[k])]
@@ -200,9 +200,10 @@ def run_new_lane(base: LoadedModel, analyzer: Analyzer, name: str, bank: str, mi
                                 [activity_from_embeddings(adapted.model, it) for it in items], params)
     f1 = scores["per_label"].get(name, 0.0)
     late = [s for _, d, solos in takes for s in solos if s.label == name and s.start >= d / 2]
-    print(f"new lane '{name}' from 3 examples ({bank}): second-half segment F1 {f1:.3f}, "
+    n = sum(len(m) for m in marks)
+    print(f"new lane '{name}' from {n} examples ({bank}): second-half segment F1 {f1:.3f}, "
           f"{len(late)} phrases to find")
-    return {"lane": name, "bank": bank, "f1": f1, "marks": marks}
+    return {"lane": name, "bank": bank, "f1": f1, "marks": marks, "examples": n}
 
 
 def time_one_hour(base: LoadedModel, item: Embedded) -> tuple[float, float]:
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10])
     ap.add_argument("--new-lanes", default=",".join(NEW_LANES), help="instruments to teach as new lanes")
+    ap.add_argument("--examples", type=int, default=3, help="marked examples per new lane (the app takes 2-5)")
     ap.add_argument("--model", help="base model (default: shipped)")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         embedded[audio] = item
     print(f"base model {base.name}; {len(takes)} {args.bank} takes of {args.minutes:g} min")
     rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params)
-    lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params)
+    lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params, args.examples)
              for name in args.new_lanes.split(",") if name]
     if lanes:
         print(f"new lanes, mean second-half segment F1: {np.mean([lane['f1'] for lane in lanes]):.3f}")
