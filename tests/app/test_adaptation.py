@@ -84,6 +84,7 @@ def test_a_new_lane_from_examples_is_taught_in_the_dialog_and_removed_again(qtbo
         w.doc.set_time_selection(span)
         assert dialog.add_button.isEnabled()
         dialog.add_button.click()
+        assert "three to five" in dialog.hint.text()  # one or two examples: it asks for more
     assert dialog.spans() == OBOE and dialog.teach_button.isEnabled() and w.doc.time_selection is None
     with qtbot.waitSignal(w.adaptationFinished, timeout=60_000) as done:
         dialog.teach_button.click()
