@@ -8,11 +8,14 @@ untouched second halves are scored before and after: segment F1 (1 s) and solos 
 lane. New-lane runs add phrases of an instrument outside the vocabulary to takes of a sampled bank, mark
 three in the first halves and score the new lane on the second halves: oboe, cello, French horn and
 acoustic guitar (training has them among its accompaniment, so the network has heard them, as not one
-of the eight) and accordion (no training clip has one). Last, the time to adapt on a 1 h take's worth of
-windows.
+of the eight) and accordion (no training clip has one). With ``--real-lanes``, the same on takes played
+from real recordings (`../shared/realdata`): phrases of a real French horn or trombone over a real bed of
+the other low brass and winds, real solos of the eight as well. Last, the time to adapt on a 1 h take's
+worth of windows.
 
     python benchmarks/adaptation.py                      # 3 OPL3 takes of 8 minutes, 1/3/10 corrections
     python benchmarks/adaptation.py --takes 2 --minutes 4 --corrections 3
+    python benchmarks/adaptation.py --corrections 1 --new-lanes "" --real-lanes "french horn,trombone"
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studio_tagger.adapt import Embedded, Review, activity_from_embeddings, adapt_model, lane_from_examples  # noqa: E402
-from studio_tagger.adapt.adapter import embed_review  # noqa: E402
+from studio_tagger.adapt.adapter import embed_review, embed_width  # noqa: E402
 from studio_tagger.analysis import Analyzer, find_regions  # noqa: E402
 from studio_tagger.analysis.regions import Region, RegionParams  # noqa: E402
 from studio_tagger.models import LoadedModel  # noqa: E402
@@ -46,15 +49,26 @@ OUTSIDE_TRAINING = {"accordion": Style("accordion", ((21, 1.0),), 53, 84, (60, 1
 """Styles of sounds no training clip holds (GM 21, accordion), for a new lane the network never heard."""
 
 
+REAL_LANES = {"french horn": "tonejs_vso2/french horn", "trombone": "tonejs_vso2/trombone",
+              "bassoon": "tonejs_vso2/bassoon", "tuba": "tonejs_vso2/tuba"}
+"""Real instruments of `../shared/realdata` outside the eight, and their groups of notes."""
+REAL_SOLO_SOURCES = ("weresax", "emily_guitar", "ixox_flute", "tonejs_vso2")
+"""Real sources whose notes of the eight play solos in the real takes (sax, guitar, flute, violin, ...)."""
+
+
 def cached_take(bank: str, minutes: float, seed: int, folder: Path, extra_lane: str = "") -> tuple[Path, list[Event]]:
-    """A rendered take (audio + truth JSON) in ``folder``; with ``extra_lane``, its phrases mixed in."""
+    """A rendered take (audio + truth JSON) in ``folder``; with ``extra_lane``, its phrases mixed in. The
+    bank "real" plays the take from real recordings (an ``extra_lane`` of `REAL_LANES`)."""
     stem = f"take_{bank}_{minutes:g}m_s{seed}" + (f"_{extra_lane}" if extra_lane else "")
     audio = folder / f"{stem}.flac"
     truth = audio.with_suffix(".json")
     if not truth.exists():
-        take = render_take(bank, minutes, seed)
-        if extra_lane:
-            take = _with_lane(take, seed, extra_lane)
+        if bank == "real":
+            take = _real_take_with_lane(minutes, seed, extra_lane)
+        else:
+            take = render_take(bank, minutes, seed)
+            if extra_lane:
+                take = _with_lane(take, seed, extra_lane)
         write_take(take, audio)
     data = json.loads(truth.read_text(encoding="utf-8"))
     return audio, [Event(s["label"], s["start"], s["end"]) for s in data["solos"]]
@@ -90,6 +104,39 @@ def _with_lane(take, seed: int, name: str):
     mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
     solos.sort(key=lambda s: (s.start, s.label))
     return replace(take, audio=mix.astype(np.float32), solos=solos)
+
+
+def _real_take_with_lane(minutes: float, seed: int, name: str):
+    """A take of real recordings (`training.realtakes`) whose bed leaves out ``name``, with six phrases of
+    its real notes of 8-12 s at even places (three per half), 8 dB over the bed."""
+    import soxr
+
+    from training import notephrases
+    from training.realdata import RATE, groups, read_manifest, realdata_root
+    from training.realtakes import BED_LINES, render_real_take
+    from training.takes import TRUTH_FLOOR_DB, Solo, rms
+
+    by_group = groups(read_manifest(realdata_root(None)))
+    solo_groups = sorted(g for g, v in by_group.items() if v[0].source in REAL_SOLO_SOURCES and v[0].label is not None)
+    group = REAL_LANES[name]
+    take = render_real_take(by_group, solo_groups, minutes, seed, f"real+{name}",
+                            bed_lines=[g for g in BED_LINES if g != group])
+    rng = np.random.default_rng(seed + 1000)
+    mix = soxr.resample(take.audio, SAMPLE_RATE, RATE).astype(np.float32)
+    bed = soxr.resample(take.bed, SAMPLE_RATE, RATE).astype(np.float32)
+    solos = list(take.solos)
+    for i in range(6):
+        a = int((i + 0.25) * len(mix) / 6)
+        phrase = notephrases.melodic(by_group[group], rng, float(rng.uniform(8.0, 12.0)))[: len(mix) - a]
+        extent = sounding_extent(phrase, TRUTH_FLOOR_DB)
+        if extent is None:
+            continue
+        gain = rms(bed[a + extent[0]: a + extent[1]]) * 10 ** (8 / 20) / max(rms(phrase[extent[0]: extent[1]]), 1e-9)
+        mix[a: a + len(phrase)] += phrase * gain
+        solos.append(Solo(name, round((a + extent[0]) / RATE, 3), round((a + extent[1]) / RATE, 3)))
+    mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
+    solos.sort(key=lambda s: (s.start, s.label))
+    return replace(take, audio=soxr.resample(mix, RATE, SAMPLE_RATE).astype(np.float32), solos=solos)
 
 
 def editor_reviews(takes, n_corrections: int) -> list[Review]:
@@ -180,11 +227,13 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
 
 
 def run_new_lane(base: LoadedModel, analyzer: Analyzer, name: str, bank: str, minutes: float, seeds, folder: Path,
-                 params: RegionParams, examples: int = 3) -> dict:
+                 params: RegionParams, examples: int = 3, embedding_only: bool = False) -> dict:
     takes, items = [], []
     for seed in seeds:
         audio, solos = cached_take(bank, minutes, seed, folder, extra_lane=name)
         item, result = embed_review(analyzer, Review(audio, []))
+        if embedding_only:  # as a session cached before the band features: the lane reads the embedding alone
+            item = replace(item, embeddings=item.embeddings[:, :embed_width(base)])
         takes.append((audio, result.duration, solos))
         items.append(item)
     # The marked examples over the takes' first halves, in time order, round robin.
@@ -229,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10])
     ap.add_argument("--new-lanes", default=",".join(NEW_LANES), help="instruments to teach as new lanes")
     ap.add_argument("--examples", type=int, default=3, help="marked examples per new lane (the app takes 2-5)")
+    ap.add_argument("--embedding-only", action="store_true",
+                    help="new lanes read the embedding alone, without the band features (as before them)")
+    ap.add_argument("--real-lanes", default="", help=f"new lanes on takes of real recordings: of {', '.join(REAL_LANES)}")
     ap.add_argument("--model", help="base model (default: shipped)")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -246,10 +298,16 @@ def main(argv: list[str] | None = None) -> int:
         embedded[audio] = item
     print(f"base model {base.name}; {len(takes)} {args.bank} takes of {args.minutes:g} min")
     rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params)
-    lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params, args.examples)
+    lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params, args.examples,
+                          args.embedding_only)
              for name in args.new_lanes.split(",") if name]
     if lanes:
         print(f"new lanes, mean second-half segment F1: {np.mean([lane['f1'] for lane in lanes]):.3f}")
+    real = [run_new_lane(base, analyzer, name, "real", args.minutes, range(900, 900 + args.takes), args.cache, params,
+                         args.examples, args.embedding_only) for name in args.real_lanes.split(",") if name]
+    if real:
+        print(f"new lanes on real recordings, mean second-half segment F1: {np.mean([lane['f1'] for lane in real]):.3f}")
+    lanes += real
     hour, lane_hour = time_one_hour(base, embedded[takes[0][0]])
     print(f"adapting on a 1 h take's windows: {hour:.2f} s; a new lane there: {lane_hour:.2f} s")
     if args.json:

@@ -30,11 +30,13 @@ BED_LINES = ("tonejs_vso2/french horn", "tonejs_vso2/bassoon", "tonejs_vso2/tuba
 BED_HARP = "tonejs_vso2/harp"
 
 
-def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Two or three low lines and often a harp, each a chain of phrases with short breaths between."""
+def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: float,
+        bed_lines: Sequence[str] = BED_LINES) -> np.ndarray:
+    """Two or three low lines (of ``bed_lines``) and often a harp, each a chain of phrases with short
+    breaths between."""
     n = int(seconds * RATE)
     out = np.zeros(n, np.float32)
-    lines = [str(g) for g in rng.choice(BED_LINES, size=int(rng.integers(2, 4)), replace=False)]
+    lines = [str(g) for g in rng.choice(bed_lines, size=int(rng.integers(2, min(4, len(bed_lines) + 1))), replace=False)]
     if rng.random() < 0.6:
         lines.append(BED_HARP)
     for g in lines:
@@ -52,12 +54,12 @@ def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: floa
 
 
 def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str], minutes: float, seed: int,
-                     name: str) -> Take:
+                     name: str, bed_lines: Sequence[str] = BED_LINES) -> Take:
     """A take of ``minutes``: the bed throughout, solos of 10-18 s, each label of ``solo_groups`` in turn."""
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     seconds = minutes * 60.0
     n = int(seconds * RATE)
-    backing = bed(by_group, rng, seconds)
+    backing = bed(by_group, rng, seconds, bed_lines)
     backing[n - int(FADE_SECONDS * RATE):] *= np.linspace(1.0, 0.0, int(FADE_SECONDS * RATE), dtype=np.float32)
     stems = np.zeros(n, np.float32)
     solos: list[Solo] = []
