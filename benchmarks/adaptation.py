@@ -74,35 +74,41 @@ def cached_take(bank: str, minutes: float, seed: int, folder: Path, extra_lane: 
     return audio, [Event(s["label"], s["start"], s["end"]) for s in data["solos"]]
 
 
+def _mix_in(mix: np.ndarray, bed: np.ndarray, rate: int, starts: list[int], phrase, name: str, solos: list):
+    """``mix`` with ``phrase(i)`` added at each of ``starts`` (samples), 8 dB over ``bed`` where it sounds,
+    then brought to a peak of 0.89, and ``solos`` with a solo of ``name`` for each, in time order."""
+    from training.takes import TRUTH_FLOOR_DB, Solo, rms
+
+    mix, solos = mix.copy(), list(solos)
+    for i, a in enumerate(starts):
+        stem = phrase(i)[: len(mix) - a]
+        extent = sounding_extent(stem, TRUTH_FLOOR_DB)
+        if extent is None:
+            continue
+        gain = rms(bed[a + extent[0]: a + extent[1]]) * 10 ** (8 / 20) / max(rms(stem[extent[0]: extent[1]]), 1e-9)
+        mix[a: a + len(stem)] += stem * gain
+        solos.append(Solo(name, round((a + extent[0]) / rate, 3), round((a + extent[1]) / rate, 3)))
+    mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
+    solos.sort(key=lambda s: (s.start, s.label))
+    return mix, solos
+
+
 def _with_lane(take, seed: int, name: str):
     """The take with six phrases of ``name`` of 8-12 s at even places over it (three per half), 8 dB over
     the bed."""
-    from training.takes import Solo, rms
-
     rng = np.random.default_rng(seed + 1000)
     sfont = get_soundfont(take.bank)
     style = OUTSIDE_TRAINING.get(name) or get_style(name)
     harmony = Harmony.random(rng, (80.0, 110.0))
-    length = take.duration
-    starts = [(i + 0.25) * length / 6 for i in range(6)]
-    solos, mix = list(take.solos), take.audio.copy()
-    for start in starts:
+
+    def phrase(_: int) -> np.ndarray:
         bars = max(2, round(rng.uniform(8, 12) / (4 * harmony.beat)))
         part = Part(pick_program(style_programs(style, sfont), rng),
                     (Placement(0.0, make_phrase(style, rng, replace(harmony, first_bar=0), bars), reverb=40),))
-        span = bars * 4 * harmony.beat + 2.0
-        stem = render([part], sfont, span)
-        a = int(start * SAMPLE_RATE)
-        stem = stem[: len(mix) - a]
-        extent = sounding_extent(stem, -30.0)
-        if extent is None:
-            continue
-        bed = take.bed[a + extent[0]: a + extent[1]]
-        gain = rms(bed) * 10 ** (8 / 20) / max(rms(stem[extent[0]: extent[1]]), 1e-9)
-        mix[a: a + len(stem)] += stem * gain
-        solos.append(Solo(name, round((a + extent[0]) / SAMPLE_RATE, 3), round((a + extent[1]) / SAMPLE_RATE, 3)))
-    mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
-    solos.sort(key=lambda s: (s.start, s.label))
+        return render([part], sfont, bars * 4 * harmony.beat + 2.0)
+
+    starts = [int((i + 0.25) * take.duration / 6 * SAMPLE_RATE) for i in range(6)]
+    mix, solos = _mix_in(take.audio, take.bed, SAMPLE_RATE, starts, phrase, name, take.solos)
     return replace(take, audio=mix.astype(np.float32), solos=solos)
 
 
@@ -114,7 +120,6 @@ def _real_take_with_lane(minutes: float, seed: int, name: str):
     from training import notephrases
     from training.realdata import RATE, groups, read_manifest, realdata_root
     from training.realtakes import BED_LINES, render_real_take
-    from training.takes import TRUTH_FLOOR_DB, Solo, rms
 
     by_group = groups(read_manifest(realdata_root(None)))
     solo_groups = sorted(g for g, v in by_group.items() if v[0].source in REAL_SOLO_SOURCES and v[0].label is not None)
@@ -124,18 +129,9 @@ def _real_take_with_lane(minutes: float, seed: int, name: str):
     rng = np.random.default_rng(seed + 1000)
     mix = soxr.resample(take.audio, SAMPLE_RATE, RATE).astype(np.float32)
     bed = soxr.resample(take.bed, SAMPLE_RATE, RATE).astype(np.float32)
-    solos = list(take.solos)
-    for i in range(6):
-        a = int((i + 0.25) * len(mix) / 6)
-        phrase = notephrases.melodic(by_group[group], rng, float(rng.uniform(8.0, 12.0)))[: len(mix) - a]
-        extent = sounding_extent(phrase, TRUTH_FLOOR_DB)
-        if extent is None:
-            continue
-        gain = rms(bed[a + extent[0]: a + extent[1]]) * 10 ** (8 / 20) / max(rms(phrase[extent[0]: extent[1]]), 1e-9)
-        mix[a: a + len(phrase)] += phrase * gain
-        solos.append(Solo(name, round((a + extent[0]) / RATE, 3), round((a + extent[1]) / RATE, 3)))
-    mix *= 0.89 / max(float(np.abs(mix).max()), 1e-9)
-    solos.sort(key=lambda s: (s.start, s.label))
+    starts = [int((i + 0.25) * len(mix) / 6) for i in range(6)]
+    mix, solos = _mix_in(mix, bed, RATE, starts, lambda _: notephrases.melodic(by_group[group], rng, float(rng.uniform(8.0, 12.0))),
+                         name, take.solos)
     return replace(take, audio=soxr.resample(mix, RATE, SAMPLE_RATE).astype(np.float32), solos=solos)
 
 
