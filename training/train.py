@@ -494,6 +494,7 @@ def train(args: argparse.Namespace, argv: Sequence[str]) -> Path:
     weights = class_weights(train_set).to(device) if single else None
 
     n = len(labels)
+
     def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if single:
             return torch.nn.functional.cross_entropy(logits, target.argmax(dim=1), weight=weights)
