@@ -6,7 +6,8 @@ label the head already had is pulled towards its old scores there (soft pseudo-l
 towards the old ones; a new label takes the unlabelled windows as negatives (together weighing as much as
 its examples), the way a few examples are searched for in the rest of a take; it may also read band
 features beside the embedding (``bands_from``), which the shipped labels never do. A label the old head got
-right where the editor looked was not corrected and keeps its row exactly. A handful of corrections
+right where the editor looked, or one the editor left as it was shown (``keep``), was not corrected and
+keeps its row exactly. A handful of corrections
 therefore moves the corrected lanes without retraining the others away from what the shipped model learnt
 on far more data.
 """
@@ -27,6 +28,12 @@ class HeadFit:
 
     keep: float = 3.0  # the old scores on windows nobody checked, per old label the review only says is absent
     keep_taught: float = 0.1  # the same for an old label the review shows playing (it is being taught)
+    # ... except where the old head was sure (a score within ``sure`` of 0 or 1) and the checked windows do
+    # not show it wrong while that sure (at most ``sure_wrong`` of the label's checked positives, or
+    # negatives, scored that surely the other way): there a taught label keeps its old scores as firmly as
+    # an untaught one. One corrected piano solo otherwise lit the piano lane over other solos.
+    sure: float = 0.05
+    sure_wrong: float = 0.25
     prior: float = 1e-3  # L2 pull of an old label's (standardised) weights towards the old head
     new_prior: float = 1e-2  # L2 pull of a new label's weights towards zero
     new_prior_bands: float = 0.3  # the same for a new label that also reads the band features (5x the inputs)
@@ -40,29 +47,30 @@ def fit_head(
     x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray,
     fit: HeadFit | None = None, progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None, bands_from: int | None = None,
-    banded: np.ndarray | None = None,
+    banded: np.ndarray | None = None, keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New (weight, bias) for labels x -> logits.
 
     ``x`` (windows, width) embeddings; ``targets`` and ``known`` (windows, labels): the truth in [0, 1]
     where known; ``weight`` (old labels, width) and ``bias`` (old labels,) the old head, whose labels come
     first (the rest are new). When ``x``'s features from column ``bands_from`` on are band features, only
-    the labels ``banded`` says (bool per label) read them; the others' weights there stay 0. Raises
-    InterruptedError when ``should_cancel`` answers True."""
+    the labels ``banded`` says (bool per label) read them; the others' weights there stay 0. The old
+    labels ``keep`` says (bool per old label) keep their rows exactly. Raises InterruptedError when
+    ``should_cancel`` answers True."""
     fit = fit or HeadFit()
     threads = torch.get_num_threads()
     # Tensors this small gain nothing from OpenMP, and on a busy two-core laptop its threads wait on each
     # other: one thread is ten to twenty times faster there.
     torch.set_num_threads(1)
     try:
-        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel, bands_from, banded)
+        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel, bands_from, banded, keep)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray, fit: HeadFit,
          progress: Callable[[float], None] | None, should_cancel: Callable[[], bool] | None,
-         bands_from: int | None = None, banded: np.ndarray | None = None,
+         bands_from: int | None = None, banded: np.ndarray | None = None, keep: np.ndarray | None = None,
          ) -> tuple[np.ndarray, np.ndarray]:
     n_old, n_labels = len(weight), targets.shape[1]
     xs = torch.as_tensor(np.asarray(x, np.float32))
@@ -91,12 +99,15 @@ def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarr
     soft = torch.sigmoid(z @ w_old.T + b_old)  # the old head's scores
     unknown = (~k).float()
     taught = ((t * k).sum(0) > 0)[:n_old]
-    free_old = unknown[:, :n_old] / unknown.shape[0] * torch.where(taught, fit.keep_taught, fit.keep)
+    trusted = _trusted(soft, t[:, :n_old], k[:, :n_old], fit.sure, fit.sure_wrong)
+    free_old = unknown[:, :n_old] / unknown.shape[0] * torch.where(taught & ~trusted, fit.keep_taught, fit.keep)
     free_new = unknown[:, n_old:] / unknown.shape[0]
     # A lane the old head already got right where the editor looked was not corrected: its row stays
     # exactly as it was, so a few corrections elsewhere cannot move it (they did, by up to 0.08 F1). Each
     # label's loss below involves its own row only, so only the other rows are fitted, with the same result.
     frozen = _agreeing(soft, t[:, :n_old], k[:, :n_old], fit.agree)
+    if keep is not None:
+        frozen |= torch.as_tensor(np.asarray(keep, bool))
     fitted = torch.cat([(~frozen).nonzero().flatten(), torch.arange(n_old, n_labels)])
     n_fit_old = int((~frozen).sum())
     wf, bf = w[fitted].clone().requires_grad_(True), b[fitted].clone().requires_grad_(True)
@@ -152,6 +163,18 @@ class Adam:
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
                 step = self.lr / (1 - b1 ** self.t)
                 p.addcdiv_(m, (v / (1 - b2 ** self.t)).sqrt_().add_(self.eps), value=-step)
+
+
+def _trusted(scores: torch.Tensor, t: torch.Tensor, k: torch.Tensor, sure: float, wrong: float) -> torch.Tensor:
+    """Per window and label: the old score is sure (within ``sure`` of 0 or 1), and on the checked windows
+    that label was rarely wrong while that sure the same way (at most a ``wrong`` share of its checked
+    positives scored surely absent, or of its checked negatives surely present). Where a family is new to
+    the model, its misses are sure too, and then its sure scores deserve no trust."""
+    pos, neg = (t >= 0.5) & k, (t < 0.5) & k
+    low, high = scores < sure, scores > 1.0 - sure
+    missed = (low & pos).sum(0) / pos.sum(0).clamp_min(1)
+    false = (high & neg).sum(0) / neg.sum(0).clamp_min(1)
+    return (low & (missed <= wrong)) | (high & (false <= wrong))
 
 
 def _agreeing(scores: torch.Tensor, t: torch.Tensor, k: torch.Tensor, share: float) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 A review names a recording, its regions and the spans the editor checked (``reviewed``; the whole file
 when not given). Inside those spans the regions are the truth for every label, a label without a region
-there being absent; outside them nothing is assumed.
+there being absent; outside them nothing is assumed. A session also knows the regions the editor was
+shown before correcting (``shown``), so a lane left as it was shown is known to be right.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.regions import Region
+from ..analysis.regions import Region, find_regions
 from ..interchange.errors import MarkerFileError
 from ..interchange.tables import load_json_document, regions_from_document, source_path
 from ..session import SESSION_FORMAT, SessionError, load_session
@@ -28,6 +29,9 @@ class Review:
     reviewed: list[tuple[float, float]] | None = None  # None: the whole recording
     name: str = ""  # the session or JSON file it came from, for the model card
     session: object | None = None  # the loaded session, whose cached embeddings spare an analysis
+    # The regions the editor was shown before correcting (None: not known; adapting then assumes the
+    # model's own with the default region settings, as `analyze --json` writes them).
+    shown: list[Region] | None = None
 
     def spans(self, duration: float) -> list[tuple[float, float]]:
         """The checked spans, clipped to the recording."""
@@ -51,7 +55,9 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
             raise AdaptError(str(exc)) from exc
         if require_edits and not session.edits and "reviewed" not in data:
             raise AdaptError(f"{p}: the session has no corrections (edit some regions first)")
-        return Review(session.source, session.regions(), _spans(p, data.get("reviewed")), str(p), session)
+        shown = find_regions(session.times, session.activity, session.labels, session.params,
+                             duration=session.duration)
+        return Review(session.source, session.regions(), _spans(p, data.get("reviewed")), str(p), session, shown)
     if not isinstance(data, dict) or "regions" not in data:
         raise AdaptError(f"{p}: not a session or JSON regions file (no 'regions')")
     try:

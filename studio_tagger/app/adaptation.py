@@ -192,7 +192,7 @@ class Adaptation(QObject):
         if doc is None or not doc.activity.is_complete or len(doc.activity.times) == 0:
             self.error.emit("adapting needs a finished analysis of the recording")
             return
-        review = Review(doc.path, list(doc.regions), None, str(doc.path))
+        review = Review(doc.path, list(doc.regions), None, str(doc.path), shown=list(doc.detected))
         settings = self.settings
         cached = self._embedded
         saved = self._saved
