@@ -7,9 +7,8 @@ towards the old ones; a new label takes the unlabelled windows as negatives (tog
 its examples), the way a few examples are searched for in the rest of a take; it may also read band
 features beside the embedding (``bands_from``), which the shipped labels never do. A label the old head got
 right where the editor looked, or one the editor left as it was shown (``keep``), was not corrected and
-keeps its row exactly. A handful of corrections
-therefore moves the corrected lanes without retraining the others away from what the shipped model learnt
-on far more data.
+keeps its row exactly. A handful of corrections therefore moves the corrected lanes without retraining the
+others away from what the shipped model learnt on far more data.
 """
 
 from __future__ import annotations
