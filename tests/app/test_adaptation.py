@@ -3,9 +3,10 @@ undo and the way back to the shipped model each take one action."""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 
-from studio_tagger.adapt.adapter import CACHE_EMBEDDINGS
+from studio_tagger.adapt.adapter import CACHE_EMBEDDINGS, base_head
 from studio_tagger.analysis.regions import RegionParams
 from studio_tagger.models import load_model
 from studio_tagger.session import load_session
@@ -48,6 +49,12 @@ def test_adapting_to_corrections_recomputes_the_lanes_with_undo_and_back_to_ship
     adapted = load_model(w.settings.model_path)  # the adapted model is a model file like any other
     assert adapted.labels[-1] == "oboe" and w.settings.model_path.startswith(str(tmp_path / "models"))
     assert w.undo_adapt_action.isEnabled() and w.shipped_model_action.isEnabled()
+    # The lanes the editor left as they were shown (no region there before or after) keep their rows exactly.
+    (w_old, b_old), (w_new, b_new) = base_head(load_model(original_model or None)), base_head(adapted)
+    untouched = [j for j, label in enumerate(original_labels) if label != "flute"]
+    np.testing.assert_allclose(w_new[untouched, :w_old.shape[1]], w_old[untouched], atol=1e-5)
+    assert not np.any(w_new[untouched, w_old.shape[1]:])
+    np.testing.assert_allclose(b_new[untouched], b_old[untouched], atol=1e-5)
 
     session = tmp_path / "take.stsession"  # the session keeps the embeddings: adapting it reads no audio
     assert w.files.save_session(path=session)
