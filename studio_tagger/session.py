@@ -199,9 +199,12 @@ class Session:
         found.append(folder / self.source.name)
         return list(dict.fromkeys(found))
 
+    def detected(self) -> list[Region]:
+        """The regions the analysis shows before the user's edits."""
+        return find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
+
     def regions(self) -> list[Region]:
-        detected = find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
-        return apply_edits(detected, self.edits)
+        return apply_edits(self.detected(), self.edits)
 
     def matches_source(self) -> bool:
         """The recording is where the session says, with the same content."""

@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.regions import Region, find_regions
+from ..analysis.regions import Region
 from ..interchange.errors import MarkerFileError
 from ..interchange.tables import load_json_document, regions_from_document, source_path
-from ..session import SESSION_FORMAT, SessionError, load_session
+from ..session import SESSION_FORMAT, SessionError, apply_edits, load_session
 
 
 class AdaptError(Exception):
@@ -55,9 +55,9 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
             raise AdaptError(str(exc)) from exc
         if require_edits and not session.edits and "reviewed" not in data:
             raise AdaptError(f"{p}: the session has no corrections (edit some regions first)")
-        shown = find_regions(session.times, session.activity, session.labels, session.params,
-                             duration=session.duration)
-        return Review(session.source, session.regions(), _spans(p, data.get("reviewed")), str(p), session, shown)
+        shown = session.detected()
+        regions = apply_edits(shown, session.edits)
+        return Review(session.source, regions, _spans(p, data.get("reviewed")), str(p), session, shown)
     if not isinstance(data, dict) or "regions" not in data:
         raise AdaptError(f"{p}: not a session or JSON regions file (no 'regions')")
     try:
