@@ -4,9 +4,11 @@
     python benchmarks/analyze_parts.py --file take.wav --model m.safetensors
 
 Stages: importing torch (in a fresh process), decoding (read, down-mix, resample to 16 kHz), the log-mel,
-and the model over 30 s stretches (the analyzer's CPU stretch length). On two cores `analyze` runs the
-first two stages on a helper thread and the model on the main one, so its wall time is about the import
-plus the larger of (decoding + log-mel) and the model. Prints figures only; asserts nothing.
+and the model over 30 s stretches (the analyzer's CPU stretch length). On two cores `analyze` starts
+decoding on a helper thread while torch imports, runs the model on the main thread, and computes the
+log-mel on the decoding thread unless decoding is the slower of the two (a FLAC), when the model thread
+takes it over. Its wall time is about the larger of (decoding + log-mel) and (import + model) on a WAV,
+of decoding and (import + log-mel + model) on a FLAC. Prints figures only; asserts nothing.
 """
 
 from __future__ import annotations

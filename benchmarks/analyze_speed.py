@@ -1,11 +1,13 @@
 """Whole-process speed and peak memory of `studio-tagger analyze` against the paper's per-window path.
 
-Generates a long 44.1 kHz stereo WAV (not committed), then runs, each as its own process:
-  ours   `studio-tagger analyze FILE --quiet --json OUT` (log-mel once over the file, fully convolutional model)
-  paper  ASTFeatureExtractor on every 2 s window at the same hop, then the paper's CNN
-and prints wall time, x real time and peak resident memory (the child's ru_maxrss).
+Generates a long 44.1 kHz stereo WAV or FLAC (not committed), then runs, each as its own process:
+  decode  decoding and resampling the file to the model's rate, nothing else: the floor any analysis pays
+  ours    `studio-tagger analyze FILE --quiet --json OUT` (log-mel once over the file, fully convolutional model)
+  paper   ASTFeatureExtractor on every 2 s window at the same hop, then the paper's CNN
+and prints wall time, x real time, peak resident memory (the child's ru_maxrss) and ours over the floor.
 
-    python benchmarks/analyze_speed.py                  # 60-minute file, both paths
+    python benchmarks/analyze_speed.py                  # 60-minute WAV, all three
+    python benchmarks/analyze_speed.py --flac --skip-paper
     python benchmarks/analyze_speed.py --minutes 10 --skip-paper
 """
 
@@ -50,6 +52,14 @@ def run_child(argv: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
+DECODE_ONLY = """
+import sys
+from studio_tagger.audio import iter_blocks
+for _ in iter_blocks(sys.argv[1], int(sys.argv[2]), 30.0):
+    pass
+"""
+
+
 def paper_path(path: str, hop: float, model: str | None) -> None:
     """The paper's way: per-window feature extraction, then the CNN (run in a child process)."""
     import torch
@@ -78,6 +88,16 @@ def paper_path(path: str, hop: float, model: str | None) -> None:
             module(torch.from_numpy(np.stack(batch)))
 
 
+def model_rate(model: str | None) -> int:
+    """The sample rate the model's card names (what `analyze` resamples to)."""
+    import json
+
+    from studio_tagger.shipped import model_files
+
+    card = json.loads(model_files(model)[1].read_text(encoding="utf-8"))
+    return int(card.get("features", {}).get("sample_rate", 16000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=60.0)
@@ -87,6 +107,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-paper", action="store_true")
     parser.add_argument("--file", help="use this recording instead of generating one")
+    parser.add_argument("--flac", action="store_true", help="generate a FLAC (slower to decode) instead of a WAV")
     parser.add_argument("--paper-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.paper_child:
@@ -97,8 +118,8 @@ def main() -> None:
         if args.file:
             recording = Path(args.file)
         else:
-            recording = Path(tmp) / "long.wav"
-            print(f"generating {args.minutes:g} min of 44.1 kHz stereo ...", file=sys.stderr)
+            recording = Path(tmp) / ("long.flac" if args.flac else "long.wav")
+            print(f"generating {args.minutes:g} min of 44.1 kHz stereo {recording.suffix} ...", file=sys.stderr)
             make_recording(recording, args.minutes)
         info = sf.info(str(recording))
         seconds = info.frames / info.samplerate
@@ -106,10 +127,14 @@ def main() -> None:
                 str(args.hop), "--device", args.device, "--json", str(Path(tmp) / "out.json")]
         if args.model:
             ours += ["--model", args.model]
+        rate = model_rate(args.model)
+        floor, floor_peak = run_child([sys.executable, "-c", DECODE_ONLY, str(recording), str(rate)])
         wall, peak = run_child(ours)
-        print(f"recording: {seconds / 60:.1f} min, {info.samplerate} Hz, {info.channels} ch, "
+        print(f"recording: {seconds / 60:.1f} min, {info.samplerate} Hz, {info.channels} ch, {info.format}, "
               f"{os.path.getsize(recording) / 1e6:.0f} MB; hop {args.hop} s; {os.cpu_count()} CPU cores")
-        print(f"analyze (ours):      {wall:7.1f} s  {seconds / wall:7.0f}x real time  peak RSS {peak:6.0f} MB")
+        print(f"decode to {rate} Hz:  {floor:7.1f} s  {seconds / floor:7.0f}x real time  peak RSS {floor_peak:6.0f} MB")
+        print(f"analyze (ours):      {wall:7.1f} s  {seconds / wall:7.0f}x real time  peak RSS {peak:6.0f} MB  "
+              f"{wall / floor:.2f}x the decoding")
         if args.skip_paper:
             return
         paper = [sys.executable, __file__, "--paper-child", str(recording), "--hop", str(args.hop)]

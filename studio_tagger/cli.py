@@ -45,7 +45,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     """The options `analyze` and `batch` share; the defaults shown are read from the code that applies them,
     so they cannot drift apart."""
-    from .analysis.analyzer import DEFAULT_HOP
+    from .analysis.aggregate import DEFAULT_HOP
     from .analysis.regions import RegionParams
 
     region = RegionParams()
@@ -255,19 +255,42 @@ def region_params_from(args: argparse.Namespace):
     return params
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import Analyzer, find_regions
-    from .outputs import export_result, write_analysis_json
+def _decode_ahead(file: str, model: str | None, device: str):
+    """Start decoding ``file`` at the rate ``model``'s card names, before torch is imported (a second or
+    more, in which most of a WAV hour or ten minutes of a FLAC decode). None where the card cannot be
+    read: loading the model then says why."""
+    from .audio.prefetch import DecodeAhead
+    from .shipped import model_files
 
+    try:
+        card = json.loads(model_files(model)[1].read_text(encoding="utf-8"))
+        rate = int(card.get("features", {}).get("sample_rate", 16000))
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError):
+        return None
+    if rate <= 0:
+        return None
+    return DecodeAhead(file, rate, block_seconds=120.0 if device == "cuda" else 30.0)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
     exports = _check_exports(args.export)
     _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
     params = region_params_from(args)
-    analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
-    bar = _progress(Path(args.file).name, args.quiet)
+    ahead = _decode_ahead(args.file, args.model, args.device)
     try:
-        result = analyzer.analyze(args.file, progress=bar.update, notice=_notice(bar, args.file))
+        from .analysis import Analyzer, find_regions
+        from .outputs import export_result, write_analysis_json
+
+        analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
+        bar = _progress(Path(args.file).name, args.quiet)
+        try:
+            result = analyzer.analyze(args.file, progress=bar.update, notice=_notice(bar, args.file),
+                                      decoded=ahead)
+        finally:
+            bar.close()
     finally:
-        bar.close()
+        if ahead is not None:
+            ahead.close()
     # A file shorter than one window only fills a window with padding: whatever it scores is not a
     # finding, so it gets no regions and the summary says why instead of "0 regions".
     too_short = result.duration < result.window

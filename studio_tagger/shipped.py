@@ -7,6 +7,7 @@ copies them there from ``resources/`` at build time); the source tree and editab
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,24 @@ def shipped(relative: str) -> Path:
     if installed.is_file():
         return Path(str(installed))
     return SOURCE_TREE / relative
+
+
+def default_model_path() -> Path:
+    """The model used when none is named: ``STUDIO_TAGGER_MODEL`` if set, else the shipped one."""
+    override = os.environ.get("STUDIO_TAGGER_MODEL")
+    return Path(override) if override else shipped("models/default.safetensors")
+
+
+def model_paths(path: Path) -> tuple[Path, Path]:
+    """The weights and card of the model named by ``path`` (either file, or their common stem)."""
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
+    """The weights and card paths of a model (default: the one used when none is named). Kept free of
+    torch, so a command can read a card before the model loads."""
+    return model_paths(Path(path) if path is not None else default_model_path())
 
 
 def demo_take() -> Path:

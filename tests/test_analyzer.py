@@ -120,3 +120,61 @@ def test_decoding_in_the_calling_thread_gives_the_same_activity(write_audio, ran
     overlapped = Analyzer(random_model_path, device="cpu", block_seconds=7.0).analyze(path)
     inline = Analyzer(random_model_path, device="cpu", block_seconds=7.0, overlap_decoding=False)
     np.testing.assert_array_equal(inline.analyze(path).activity, overlapped.activity)
+
+
+def test_log_mel_moves_to_the_model_thread_without_changing_activity(write_audio, random_model_path, monkeypatch):
+    """Where decoding is the slower side (a FLAC), the model thread takes the log-mel over at a block's
+    edge: the activity is what one thread computes."""
+    import threading
+
+    from studio_tagger.analysis import analyzer as analyzer_module
+    from studio_tagger.analysis.frontend import ResilientLogMel
+
+    path = write_audio("handover.flac", tone_burst(60.0, 44100, 10, 40, channels=2), 44100)
+    inline = Analyzer(random_model_path, device="cpu", block_seconds=7.0, overlap_decoding=False).analyze(path)
+    asked = []
+    monkeypatch.setattr(analyzer_module.Pace, "decoder_is_slower", lambda self: asked.append(1) or len(asked) > 3)
+    threads = []
+    push = ResilientLogMel.push
+
+    def recording_push(self, block):
+        threads.append(threading.current_thread().name)
+        return push(self, block)
+
+    monkeypatch.setattr(ResilientLogMel, "push", recording_push)
+    handed = Analyzer(random_model_path, device="cpu", block_seconds=7.0).analyze(path)
+    assert threads[:3] == ["prefetch"] * 3 and set(threads[3:]) == {threading.main_thread().name}
+    np.testing.assert_allclose(handed.activity, inline.activity, atol=1e-6)
+
+
+def test_pace_hands_the_log_mel_over_only_when_decoding_is_slower():
+    from studio_tagger.analysis.analyzer import Pace
+
+    pace = Pace()
+    pace.decoded(1000, 9.0)  # the first item (opening the file) is left out
+    pace.decoded(1000, 0.2)
+    assert not pace.decoder_is_slower()  # nothing known of the model yet
+    pace.modelled(1000, 5.0)  # its first call (warming up) is left out too
+    pace.modelled(1000, 0.1)
+    assert pace.decoder_is_slower()
+    pace.modelled(1000, 0.5)
+    assert not pace.decoder_is_slower()  # model 0.3 s per item on average against decoding 0.2
+
+
+def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path):
+    from studio_tagger.audio.prefetch import DecodeAhead
+
+    path = write_audio("ahead.wav", tone_burst(40.0, 44100, 10, 20, channels=2), 44100)
+    analyzer = Analyzer(random_model_path, device="cpu", block_seconds=11.0)
+    reference = analyzer.analyze(path).activity
+    ahead = DecodeAhead(path, 16000, block_seconds=7.0, depth=2)
+    np.testing.assert_allclose(analyzer.analyze(path, decoded=ahead).activity, reference, atol=1e-5)
+    assert not ahead._thread.is_alive()
+    wrong_rate = DecodeAhead(path, 22050)  # not what this model reads: set aside, the file decoded again
+    np.testing.assert_allclose(analyzer.analyze(path, decoded=wrong_rate).activity, reference, atol=1e-5)
+    assert not wrong_rate._thread.is_alive()
+    missing = path.with_name("gone.wav")
+    gone = DecodeAhead(missing, 16000)
+    with pytest.raises(AudioError, match="no such file"):
+        analyzer.analyze(missing, decoded=gone)
+    assert not gone._thread.is_alive()

@@ -255,3 +255,16 @@ def test_a_json_export_finds_its_recording_from_anywhere(tmp_path, take, random_
     beside = take.parent / "old.json"
     beside.write_text(json.dumps(old), encoding="utf-8")
     assert main(["export", str(beside), "--format", "wav", "--out", "copy2.wav"]) == 0
+
+
+def test_help_and_the_region_options_load_without_torch():
+    """Importing torch takes a second or more: the parser, the region settings and the model's files are
+    found without it, so `analyze` starts decoding while torch loads and `--help` answers at once."""
+    code = ("import sys\nfrom studio_tagger.cli import build_parser, region_params_from\n"
+            "from studio_tagger.shipped import model_files\n"
+            "args = build_parser().parse_args(['analyze', 'x.flac', '--threshold', '0.3'])\n"
+            "assert region_params_from(args).threshold_on == 0.3 and model_files(None)[1].is_file()\n"
+            "print('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

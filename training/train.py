@@ -40,8 +40,9 @@ from studio_tagger.analysis.device import resolve_device
 from studio_tagger.atomic import atomic_write
 from studio_tagger.features import FeatureParams, LogMel, window_frames
 from studio_tagger.models import ActivityCNN, build_model, load_model, save_model
-from studio_tagger.models.checkpoint import model_files, weights_sha256
+from studio_tagger.models.checkpoint import weights_sha256
 from studio_tagger.progress import progress
+from studio_tagger.shipped import model_files
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures
 from training.data import CACHE_DIR, ClipSet, decode, ensure_synth, load_dataset, select, split
 from training.evaluate import clip_metrics, clip_scores, metrics_summary, write_clip_report

@@ -1,6 +1,29 @@
-"""Sliding-window inference, aggregation into activity curves, and regions (no Qt)."""
+"""Sliding-window inference, aggregation into activity curves, and regions (no Qt).
 
-from .analyzer import ActivityChunk, AnalysisResult, Analyzer, Cancelled
-from .regions import Region, RegionParams, find_regions
+The analyzer needs torch, which takes a second or more to import; regions, aggregation and the hop
+default do not. Names are resolved on first use (PEP 562), so `studio_tagger.analysis.regions` and the
+command line's argument parser load without torch, and `analyze` can start decoding while it loads.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .analyzer import ActivityChunk, AnalysisResult, Analyzer, Cancelled
+    from .regions import Region, RegionParams, find_regions
+
+_HOMES = {
+    "ActivityChunk": "analyzer", "AnalysisResult": "analyzer", "Analyzer": "analyzer", "Cancelled": "analyzer",
+    "Region": "regions", "RegionParams": "regions", "find_regions": "regions",
+}
 
 __all__ = ["ActivityChunk", "AnalysisResult", "Analyzer", "Cancelled", "Region", "RegionParams", "find_regions"]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{home}", __name__), name)

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+DEFAULT_HOP = 0.5  # seconds between windows: the CLI's --hop default and its help text
+
 
 class BinAggregator:
     def __init__(self, windows_per_bin: int, n_bins: int, n_labels: int) -> None:

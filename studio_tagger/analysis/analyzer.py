@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,13 +21,13 @@ import numpy as np
 import torch
 
 from ..audio import AudioError, AudioInfo, iter_blocks, probe
+from ..audio.prefetch import DecodeAhead, Prefetch
 from ..features import FeatureParams, LogMel, window_frames
 from ..models import LoadedModel, load_model
 from ..models.activity_cnn import LANE_BANDS
-from .aggregate import BinAggregator
+from .aggregate import DEFAULT_HOP, BinAggregator
 from .device import place_module, resolve_device
 from .frontend import ResilientLogMel
-from .prefetch import Prefetch
 from .regions import Region
 from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
 
@@ -80,7 +81,6 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
-DEFAULT_HOP = 0.5  # seconds between windows: the CLI's --hop default and its help text
 
 
 def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
@@ -133,6 +133,44 @@ def feature_width(module: torch.nn.Module) -> int:
     if hasattr(module, "embed_parts"):
         return module.embed_width + module.band_channels * LANE_BANDS
     return int(module.head.in_channels)
+
+
+class Pace:
+    """Seconds per input sample the decoding thread spends decoding and the model thread spends on each
+    item, as they run, so the log-mel can go to whichever thread has time to spare.
+
+    Where decoding is cheap (a 16-bit WAV: about 0.95 CPU-seconds an hour on two cores, the log-mel 0.85,
+    the model 1.9) the decoding thread computes the log-mel too and the two threads are busy alike; where
+    it is dear (a FLAC: about 4.8) the model thread, idle half the time, takes the log-mel over. The first
+    item of each side (opening the file, the model's first call) is left out of its mean."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decode = [0, 0.0, 0]  # items, seconds, samples
+        self._model = [0, 0.0, 0]
+
+    @staticmethod
+    def _add(side: list, samples: int, seconds: float) -> None:
+        side[0] += 1
+        if side[0] > 1:
+            side[1] += seconds
+            side[2] += samples
+
+    def decoded(self, samples: int, seconds: float) -> None:
+        with self._lock:
+            self._add(self._decode, samples, seconds)
+
+    def modelled(self, samples: int, seconds: float) -> None:
+        with self._lock:
+            self._add(self._model, samples, seconds)
+
+    def decoder_is_slower(self) -> bool:
+        """True once both sides have a measured item and decoding takes longer per sample than the model:
+        then moving the log-mel to the model thread shortens the slower side and the faster stays faster
+        than the slower one was."""
+        with self._lock:
+            (_, d_s, d_n), (_, m_s, m_n) = self._decode, self._model
+            return d_n > 0 and m_n > 0 and d_s / d_n > m_s / m_n
 
 
 def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
@@ -193,15 +231,24 @@ class Analyzer:
     def analyze(
         self, path: str | os.PathLike, *, progress: Callable[[float], None] | None = None,
         on_chunk: Callable[[ActivityChunk], None] | None = None, should_cancel: Callable[[], bool] | None = None,
-        notice: Callable[[str], None] | None = None,
+        notice: Callable[[str], None] | None = None, decoded: DecodeAhead | None = None,
     ) -> AnalysisResult:
         """Analyse one recording. ``notice`` gets one line whenever the run had to change course (out of
         GPU memory: smaller pieces, then the CPU), from this thread or the decoding thread; the lines are
-        also in ``result.extra["notices"]``."""
+        also in ``result.extra["notices"]``. ``decoded``: the recording already being decoded (started
+        before the model loaded), used if it is this file at the model's rate; it is closed either way."""
         started = time.perf_counter()
-        info = probe(path)
-        params = self.model.features
-        require_analysable(info, params)
+        try:
+            info = probe(path)
+            params = self.model.features
+            require_analysable(info, params)
+        except BaseException:
+            if decoded is not None:
+                decoded.close()
+            raise
+        if decoded is not None and (decoded.rate != params.sample_rate or decoded.path != info.path):
+            decoded.close()
+            decoded = None
         n_bins = max(1, math.ceil(round(info.duration / self.hop, 6)))
         aggregator = BinAggregator(BinAggregator.windows_per_bin(self.model.window_seconds, self.hop), n_bins,
                                    len(self.model.labels))
@@ -250,12 +297,30 @@ class Analyzer:
             if should_cancel is not None and should_cancel():
                 raise Cancelled(f"analysis of {info.path} cancelled")
 
+        pace = Pace()
+
         def features():
-            # Decoding, resampling and the log-mel run on the helper thread, the model on this one:
-            # on a two-core laptop the two halves cost about the same. inference_mode is per thread.
-            with torch.inference_mode():
-                for block in iter_blocks(info.path, params.sample_rate, self.block_seconds):
-                    yield from frontend.push(block)
+            # Decoding and resampling run on the helper thread, the model on this one, and the log-mel on
+            # the helper thread until it shows itself the slower (see `Pace`); the log-mel streams, so it
+            # moves once, at a block's edge, and never back. inference_mode is per thread.
+            source = decoded if decoded is not None else iter_blocks(info.path, params.sample_rate,
+                                                                     self.block_seconds)
+            handed_over = False
+            try:
+                with torch.inference_mode():
+                    while True:
+                        started = time.perf_counter()
+                        block = next(source, None)
+                        if block is None:
+                            return
+                        pace.decoded(len(block), time.perf_counter() - started)
+                        handed_over = handed_over or (self.overlap_decoding and pace.decoder_is_slower())
+                        if handed_over:
+                            yield len(block), block
+                        else:
+                            yield from frontend.push(block)
+            finally:
+                source.close()
 
         # Cancel is looked at before each block and while waiting for a slow decoder.
         blocks = Prefetch(features(), poll=check_cancel) if self.overlap_decoding else features()
@@ -266,13 +331,18 @@ class Analyzer:
             torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
         try:
             with torch.inference_mode():
-                for n_samples, feats in blocks:
+                for n_samples, item in blocks:
                     check_cancel()
-                    consumed += n_samples
-                    window_logits = scorer.push(feats)
-                    deliver(aggregator.push(window_probs(window_logits)))
-                    if progress is not None:
-                        progress(min(1.0, consumed / total_in) * 0.999)
+                    started = time.perf_counter()
+                    # A numpy block is audio whose log-mel the decoding thread handed to this one.
+                    pieces = frontend.push(item) if isinstance(item, np.ndarray) else ((n_samples, item),)
+                    for n, feats in pieces:
+                        consumed += n
+                        window_logits = scorer.push(feats)
+                        deliver(aggregator.push(window_probs(window_logits)))
+                        if progress is not None:
+                            progress(min(1.0, consumed / total_in) * 0.999)
+                    pace.modelled(n_samples, time.perf_counter() - started)
                 check_cancel()
                 deliver(aggregator.push(window_probs(scorer.finish()), final=True))
         finally:

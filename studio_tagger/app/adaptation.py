@@ -39,7 +39,7 @@ from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_c
 from ..analysis import AnalysisResult, Analyzer, Cancelled
 from ..audio.reader import AudioError
 from ..models import LoadedModel, ModelError, load_model
-from ..models.checkpoint import model_files
+from ..shipped import model_files
 from .activity import ActivityModel
 from .document import Document
 from .settings import AppSettings

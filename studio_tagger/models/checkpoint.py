@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save
 from .. import __version__
 from ..atomic import atomic_write
 from ..features import FeatureParams, window_frames
-from ..shipped import shipped
+from ..shipped import default_model_path, model_paths
 from .registry import build_model
 
 CARD_FORMAT = "studio-tagger-model"
@@ -57,21 +57,6 @@ class LoadedModel:
         return self.kind == "frames" and hasattr(self.module, "embed")
 
 
-def default_model_path() -> Path:
-    override = os.environ.get("STUDIO_TAGGER_MODEL")
-    return Path(override) if override else shipped("models/default.safetensors")
-
-
-def _paths(path: Path) -> tuple[Path, Path]:
-    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-
-
-def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
-    """The weights and card paths of a model (default: the shipped one)."""
-    return _paths(Path(path) if path is not None else default_model_path())
-
-
 def weights_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a weights file (raises OSError when it cannot be read). Cached by path, size and
     modification time: batch workers ask for every recording and adapting for every job, while the
@@ -92,7 +77,7 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[Path, Path]:
     """Write weights and card atomically; returns their paths."""
-    weights, card_path = _paths(Path(path))
+    weights, card_path = model_paths(Path(path))
     card = {"format": CARD_FORMAT, "format_version": CARD_VERSION, "studio_tagger_version": __version__, **card}
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     weights.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +88,7 @@ def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[P
 
 def write_card(card: dict, path: str | Path) -> Path:
     """Write (or rewrite) a model card atomically beside its weights; returns the card's path."""
-    _, card_path = _paths(Path(path))
+    _, card_path = model_paths(Path(path))
     with atomic_write(card_path, "w") as f:
         json.dump(card, f, indent=2, ensure_ascii=False)
         f.write("\n")
@@ -112,7 +97,7 @@ def write_card(card: dict, path: str | Path) -> Path:
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
     """Rebuild a model from its card and weights; raises ModelError with the reason."""
-    weights, card_path = _paths(Path(path) if path is not None else default_model_path())
+    weights, card_path = model_paths(Path(path) if path is not None else default_model_path())
     for p in (weights, card_path):
         if not p.is_file():
             raise ModelError(f"{p}: model file not found")
