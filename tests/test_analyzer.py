@@ -148,17 +148,23 @@ def test_log_mel_moves_to_the_model_thread_without_changing_activity(write_audio
 
 
 def test_pace_hands_the_log_mel_over_only_when_decoding_is_slower():
+    """The model thread waits d + l - m per item; a wait longer than the log-mel l means decoding d is
+    slower than the model m."""
     from studio_tagger.analysis.analyzer import Pace
 
     pace = Pace()
-    pace.decoded(1000, 9.0)  # the first item (opening the file) is left out
-    pace.decoded(1000, 0.2)
-    assert not pace.decoder_is_slower()  # nothing known of the model yet
-    pace.modelled(1000, 5.0)  # its first call (warming up) is left out too
-    pace.modelled(1000, 0.1)
+    for seconds in (5.0, 0.2, 0.2):  # the first of each side (opening, warming up) is left out
+        pace.log_mel(1000, seconds)
+    pace.waited(1000, 9.0)
+    pace.waited(1000, 0.1)
+    assert not pace.decoder_is_slower()  # one measured wait is not enough
+    pace.waited(1000, 0.1)
+    assert not pace.decoder_is_slower()  # waits shorter than the log-mel: the model is the slower side
+    for _ in range(3):
+        pace.waited(1000, 0.5)
+    assert pace.decoder_is_slower()  # the recent waits (a backlog drained) outweigh the log-mel
+    pace.waited(0, 30.0)  # an empty item says nothing
     assert pace.decoder_is_slower()
-    pace.modelled(1000, 0.5)
-    assert not pace.decoder_is_slower()  # model 0.3 s per item on average against decoding 0.2
 
 
 def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path):

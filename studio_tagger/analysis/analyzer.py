@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,41 +137,47 @@ def feature_width(module: torch.nn.Module) -> int:
 
 
 class Pace:
-    """Seconds per input sample the decoding thread spends decoding and the model thread spends on each
-    item, as they run, so the log-mel can go to whichever thread has time to spare.
+    """Whether the log-mel should move from the decoding thread to the model thread, from what the two
+    threads measure as they run: the log-mel's cost per input sample on the decoding thread, and how long
+    the model thread waits for each item.
 
     Where decoding is cheap (a 16-bit WAV: about 0.95 CPU-seconds an hour on two cores, the log-mel 0.85,
     the model 1.9) the decoding thread computes the log-mel too and the two threads are busy alike; where
-    it is dear (a FLAC: about 4.8) the model thread, idle half the time, takes the log-mel over. The first
-    item of each side (opening the file, the model's first call) is left out of its mean."""
+    it is dear (a FLAC: about 4.8) the model thread, idle half the time, takes the log-mel over. With
+    decoding d, log-mel l and model m per item, the model thread waits d + l - m, so a wait longer than l
+    means d > m: then the slower side gets shorter and the other stays shorter than it. The means are over
+    the last few items (a backlog decoded before the model loaded makes the first waits short); the
+    first item of each side (opening the file, the model's first call) is left out."""
+
+    RECENT = 4
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._decode = [0, 0.0, 0]  # items, seconds, samples
-        self._model = [0, 0.0, 0]
+        self._log_mel: deque[tuple[int, float]] = deque(maxlen=self.RECENT)
+        self._waits: deque[tuple[int, float]] = deque(maxlen=self.RECENT)
+        self._first = {"log_mel": True, "wait": True}
+
+    def _add(self, side: str, into: deque, samples: int, seconds: float) -> None:
+        with self._lock:
+            if self._first[side]:
+                self._first[side] = False
+            elif samples > 0:
+                into.append((samples, seconds))
+
+    def log_mel(self, samples: int, seconds: float) -> None:
+        self._add("log_mel", self._log_mel, samples, seconds)
+
+    def waited(self, samples: int, seconds: float) -> None:
+        self._add("wait", self._waits, samples, seconds)
 
     @staticmethod
-    def _add(side: list, samples: int, seconds: float) -> None:
-        side[0] += 1
-        if side[0] > 1:
-            side[1] += seconds
-            side[2] += samples
-
-    def decoded(self, samples: int, seconds: float) -> None:
-        with self._lock:
-            self._add(self._decode, samples, seconds)
-
-    def modelled(self, samples: int, seconds: float) -> None:
-        with self._lock:
-            self._add(self._model, samples, seconds)
+    def _per_sample(items: deque) -> float:
+        return sum(s for _, s in items) / sum(n for n, _ in items)
 
     def decoder_is_slower(self) -> bool:
-        """True once both sides have a measured item and decoding takes longer per sample than the model:
-        then moving the log-mel to the model thread shortens the slower side and the faster stays faster
-        than the slower one was."""
         with self._lock:
-            (_, d_s, d_n), (_, m_s, m_n) = self._decode, self._model
-            return d_n > 0 and m_n > 0 and d_s / d_n > m_s / m_n
+            return (len(self._log_mel) >= 2 and len(self._waits) >= 2
+                    and self._per_sample(self._waits) > self._per_sample(self._log_mel))
 
 
 def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
@@ -308,17 +315,15 @@ class Analyzer:
             handed_over = False
             try:
                 with torch.inference_mode():
-                    while True:
-                        started = time.perf_counter()
-                        block = next(source, None)
-                        if block is None:
-                            return
-                        pace.decoded(len(block), time.perf_counter() - started)
+                    for block in source:
                         handed_over = handed_over or (self.overlap_decoding and pace.decoder_is_slower())
                         if handed_over:
                             yield len(block), block
-                        else:
-                            yield from frontend.push(block)
+                            continue
+                        began = time.perf_counter()
+                        pieces = list(frontend.push(block))  # timed apart from waits on a full queue
+                        pace.log_mel(len(block), time.perf_counter() - began)
+                        yield from pieces
             finally:
                 source.close()
 
@@ -331,9 +336,10 @@ class Analyzer:
             torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
         try:
             with torch.inference_mode():
+                asked = time.perf_counter()
                 for n_samples, item in blocks:
+                    pace.waited(n_samples, time.perf_counter() - asked)
                     check_cancel()
-                    started = time.perf_counter()
                     # A numpy block is audio whose log-mel the decoding thread handed to this one.
                     pieces = frontend.push(item) if isinstance(item, np.ndarray) else ((n_samples, item),)
                     for n, feats in pieces:
@@ -342,7 +348,7 @@ class Analyzer:
                         deliver(aggregator.push(window_probs(window_logits)))
                         if progress is not None:
                             progress(min(1.0, consumed / total_in) * 0.999)
-                    pace.modelled(n_samples, time.perf_counter() - started)
+                    asked = time.perf_counter()
                 check_cancel()
                 deliver(aggregator.push(window_probs(scorer.finish()), final=True))
         finally:
