@@ -167,15 +167,26 @@ def test_pace_hands_the_log_mel_over_only_when_decoding_is_slower():
     assert pace.decoder_is_slower()
 
 
-def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path):
+@pytest.mark.parametrize("name", ["ahead.wav", "ahead.flac"])
+def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path, monkeypatch, name):
+    import threading
+
+    from studio_tagger.analysis.frontend import ResilientLogMel
     from studio_tagger.audio.prefetch import DecodeAhead
 
-    path = write_audio("ahead.wav", tone_burst(40.0, 44100, 10, 20, channels=2), 44100)
+    path = write_audio(name, tone_burst(40.0, 44100, 10, 20, channels=2), 44100)
     analyzer = Analyzer(random_model_path, device="cpu", block_seconds=11.0)
     reference = analyzer.analyze(path).activity
+    threads = []
+    push = ResilientLogMel.push
+    monkeypatch.setattr(ResilientLogMel, "push",
+                        lambda self, block: threads.append(threading.current_thread().name) or push(self, block))
     ahead = DecodeAhead(path, 16000, block_seconds=7.0, depth=2)
     np.testing.assert_allclose(analyzer.analyze(path, decoded=ahead).activity, reference, atol=1e-5)
     assert not ahead._thread.is_alive()
+    # A FLAC decoded ahead keeps its own thread busy: the log-mel is the model thread's from the start.
+    assert len(threads) == 6 and (set(threads) == {threading.main_thread().name}) == name.endswith(".flac")
+    monkeypatch.undo()
     wrong_rate = DecodeAhead(path, 22050)  # not what this model reads: set aside, the file decoded again
     np.testing.assert_allclose(analyzer.analyze(path, decoded=wrong_rate).activity, reference, atol=1e-5)
     assert not wrong_rate._thread.is_alive()
