@@ -149,11 +149,12 @@ class Pace:
     the model 1.9) the decoding thread computes the log-mel too and the two threads are busy alike; where
     it is dear (a FLAC: about 4.8) the model thread, idle half the time, takes the log-mel over. With
     decoding d, log-mel l and model m per item, the model thread waits d + l - m, so a wait longer than l
-    means d > m: then the slower side gets shorter and the other stays shorter than it. The means are over
-    the last few items (a backlog decoded before the model loaded makes the first waits short); the
-    first item of each side (opening the file, the model's first call) is left out."""
+    means d > m: then the slower side gets shorter and the other stays shorter than it. Both are the
+    medians, per sample, of the last five items, so one slow item (the pipeline filling behind the
+    model's first calls, which on a WAV once made the second wait three times the log-mel) does not move
+    the log-mel where it costs time; the first item of each side is left out."""
 
-    RECENT = 4
+    RECENT = 5
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -176,11 +177,11 @@ class Pace:
 
     @staticmethod
     def _per_sample(items: deque) -> float:
-        return sum(s for _, s in items) / sum(n for n, _ in items)
+        return float(np.median([seconds / samples for samples, seconds in items]))
 
     def decoder_is_slower(self) -> bool:
         with self._lock:
-            return (len(self._log_mel) >= 2 and len(self._waits) >= 2
+            return (len(self._log_mel) == self.RECENT and len(self._waits) == self.RECENT
                     and self._per_sample(self._waits) > self._per_sample(self._log_mel))
 
 
