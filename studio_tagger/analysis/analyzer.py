@@ -82,8 +82,6 @@ class AnalysisResult:
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 
-
-
 def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
     """Raises AudioError for a recording shorter than one feature frame (nothing to analyse)."""
     params = params or FeatureParams()
