@@ -8,6 +8,7 @@ a one-line message on any other failure (a traceback only with --debug).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -584,5 +585,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+QUICK_EXIT = frozenset({"classify", "analyze", "export", "adapt"})
+"""Commands that leave no thread, server or window behind when they return."""
+
+
+def run() -> None:
+    """The `studio-tagger` command: `main`, then, after a command in QUICK_EXIT, out without Python's
+    teardown of the interpreter. With torch loaded that teardown takes about half a second here, 8 % of
+    `analyze` on an hour of FLAC; everything the command wrote is closed by then, and stdout and stderr
+    are flushed first."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if not argv or argv[0] not in QUICK_EXIT:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left after the last write: as main() answers a broken pipe
+        code = 141
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -111,6 +112,22 @@ def test_console_script_runs_as_a_process(take, random_model_path):
     proc = subprocess.run([sys.executable, "-m", "studio_tagger.cli", "analyze", "/nonexistent.wav",
                            "--model", str(random_model_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stderr.strip() == "studio-tagger: error: /nonexistent.wav: no such file"
+
+
+def test_the_command_leaves_its_files_whole_though_it_skips_the_interpreters_teardown(tmp_path, take,
+                                                                                      random_model_path):
+    """`analyze` ends with os._exit (half a second saved with torch loaded): what it wrote must be complete."""
+    out, labels = tmp_path / "a.json", tmp_path / "labels.txt"
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio_tagger.cli", "analyze", str(take), "--model", str(random_model_path),
+         "--threshold", "0.01", "--json", str(out), "--export", f"audacity={labels}"],
+        capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},  # stdout buffered, as for users
+    )
+    assert proc.returncode == 0, proc.stderr
+    regions = json.loads(out.read_text(encoding="utf-8"))["regions"]
+    assert regions and len(labels.read_text(encoding="utf-8").splitlines()) == len(regions)
+    assert f"wrote {out}" in proc.stdout  # the summary, printed last, reached the pipe
 
 
 def test_a_reader_that_stops_early_ends_the_command_quietly(take, random_model_path):
