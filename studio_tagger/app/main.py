@@ -7,12 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from .. import __version__
-from .main_window import MainWindow
+from ..shipped import icon
 from .settings import AppSettings
-from .theme import apply_dark_theme
+from .theme import ACCENT, FOREGROUND, PANEL, apply_dark_theme
 
 SWITCH_INTERVAL_S = 0.001
 
@@ -27,19 +29,54 @@ def make_app() -> QApplication:
     app.setOrganizationName("studio-tagger")
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
-    # torch, Qt and pyqtgraph leave a few hundred thousand long-lived objects behind; a full garbage
-    # collection walking them all holds the GIL for tens of milliseconds, in whichever thread. Frozen,
-    # they are skipped, so collections stay short (a GUI stall probe saw 57 ms pauses drop to a few).
+    freeze_long_lived()
+    return app
+
+
+def freeze_long_lived() -> None:
+    """torch, Qt and pyqtgraph leave a few hundred thousand long-lived objects behind; a full garbage
+    collection walking them all holds the GIL for tens of milliseconds, in whichever thread. Frozen,
+    they are skipped, so collections stay short (a GUI stall probe saw 57 ms pauses drop to a few)."""
     gc.collect()
     gc.freeze()
-    return app
+
+
+def splash() -> QSplashScreen:
+    """A card shown at once while the window is built: importing torch alone takes one to two seconds
+    here, during which nothing showed before."""
+    card = QPixmap(440, 150)
+    card.fill(QColor(PANEL))
+    painter = QPainter(card)
+    painter.drawPixmap(24, 27, QIcon(str(icon())).pixmap(96, 96))
+    painter.setPen(QColor(FOREGROUND))
+    title = QFont(painter.font())
+    title.setPointSize(20)
+    painter.setFont(title)
+    painter.drawText(140, 72, "studio-tagger")
+    small = QFont(painter.font())
+    small.setPointSize(10)
+    painter.setFont(small)
+    painter.setPen(QColor(ACCENT))
+    painter.drawText(142, 98, f"version {__version__}")
+    painter.end()
+    screen = QSplashScreen(card)
+    screen.showMessage("Loading the instrument model…", Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight,
+                       QColor(FOREGROUND))
+    screen.show()
+    QApplication.processEvents()
+    return screen
 
 
 def run_app(files: list[str]) -> int:
     """Open the main window (with the first file, when given) and run until it closes."""
     app = make_app()
+    card = splash()
+    from .main_window import MainWindow  # imports torch: the card is up meanwhile
+
     window = MainWindow()
     window.show()
+    card.finish(window)
+    freeze_long_lived()  # again, now that torch and the window's objects exist
     if files:
         window.open_path(Path(files[0]))
         if len(files) > 1:

@@ -9,7 +9,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from studio_tagger import cli
-from studio_tagger.app import main as app_main
+from studio_tagger.app import main_window
 from studio_tagger.app.main_window import MainWindow
 
 
@@ -21,7 +21,7 @@ def test_command_line_opens_the_file_in_the_app(qtbot, monkeypatch, settings, ta
             super().__init__(settings)
             opened.append(self)
 
-    monkeypatch.setattr(app_main, "MainWindow", Window)
+    monkeypatch.setattr(main_window, "MainWindow", Window)
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # return instead of running the event loop
     assert cli.main([str(take)]) == 0
     window = opened[0]
@@ -45,19 +45,20 @@ STUCK = """
 import sys, threading
 from PySide6.QtCore import QRunnable, QSettings, QThreadPool, QTimer
 from studio_tagger.app import main as app_main
+from studio_tagger.app import main_window
 from studio_tagger.app.settings import AppSettings
 
 class Stuck(QRunnable):  # a pool thread inside a call no cancel reaches (a slow decode, a model call)
     def run(self):
         threading.Event().wait()
 
-class Window(app_main.MainWindow):
+class Window(main_window.MainWindow):
     def __init__(self):
         super().__init__(AppSettings(QSettings(sys.argv[1], QSettings.Format.IniFormat)))
         QThreadPool.globalInstance().start(Stuck())
         QTimer.singleShot(0, self.close)
 
-app_main.MainWindow = Window
+main_window.MainWindow = Window
 sys.exit(app_main.run_app([]))
 """
 
@@ -95,3 +96,35 @@ def test_cuda_starts_before_the_window_shows_when_analysis_may_use_it(qtbot, mon
 
     monkeypatch.setattr(torch.cuda, "init", no_driver)  # a CUDA build of torch on a laptop without one
     qtbot.addWidget(MainWindow(settings))
+
+
+SPLASH = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QSplashScreen
+from studio_tagger.app import main as app_main
+
+shown = QSplashScreen.show
+def show(self):
+    print("card up; torch loaded:", "torch" in sys.modules, flush=True)
+    shown(self)
+QSplashScreen.show = show
+finish = QSplashScreen.finish
+def finished(self, window):
+    print("window up; card visible:", self.isVisible(), flush=True)
+    finish(self, window)
+    print("card visible after:", self.isVisible(), flush=True)
+    QTimer.singleShot(0, window.close)
+QSplashScreen.finish = finished
+sys.exit(app_main.run_app([]))
+"""
+
+
+def test_a_card_shows_before_torch_loads_and_goes_when_the_window_is_up(tmp_path) -> None:
+    """Importing torch takes one to two seconds, in which nothing showed before."""
+    home = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}  # not the user's
+    child = subprocess.run([sys.executable, "-c", SPLASH], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **home})
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.splitlines() == ["card up; torch loaded: False", "window up; card visible: True",
+                                         "card visible after: False"]
