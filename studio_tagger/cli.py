@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs 
     from .analysis import AnalysisResult, Region
 
 SUBCOMMANDS = ("classify", "analyze", "batch", "export", "adapt", "install-desktop", "app")
+_OWN_PROCESS = False
+"""True when `run` started this process for one command (the console script, ``python -m``)."""
 
 
 class CliError(Exception):
@@ -284,9 +286,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from .outputs import export_result, write_analysis_json
 
         analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
-        # torch's few hundred thousand long-lived objects, frozen, are no longer walked by each full
-        # collection, which holds the GIL the decoding thread needs (about 3 % of an hour's FLAC here).
-        gc.freeze()
+        if _OWN_PROCESS:
+            # torch's few hundred thousand long-lived objects, frozen, are no longer walked by each full
+            # collection, which holds the GIL the decoding thread needs (about 3 % of an hour's FLAC
+            # here). Only in the command's own process: frozen objects are never collected, which a
+            # caller of main() that lives on (tests, scripts) would not want.
+            gc.freeze()
         bar = _progress(Path(args.file).name, args.quiet)
         try:
             result = analyzer.analyze(args.file, progress=bar.update, notice=_notice(bar, args.file),
@@ -598,6 +603,8 @@ def run() -> None:
     teardown of the interpreter. With torch loaded that teardown takes about half a second here, 8 % of
     `analyze` on an hour of FLAC; everything the command wrote is closed by then, and stdout and stderr
     are flushed first."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     argv = sys.argv[1:]
     code = main(argv)
     if not argv or argv[0] not in QUICK_EXIT:
