@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from studio_tagger.shipped import model_sample_rate
+
 
 def make_recording(path: Path, minutes: float, rate: int = 44100, subtype: str = "PCM_16") -> None:
     """Tones, chords and noise changing every few seconds, written in one-minute blocks (stereo; the
@@ -88,16 +90,6 @@ def paper_path(path: str, hop: float, model: str | None) -> None:
             module(torch.from_numpy(np.stack(batch)))
 
 
-def model_rate(model: str | None) -> int:
-    """The sample rate the model's card names (what `analyze` resamples to)."""
-    import json
-
-    from studio_tagger.shipped import model_files
-
-    card = json.loads(model_files(model)[1].read_text(encoding="utf-8"))
-    return int(card.get("features", {}).get("sample_rate", 16000))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=60.0)
@@ -127,7 +119,7 @@ def main() -> None:
                 str(args.hop), "--device", args.device, "--json", str(Path(tmp) / "out.json")]
         if args.model:
             ours += ["--model", args.model]
-        rate = model_rate(args.model)
+        rate = model_sample_rate(args.model)
         floor, floor_peak = run_child([sys.executable, "-c", DECODE_ONLY, str(recording), str(rate)])
         wall, peak = run_child(ours)
         print(f"recording: {seconds / 60:.1f} min, {info.samplerate} Hz, {info.channels} ch, {info.format}, "

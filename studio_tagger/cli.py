@@ -264,12 +264,11 @@ def _decode_ahead(file: str, model: str | None, device: str):
     more, in which most of a WAV hour or ten minutes of a FLAC decode). None where the card cannot be
     read: loading the model then says why."""
     from .audio.prefetch import DecodeAhead
-    from .shipped import model_files
+    from .shipped import model_sample_rate
 
     try:
-        card = json.loads(model_files(model)[1].read_text(encoding="utf-8"))
-        rate = int(card.get("features", {}).get("sample_rate", 16000))
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError):
+        rate = model_sample_rate(model)
+    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     if rate <= 0:
         return None

@@ -7,6 +7,7 @@ copies them there from ``resources/`` at build time); the source tree and editab
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,17 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     """The weights and card paths of a model (default: the one used when none is named). Kept free of
     torch, so a command can read a card before the model loads."""
     return model_paths(Path(path) if path is not None else default_model_path())
+
+
+def model_sample_rate(path: str | Path | None = None) -> int:
+    """The sample rate a model's card names, what analysis resamples to (16 kHz when the card says none,
+    as `FeatureParams` assumes), read without torch. Raises OSError or ValueError for a card that cannot
+    be read."""
+    card = json.loads(model_files(path)[1].read_text(encoding="utf-8"))
+    try:
+        return int(card.get("features", {}).get("sample_rate", 16000))
+    except (AttributeError, TypeError) as exc:
+        raise ValueError(f"model card without usable features ({exc})") from exc
 
 
 def demo_take() -> Path:

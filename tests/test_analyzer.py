@@ -1,5 +1,7 @@
 """The streaming analyzer: timing, seams, order, progress, cancel, short files."""
 
+import threading
+
 import numpy as np
 import pytest
 from audiogen import tone_burst
@@ -122,19 +124,12 @@ def test_decoding_in_the_calling_thread_gives_the_same_activity(write_audio, ran
     np.testing.assert_array_equal(inline.analyze(path).activity, overlapped.activity)
 
 
-def test_log_mel_moves_to_the_model_thread_without_changing_activity(write_audio, random_model_path, monkeypatch):
-    """Where decoding is the slower side (a FLAC), the model thread takes the log-mel over at a block's
-    edge: the activity is what one thread computes."""
-    import threading
-
-    from studio_tagger.analysis import analyzer as analyzer_module
+@pytest.fixture
+def log_mel_threads(monkeypatch) -> list[str]:
+    """The name of the thread each block's log-mel is computed on, in order (clear it before the run of interest)."""
     from studio_tagger.analysis.frontend import ResilientLogMel
 
-    path = write_audio("handover.flac", tone_burst(60.0, 44100, 10, 40, channels=2), 44100)
-    inline = Analyzer(random_model_path, device="cpu", block_seconds=7.0, overlap_decoding=False).analyze(path)
-    asked = []
-    monkeypatch.setattr(analyzer_module.Pace, "decoder_is_slower", lambda self: asked.append(1) or len(asked) > 3)
-    threads = []
+    threads: list[str] = []
     push = ResilientLogMel.push
 
     def recording_push(self, block):
@@ -142,6 +137,21 @@ def test_log_mel_moves_to_the_model_thread_without_changing_activity(write_audio
         return push(self, block)
 
     monkeypatch.setattr(ResilientLogMel, "push", recording_push)
+    return threads
+
+
+def test_log_mel_moves_to_the_model_thread_without_changing_activity(write_audio, random_model_path, monkeypatch,
+                                                                      log_mel_threads):
+    """Where decoding is the slower side (a FLAC), the model thread takes the log-mel over at a block's
+    edge: the activity is what one thread computes."""
+    from studio_tagger.analysis import analyzer as analyzer_module
+
+    path = write_audio("handover.flac", tone_burst(60.0, 44100, 10, 40, channels=2), 44100)
+    inline = Analyzer(random_model_path, device="cpu", block_seconds=7.0, overlap_decoding=False).analyze(path)
+    log_mel_threads.clear()
+    asked = []
+    monkeypatch.setattr(analyzer_module.Pace, "decoder_is_slower", lambda self: asked.append(1) or len(asked) > 3)
+    threads = log_mel_threads
     handed = Analyzer(random_model_path, device="cpu", block_seconds=7.0).analyze(path)
     assert threads[:3] == ["prefetch"] * 3 and set(threads[3:]) == {threading.main_thread().name}
     np.testing.assert_allclose(handed.activity, inline.activity, atol=1e-6)
@@ -168,19 +178,15 @@ def test_pace_hands_the_log_mel_over_only_when_decoding_is_slower():
 
 
 @pytest.mark.parametrize("name", ["ahead.wav", "ahead.flac"])
-def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path, monkeypatch, name):
-    import threading
-
-    from studio_tagger.analysis.frontend import ResilientLogMel
+def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_model_path, monkeypatch, name,
+                                                        log_mel_threads):
     from studio_tagger.audio.prefetch import DecodeAhead
 
     path = write_audio(name, tone_burst(40.0, 44100, 10, 20, channels=2), 44100)
     analyzer = Analyzer(random_model_path, device="cpu", block_seconds=11.0)
     reference = analyzer.analyze(path).activity
-    threads = []
-    push = ResilientLogMel.push
-    monkeypatch.setattr(ResilientLogMel, "push",
-                        lambda self, block: threads.append(threading.current_thread().name) or push(self, block))
+    threads = log_mel_threads
+    threads.clear()
     ahead = DecodeAhead(path, 16000, block_seconds=7.0, depth=2)
     np.testing.assert_allclose(analyzer.analyze(path, decoded=ahead).activity, reference, atol=1e-5)
     assert not ahead._thread.is_alive()
