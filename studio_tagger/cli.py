@@ -518,7 +518,8 @@ def cmd_adapt(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
             if args.new_lane:
-                examples = [[(r.start, r.end) for r in it.review.regions if r.label == args.new_lane.strip()]
+                lane = args.new_lane.strip().casefold()  # "Oboe" marks what --new-lane oboe teaches
+                examples = [[(r.start, r.end) for r in it.review.regions if r.label.strip().casefold() == lane]
                             for it in items]
                 adapted = lane_from_examples(analyzer.model, items, args.new_lane, examples, name=args.name)
             else:

@@ -4,6 +4,7 @@ file it writes, new lanes through every export, and the requests it refuses."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -108,6 +109,22 @@ def test_corrections_move_the_corrected_label_on_audio_nobody_checked(base, embe
     assert after[times > HALF, :][:, others].mean() < result.activity[result.times > HALF, :][:, others].mean()
     assert adapted.figures["labels"]["flute"]["f1_after"] > adapted.figures["labels"]["flute"]["f1_before"]
     assert "corrected seconds" in adapted.summary and f"{HALF:.0f}" in adapted.summary
+
+
+def test_a_label_written_otherwise_is_the_lane_it_names(base, embedded):
+    """A review's "Flute" or " flute " (a DAW marker, a hand-written file) corrects the flute lane; new
+    labels that differ by case alone are one new lane, spelt as first met."""
+    item, _ = embedded
+    plain = adapt_model(base, [item])
+    respelt = [replace(item, review=replace(item.review, regions=[
+        replace(r, label=("Flute", " flute ")[i % 2]) for i, r in enumerate(item.review.regions)]))]
+    adapted = adapt_model(base, respelt)
+    assert adapted.model.labels == base.labels and not adapted.new_labels
+    for a, b in zip(base_head(adapted.model), base_head(plain.model), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    two = [replace(item, review=replace(item.review, regions=[*item.review.regions, Region("Oboe", 0.0, 6.0),
+                                                                Region("oboe ", 12.0, 18.0)]))]
+    assert adapt_model(base, two).new_labels == ("Oboe",)
 
 
 def test_labels_the_editor_did_not_check_keep_their_scores(base, embedded):
@@ -234,9 +251,10 @@ def test_bad_requests_are_refused_with_a_clear_message(base, embedded, recording
         lane_from_examples(base, [item], "flute", [[(0.0, 6.0)]])
     with pytest.raises(AdaptError, match="at least"):
         lane_from_examples(base, [item], "oboe", [[]])
+    # A review's "FLUTE" is the flute lane (test_a_label_written_otherwise_is_the_lane_it_names), not a
+    # second flute.
     relabelled = Review(recording, [Region("FLUTE", 0.0, 6.0)], [(0.0, HALF)])
-    with pytest.raises(AdaptError, match="already a lane"):
-        adapt_model(base, [type(item)(relabelled, item.duration, item.hop, item.window, item.embeddings)])
+    assert not adapt_model(base, [type(item)(relabelled, item.duration, item.hop, item.window, item.embeddings)]).new_labels
     # A correction that names an unknown label teaches a new lane: the same rule on short examples.
     brief = Review(recording, [Region("flute", 0.0, 6.0), Region("oboe", 7.0, 8.0)], [(0.0, HALF)])
     with pytest.raises(AdaptError, match="example at 7.0-8.0 s is shorter than one analysis window"):
@@ -279,11 +297,11 @@ def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, em
     regions.append({"label": "flute", "start": 30.0, "end": 36.0})  # not an example: left alone
     review.write_text(json.dumps({"file": str(recording), "regions": regions}))
     out = tmp_path / "oboe.safetensors"
-    assert main(["adapt", str(review), "--new-lane", "oboe", "--out", str(out), "--base", str(random_model_path),
+    assert main(["adapt", str(review), "--new-lane", "Oboe ", "--out", str(out), "--base", str(random_model_path),
                  "--device", "cpu"]) == 0
-    assert "new lane 'oboe' from 2 examples" in capsys.readouterr().out
+    assert "new lane 'Oboe' from 2 examples" in capsys.readouterr().out  # the examples' case does not count
     taught = load_model(out)
-    assert taught.labels == (*base.labels, "oboe")
+    assert taught.labels == (*base.labels, "Oboe")
     _, activity = activity_from_embeddings(taught, item)
     # Only the lane was taught: the whole-file review did not teach "nothing else plays" to the others.
     assert np.abs(activity[:, : len(base.labels)] - result.activity).max() < 0.1
@@ -291,7 +309,7 @@ def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, em
     assert tone > 0.5 > noise
 
     trimmed = tmp_path / "trimmed.safetensors"
-    assert main(["adapt", "--base", str(out), "--remove-lane", "oboe", "--out", str(trimmed), "-q"]) == 0
+    assert main(["adapt", "--base", str(out), "--remove-lane", "Oboe", "--out", str(trimmed), "-q"]) == 0
     assert load_model(trimmed).labels == base.labels
     assert main(["adapt", "--out", str(tmp_path / "x")]) == 2
     assert "at least one REVIEW" in capsys.readouterr().err

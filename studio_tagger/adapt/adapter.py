@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from torch import nn
 
 from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
-from ..analysis.regions import Region, RegionParams, find_regions
+from ..analysis.regions import Region, RegionParams, find_regions, on_lanes
 from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
 from ..models.checkpoint import weights_sha256
@@ -194,6 +194,7 @@ def adapt_model(
     ``base`` lacks become new outputs (lanes). Raises AdaptError when there is nothing to learn from."""
     if not items:
         raise AdaptError("no reviews to adapt on")
+    items = _on_lanes(items, base.labels)
     weight, bias = base_head(base)
     new = tuple(dict.fromkeys(r.label for it in items for r in it.review.regions if r.label not in base.labels))
     for label in new:
@@ -337,6 +338,16 @@ def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float
     for s, e in spans:
         if window is not None and e - s < window:
             raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
+
+
+def _on_lanes(items: Sequence[Embedded], labels: Sequence[str]) -> list[Embedded]:
+    """``items`` whose regions name lanes as `on_lanes` writes them, a new label spelt alike in every review."""
+    lanes, out = list(labels), []
+    for it in items:
+        regions = on_lanes(it.review.regions, lanes)
+        lanes += [r.label for r in regions if r.label not in lanes]
+        out.append(it if regions == it.review.regions else replace(it, review=replace(it.review, regions=regions)))
+    return out
 
 
 def lane_in_use(name: str, labels: Sequence[str]) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +29,18 @@ class Region:
     @classmethod
     def from_dict(cls, d: dict) -> Region:
         return cls(str(d["label"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)))
+
+
+def on_lanes(regions: Sequence[Region], lanes: Sequence[str]) -> list[Region]:
+    """``regions`` with each label written as the lane it names: "Trumpet" or " trumpet" (a DAW's marker, a
+    hand-written review) is the trumpet lane, not a second one. Labels no lane has keep the first spelling
+    they come with ("Oboe", then "oboe" is the same new lane)."""
+    spelling = {lane.casefold(): lane for lane in lanes}
+    out = []
+    for r in regions:
+        label = spelling.setdefault(r.label.strip().casefold(), r.label.strip())
+        out.append(r if label == r.label else replace(r, label=label))
+    return out
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..analysis.regions import Region, RegionParams
+from ..analysis.regions import Region, RegionParams, on_lanes
 from ..audio.peaks import PeakPyramid
 from ..audio.reader import AudioInfo
 from ..labels import LABELS
@@ -166,9 +166,10 @@ class Document(QObject):
         return region
 
     def add_regions(self, regions: list[Region], text: str) -> list[Region]:
-        """Many regions as one undo step (imported markers); those outside the recording are dropped."""
+        """Many regions as one undo step (imported markers); those outside the recording are dropped. A
+        marker's "Trumpet" or "trumpet " lands in the trumpet lane, not in a second one."""
         kept = []
-        for r in regions:
+        for r in on_lanes(regions, self.labels):
             start, end = max(0.0, r.start), min(self.duration, r.end)
             if end > start:
                 kept.append(Region(r.label, round(start, 6), round(end, 6), r.score))

@@ -17,12 +17,14 @@ def test_imported_markers_are_regions_with_new_lanes_for_new_labels(qtbot, analy
     w = analysed
     w.set_region_params(NOTHING)
     marks = tmp_path / "mine.txt"
-    marks.write_text("2.0\t6.5\tflute\n10.0\t14.0\tbass guitar\n38.0\t99.0\tflute\n45.0\t50.0\tflute\n",
-                     encoding="utf-8")
+    # Another editor's capitals and stray spaces name the same lanes.
+    marks.write_text("2.0\t6.5\tFlute\n10.0\t14.0\tbass guitar\n20.0\t22.0\tBass Guitar \n"
+                     "38.0\t99.0\tflute\n45.0\t50.0\tflute\n", encoding="utf-8")
     w.editing.import_markers(marks)
     doc = w.doc
     assert [(r.label, r.start, r.end) for r in doc.regions] == [
-        ("flute", 2.0, 6.5), ("bass guitar", 10.0, 14.0), ("flute", 38.0, doc.duration)]  # 45-50 s: past the end
+        ("flute", 2.0, 6.5), ("bass guitar", 10.0, 14.0), ("bass guitar", 20.0, 22.0),
+        ("flute", 38.0, doc.duration)]  # 45-50 s: past the end
     assert doc.labels[-1] == "bass guitar" and doc.labels[:-1] == doc.activity.labels
     ticks = [text for _, text in w.timeline.lanes_plot.getAxis("left")._tickLevels[0]]
     assert ticks[-1] == "bass guitar"
@@ -31,7 +33,10 @@ def test_imported_markers_are_regions_with_new_lanes_for_new_labels(qtbot, analy
     # editable like any region, and the whole import is one undo step
     w.navigation.next_region("bass guitar")
     w.editing.relabel_selected("violin")
+    w.navigation.next_region("bass guitar")
+    w.editing.relabel_selected("violin")
     assert Region("violin", 10.0, 14.0, 1.0) in doc.regions and "bass guitar" not in doc.labels
+    doc.undo.undo()
     doc.undo.undo()
     doc.undo.undo()
     assert doc.regions == [] and doc.labels == doc.activity.labels
