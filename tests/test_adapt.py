@@ -21,15 +21,8 @@ from studio_tagger.adapt import (
     remove_lanes,
     save_adapted,
 )
-from studio_tagger.adapt.adapter import (
-    Embedded,
-    base_head,
-    embeddings_key,
-    from_cache,
-    left_as_shown,
-    needed_width,
-    to_cache,
-)
+from studio_tagger.adapt.adapter import base_head, left_as_shown, needed_width
+from studio_tagger.adapt.embedded import Embedded, embeddings_key, from_cache, to_cache
 from studio_tagger.adapt.head import HeadFit, fit_head
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from studio_tagger.labels import LABELS
 from studio_tagger.models import ActivityCNN, load_model
-from studio_tagger.models.checkpoint import weights_sha256
+from studio_tagger.models.hashing import weights_sha256
 from training import train
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
 from training.medley import NOT_A_LABEL, Record, audio_path, write_metadata

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from studio_tagger.models import load_model
-from studio_tagger.models.checkpoint import weights_sha256
+from studio_tagger.models.hashing import weights_sha256
 from training.combined import write_combined
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model
-from studio_tagger.models.checkpoint import weights_sha256
+from studio_tagger.models.hashing import weights_sha256
 from training.combined import write_combined
 
 

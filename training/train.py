@@ -40,7 +40,7 @@ from studio_tagger.analysis.device import resolve_device
 from studio_tagger.atomic import atomic_write
 from studio_tagger.features import FeatureParams, LogMel, window_frames
 from studio_tagger.models import ActivityCNN, build_model, load_model, save_model
-from studio_tagger.models.checkpoint import weights_sha256
+from studio_tagger.models.hashing import weights_sha256
 from studio_tagger.progress import progress
 from studio_tagger.shipped import model_files
 from training.augment import KIND_NAMES, Augmenter, AugmentParams, plan_mixtures

@@ -1,21 +1,46 @@
-"""Adapting a model to the user's own material: corrections and examples teach a new head (no Qt)."""
+"""Adapting a model to the user's own material: corrections and examples teach a new head (no Qt).
 
-from .adapter import (
-    Adapted,
-    Embedded,
-    activity_from_embeddings,
-    adapt_model,
-    embed_review,
-    embed_reviews,
-    lane_from_examples,
-    remove_lanes,
-    save_adapted,
-)
-from .head import HeadFit
+Fitting needs torch; reviews, cached embeddings and the rules of a new lane do not. Names are resolved on
+first use (PEP 562), so the app's window loads without torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from .embedded import Embedded
 from .reviews import AdaptError, Review, read_review
+
+if TYPE_CHECKING:
+    from .adapter import (
+        Adapted,
+        activity_from_embeddings,
+        adapt_model,
+        embed_review,
+        embed_reviews,
+        lane_from_examples,
+        needed_width,
+        remove_lanes,
+        save_adapted,
+    )
+    from .head import HeadFit
+
+_HOMES = {
+    "Adapted": "adapter", "activity_from_embeddings": "adapter", "adapt_model": "adapter", "embed_review": "adapter",
+    "embed_reviews": "adapter", "lane_from_examples": "adapter", "remove_lanes": "adapter",
+    "needed_width": "adapter", "save_adapted": "adapter", "HeadFit": "head",
+}
 
 __all__ = [
     "AdaptError", "Adapted", "Embedded", "HeadFit", "Review", "activity_from_embeddings", "adapt_model",
-    "embed_review", "embed_reviews", "lane_from_examples", "read_review", "remove_lanes",
+    "embed_review", "embed_reviews", "lane_from_examples", "needed_width", "read_review", "remove_lanes",
     "save_adapted",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{home}", __name__), name)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,30 +25,15 @@ from torch import nn
 
 from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
-from ..analysis.regions import Region, RegionParams, find_regions, on_lanes
+from ..analysis.regions import Region, RegionParams, find_regions
 from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
-from ..models.checkpoint import weights_sha256
+from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
 from .head import HeadFit, fit_head
+from .lanes import check_new_lane, items_on_lanes
 from .reviews import AdaptError, Review
 
-MIN_EXAMPLES = 1
 THRESHOLD = 0.5  # the score that counts as "plays" in the before/after figures
-
-
-@dataclass
-class Embedded:
-    """One recording's analysis, kept for adapting: window k covers [k * hop, k * hop + window)."""
-
-    review: Review
-    duration: float
-    hop: float
-    window: float
-    embeddings: np.ndarray  # (windows, width) float16
-
-    def window_spans(self) -> tuple[np.ndarray, np.ndarray]:
-        starts = np.arange(len(self.embeddings)) * self.hop
-        return starts, np.minimum(starts + self.window, self.duration)
 
 
 def embed_review(analyzer: Analyzer, review: Review, progress: Callable[[float], None] | None = None,
@@ -74,44 +59,6 @@ def embed_reviews(analyzer: Analyzer, reviews: Sequence[Review], progress: Calla
         width = needed_width(analyzer.model)
         out.append(from_cache(review, cache, key, width) or embed_review(analyzer, review, part, should_cancel)[0])
     return out
-
-
-CACHE_EMBEDDINGS = "adapt_embeddings"  # keys of a session's cache (.npz beside it)
-CACHE_META = "adapt_embeddings_meta"
-
-
-def embeddings_key(model: LoadedModel, hop: float) -> str:
-    """What window embeddings depend on: the network they come from (an adapted model shares its base's)
-    and the hop."""
-    return f"{network_id(model)}@{hop:g}"
-
-
-def network_id(model: LoadedModel) -> str:
-    """The network a model's embeddings come from: the file hash of the model adapting started from,
-    through any chain of adaptations (each changes only the head)."""
-    adaptation = model.card.get("adaptation") or {}
-    return adaptation.get("network_sha256") or adaptation.get("base_sha256") or _sha256(model.path) or model.name
-
-
-def to_cache(item: Embedded, key: str) -> dict[str, np.ndarray]:
-    """A recording's window embeddings as session cache arrays: a session adapts without its audio."""
-    meta = np.array([key, repr(item.duration), repr(item.hop), repr(item.window)])
-    return {CACHE_EMBEDDINGS: np.asarray(item.embeddings, np.float16), CACHE_META: meta}
-
-
-def from_cache(review: Review, cache: dict[str, np.ndarray], key: str, width: int = 0) -> Embedded | None:
-    """The review's embeddings from a session cache written by `to_cache` for the same ``key``, at least
-    ``width`` wide (a session saved before embeddings carried band features has only the embedding);
-    else None."""
-    try:
-        meta = [str(x) for x in cache[CACHE_META]]
-        embeddings = cache[CACHE_EMBEDDINGS]
-        if meta[0] != key or embeddings.ndim != 2 or embeddings.shape[1] < width:
-            return None
-        duration, hop, window = (float(x) for x in meta[1:4])
-    except (KeyError, IndexError, ValueError, TypeError):
-        return None
-    return Embedded(review, duration, hop, window, embeddings)
 
 
 def _coverage(starts: np.ndarray, ends: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -194,7 +141,7 @@ def adapt_model(
     ``base`` lacks become new outputs (lanes). Raises AdaptError when there is nothing to learn from."""
     if not items:
         raise AdaptError("no reviews to adapt on")
-    items = _on_lanes(items, base.labels)
+    items = items_on_lanes(items, base.labels)
     weight, bias = base_head(base)
     new = tuple(dict.fromkeys(r.label for it in items for r in it.review.regions if r.label not in base.labels))
     for label in new:
@@ -317,43 +264,11 @@ def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = No
     model.card["adaptation"] = {**adaptation, "labels": list(labels_left),
                                 "new_labels": [x for x in adaptation.get("new_labels", []) if x in labels_left],
                                 "removed_labels": [*adaptation.get("removed_labels", []), *gone],
-                                "base_sha256": _sha256(base.path), "network_sha256": network_id(base)}
+                                "base_sha256": weights_hash(base.path), "network_sha256": network_id(base)}
     if not adaptation:
         model.card["adaptation"].update(base=base.name, base_path=str(base.path) if base.path else None,
                                         sessions=[], recordings=[], head="the base head without the removed lanes")
     return Adapted(model, (), f"removed lane{'s' if len(gone) > 1 else ''} {', '.join(gone)}", {"removed": gone})
-
-
-def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float, float]],
-                   window: float | None) -> None:
-    """Why a new lane ``name`` cannot be taught from ``spans`` (AdaptError), if it cannot: no name, a
-    name in use, no example, an example shorter than one analysis window (``window``; None skips that)."""
-    if not name.strip():
-        raise AdaptError("the new lane needs a name")
-    taken = lane_in_use(name.strip(), labels)
-    if taken is not None:
-        raise AdaptError(f"{name.strip()!r} is already a lane ({taken}); choose another name")
-    if len(spans) < MIN_EXAMPLES:
-        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name.strip()!r}")
-    for s, e in spans:
-        if window is not None and e - s < window:
-            raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
-
-
-def _on_lanes(items: Sequence[Embedded], labels: Sequence[str]) -> list[Embedded]:
-    """``items`` whose regions name lanes as `on_lanes` writes them, a new label spelt alike in every review."""
-    lanes, out = list(labels), []
-    for it in items:
-        regions = on_lanes(it.review.regions, lanes)
-        lanes += [r.label for r in regions if r.label not in lanes]
-        out.append(it if regions == it.review.regions else replace(it, review=replace(it.review, regions=regions)))
-    return out
-
-
-def lane_in_use(name: str, labels: Sequence[str]) -> str | None:
-    """The lane of ``labels`` that a new lane ``name`` would duplicate, or None. Case does not count: a
-    new lane differing from an existing one by case alone would be the same instrument twice."""
-    return next((label for label in labels if label.casefold() == name.casefold()), None)
 
 
 def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.ndarray,
@@ -377,7 +292,7 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
     card.update(architecture=arch, labels=list(labels), name=name or f"{base.name}-adapted", adaptation={
         "base": base.name,
         "base_path": str(base.path) if base.path else None,
-        "base_sha256": _sha256(base.path),
+        "base_sha256": weights_hash(base.path),
         "network_sha256": network_id(base),
         "base_adaptation": base.card.get("adaptation"),
         "sessions": [it.review.name or str(it.review.source) for it in items],
@@ -397,16 +312,6 @@ def save_adapted(adapted: Adapted, path: str | Path) -> tuple[Path, Path]:
     weights, card = save_model(adapted.model.module, adapted.model.card, path)
     adapted.model.path = weights
     return weights, card
-
-
-def _sha256(path: Path | None) -> str | None:
-    """The weights' hash, or None for a model that has no file (yet) or whose file cannot be read."""
-    if path is None:
-        return None
-    try:
-        return weights_sha256(path)
-    except OSError:
-        return None
 
 
 def _scores(x: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

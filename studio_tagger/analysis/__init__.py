@@ -1,8 +1,9 @@
 """Sliding-window inference, aggregation into activity curves, and regions (no Qt).
 
-The analyzer needs torch, which takes a second or more to import; regions, aggregation and the hop
-default do not. Names are resolved on first use (PEP 562), so `studio_tagger.analysis.regions` and the
-command line's argument parser load without torch, and `analyze` can start decoding while it loads.
+The analyzer needs torch, which takes a second or more to import; its results, regions, aggregation
+and the hop default do not. Names are resolved on first use (PEP 562), so `studio_tagger.analysis.regions`,
+the command line's argument parser and the app's window load without torch, and `analyze` can start
+decoding while it loads.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .analyzer import ActivityChunk, AnalysisResult, Analyzer, Cancelled
+    from .analyzer import Analyzer
     from .regions import Region, RegionParams, find_regions
+    from .result import ActivityChunk, AnalysisResult, Cancelled
 
 _HOMES = {
-    "ActivityChunk": "analyzer", "AnalysisResult": "analyzer", "Analyzer": "analyzer", "Cancelled": "analyzer",
+    "ActivityChunk": "result", "AnalysisResult": "result", "Analyzer": "analyzer", "Cancelled": "result",
     "Region": "regions", "RegionParams": "regions", "find_regions": "regions",
 }
 

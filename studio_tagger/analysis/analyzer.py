@@ -15,79 +15,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..audio import AudioError, AudioInfo, iter_blocks, probe
+from ..audio import iter_blocks, probe
 from ..audio.prefetch import DecodeAhead, Prefetch
-from ..features import FeatureParams, LogMel, window_frames
+from ..features import LogMel, window_frames
 from ..models import LoadedModel, load_model
 from ..models.activity_cnn import LANE_BANDS
 from .aggregate import DEFAULT_HOP, BinAggregator
 from .device import place_module, resolve_device
 from .frontend import ResilientLogMel
-from .regions import Region
+from .result import ActivityChunk, AnalysisResult, Cancelled, bin_times, require_analysable
 from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
-
-
-class Cancelled(Exception):
-    """Raised by `Analyzer.analyze` when ``should_cancel`` answered True."""
-
-
-@dataclass
-class ActivityChunk:
-    times: np.ndarray  # (n,) bin centres in seconds
-    activity: np.ndarray  # (n, labels) in [0, 1]
-    done: float  # seconds of audio consumed so far
-    total: float  # seconds in the file
-
-
-@dataclass
-class AnalysisResult:
-    file: str
-    duration: float
-    sample_rate: int
-    model: str
-    labels: tuple[str, ...]
-    hop: float
-    window: float
-    times: np.ndarray
-    activity: np.ndarray
-    device: str = "cpu"
-    elapsed: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def to_json_dict(self, regions: list[Region] | None = None) -> dict:
-        return {
-            "file": self.file,
-            "duration": round(self.duration, 6),
-            "sample_rate": self.sample_rate,
-            "model": self.model,
-            "labels": list(self.labels),
-            "hop": self.hop,
-            "window": self.window,
-            "times": [round(float(t), 6) for t in self.times],
-            "activity": [[round(float(p), 5) for p in row] for row in self.activity],
-            "regions": [r.to_dict() for r in (regions or [])],
-        }
-
-    def mean_scores(self) -> dict[str, float]:
-        """One score per label for the whole file: the mean activity (what `classify` reports)."""
-        if len(self.activity) == 0:
-            return dict.fromkeys(self.labels, 0.0)
-        means = self.activity.mean(axis=0)
-        return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
-
-
-def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
-    """Raises AudioError for a recording shorter than one feature frame (nothing to analyse)."""
-    params = params or FeatureParams()
-    if info.frames < params.frame_length * info.sample_rate / params.sample_rate:
-        needs = params.frame_length / params.sample_rate
-        raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least {needs:.3f} s)")
 
 
 def activate(logits: torch.Tensor, activation: str, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -181,11 +123,6 @@ class Pace:
         with self._lock:
             return (len(self._log_mel) == self.RECENT and len(self._waits) == self.RECENT
                     and self._per_sample(self._waits) > self._per_sample(self._log_mel))
-
-
-def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
-    """Centres of bins first .. first + n_bins - 1."""
-    return (np.arange(first, first + n_bins) + 0.5) * hop
 
 
 class Analyzer:

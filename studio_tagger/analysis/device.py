@@ -1,15 +1,27 @@
-"""Choosing where inference runs, and putting a model there."""
+"""Choosing where inference runs, and putting a model there.
+
+torch is imported where it is needed, not with this module: `start_cuda` first reads whether the
+installed torch was built with CUDA at all, so on a CPU build the app's window shows before torch loads.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' takes CUDA when a GPU is usable, else the CPU; 'cuda' without a GPU is an error."""
+    import torch
+
     if isinstance(device, torch.device):
         return device
     name = (device or "auto").lower()
@@ -28,13 +40,39 @@ def start_cuda(device: str | torch.device = "auto") -> None:
 
     Starting CUDA takes about 0.2 s and holds the GIL throughout, whichever torch call triggers it; left
     to the app's analysis thread, it froze the GUI for 0.2 s after a take was opened (seen on an H200).
-    The app calls this before its window shows. Without a usable GPU or driver nothing happens here: the
-    analyzer then takes the CPU ('auto') or says why it cannot ('cuda').
+    The app calls this on the thread that loads torch once its window shows, and when the device setting
+    changes. Without a usable GPU or driver nothing happens here: the analyzer then takes the CPU ('auto')
+    or says why it cannot ('cuda').
     """
-    if str(device or "auto").lower() == "cpu" or not torch.backends.cuda.is_built():
+    if str(device or "auto").lower() == "cpu" or not torch_built_with_cuda():
         return
+    import torch
+
     with contextlib.suppress(RuntimeError, AssertionError):
         torch.cuda.init()
+
+
+def torch_built_with_cuda() -> bool:
+    """Whether the installed torch was built with CUDA, read from its version file when torch is not
+    loaded yet (importing it takes a second or more); True when that file cannot tell, so the caller
+    asks torch itself."""
+    loaded = sys.modules.get("torch")
+    if loaded is not None:
+        return bool(loaded.backends.cuda.is_built())
+    spec = importlib.util.find_spec("torch")
+    if spec is None:
+        return False
+    for folder in spec.submodule_search_locations or ():
+        try:
+            text = (Path(folder) / "version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found = re.search(r"^cuda\s*(?::[^=]*)?=\s*(.+?)\s*$", text, re.MULTILINE)
+        if found:
+            return found.group(1) != "None"
+    import torch
+
+    return bool(torch.backends.cuda.is_built())
 
 
 def place_module(module: torch.nn.Module, device: torch.device, fresh_copy: bool = False) -> torch.nn.Module:
@@ -43,6 +81,8 @@ def place_module(module: torch.nn.Module, device: torch.device, fresh_copy: bool
     A module that lives on another device is copied (so analyzers on two devices can share one
     LoadedModel without moving it under each other's feet); ``fresh_copy`` copies it in any case.
     """
+    import torch
+
     current = next(module.parameters(), torch.empty(0)).device
     if hasattr(module, "for_inference"):  # a folded copy: the shared LoadedModel keeps its layers
         module = module.for_inference().to(device)

@@ -19,31 +19,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 from shiboken6 import isValid
 
-from ..adapt import (
-    Adapted,
-    AdaptError,
-    Embedded,
-    Review,
-    activity_from_embeddings,
-    adapt_model,
-    lane_from_examples,
-    remove_lanes,
-    save_adapted,
-)
-from ..adapt.adapter import check_new_lane, embed_review, embeddings_key, from_cache, needed_width, to_cache
-from ..analysis import AnalysisResult, Analyzer, Cancelled
+from .. import adapt, analysis, models
+from ..adapt import AdaptError, Embedded, Review
+from ..adapt.embedded import embeddings_key, from_cache, to_cache
+from ..adapt.lanes import check_new_lane
+from ..analysis import AnalysisResult, Cancelled
 from ..audio.reader import AudioError
-from ..models import LoadedModel, ModelError, load_model
+from ..models import ModelError
 from ..shipped import model_files
 from .activity import ActivityModel
 from .document import Document
 from .settings import AppSettings
 from .workers import JobSlot
+
+if TYPE_CHECKING:
+    from ..adapt import Adapted
+    from ..models import LoadedModel
 
 
 def models_dir() -> Path:
@@ -121,7 +118,7 @@ class Adaptation(QObject):
             return
 
         def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
-            return adapt_model(model, [item], progress=progress, should_cancel=should_cancel,
+            return adapt.adapt_model(model, [item], progress=progress, should_cancel=should_cancel,
                                name=f"{doc.path.stem}-adapted")
 
         self._start(adapted, "Adapting the model to your corrections…")
@@ -141,7 +138,7 @@ class Adaptation(QObject):
                 return
 
         def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
-            return lane_from_examples(model, [item], name, [list(examples)], progress=progress,
+            return adapt.lane_from_examples(model, [item], name, [list(examples)], progress=progress,
                                       should_cancel=should_cancel, name=f"{doc.path.stem}-{_slug(name)}")
 
         self._start(adapted, f"Teaching the new lane {name!r}…")
@@ -156,10 +153,10 @@ class Adaptation(QObject):
             self.error.emit(f"{label!r} came with the model; only lanes added from examples can be removed")
             return False
         try:
-            model = load_model(self.settings.model_path or None)
-            adapted = remove_lanes(model, [label])
+            model = models.load_model(self.settings.model_path or None)
+            adapted = adapt.remove_lanes(model, [label])
             path = _free_path(self.out_dir, adapted.model.name)
-            save_adapted(adapted, path)
+            adapt.save_adapted(adapted, path)
         except (AdaptError, ModelError, OSError) as exc:
             self.error.emit(f"removing the lane failed: {exc}")
             return False
@@ -181,7 +178,7 @@ class Adaptation(QObject):
                 card = json.loads(model_files(None)[1].read_text(encoding="utf-8"))
                 self._shipped_labels = frozenset(str(x) for x in card["labels"])
             except (OSError, ValueError, KeyError, TypeError):
-                self._shipped_labels = frozenset(load_model(None).labels)
+                self._shipped_labels = frozenset(models.load_model(None).labels)
         return tuple(x for x in doc.activity.labels if x not in self._shipped_labels)
 
     def _start(self, make: Callable[..., Adapted], text: str) -> None:
@@ -203,23 +200,23 @@ class Adaptation(QObject):
         def job(emit, progress, should_cancel):
             started = time.perf_counter()
             try:
-                analyzer = Analyzer(settings.model_path or None, device=settings.device, hop=hop,
+                analyzer = analysis.Analyzer(settings.model_path or None, device=settings.device, hop=hop,
                                     overlap_decoding=False, embeddings=True)
             except ValueError as exc:  # a model without frame embeddings (the AST reproduction)
                 raise AdaptError(f"{exc}; choose an ActivityCNN model in Settings to adapt") from exc
             key = (str(doc.path), embeddings_key(analyzer.model, analyzer.hop))
-            width = needed_width(analyzer.model)
+            width = adapt.needed_width(analyzer.model)
             if cached is not None and cached[0] == key and cached[1].embeddings.shape[1] >= width:
                 item = Embedded(review, cached[1].duration, cached[1].hop, cached[1].window, cached[1].embeddings)
             elif (restored := from_cache(review, saved, key[1], width)) is not None:
                 item = restored
             else:
-                item, _ = embed_review(analyzer, review, lambda f: progress(0.9 * f), should_cancel)
+                item, _ = adapt.embed_review(analyzer, review, lambda f: progress(0.9 * f), should_cancel)
             adapted = make(analyzer.model, item, lambda f: progress(0.9 + 0.1 * f), should_cancel)
             path = _free_path(out_dir, adapted.model.name)
-            save_adapted(adapted, path)
+            adapt.save_adapted(adapted, path)
             emit((key, item))
-            times, activity = activity_from_embeddings(adapted.model, item)
+            times, activity = adapt.activity_from_embeddings(adapted.model, item)
             return AdaptationDone(adapted, path, item, times, activity, time.perf_counter() - started)
 
         def keep_embeddings(generation: int, cached_item) -> None:
@@ -281,11 +278,11 @@ class Adaptation(QObject):
         if doc is None or not self.settings.model_path:
             return True
         before = _State(self.settings.model_path, doc.activity)
-        shipped = load_model(None)
+        shipped = models.load_model(None)
         self.settings.model_path = ""
         self.history.append(before)
         if self._embedded is not None and self._embedded[0] == (str(doc.path), embeddings_key(shipped, self.settings.hop)):
-            times, activity = activity_from_embeddings(shipped, self._embedded[1])
+            times, activity = adapt.activity_from_embeddings(shipped, self._embedded[1])
             self._show(shipped, times, activity, self._embedded[1].hop)
             self.message.emit(f"Back to the shipped model ({shipped.name})", 5000)
             return True

@@ -14,8 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from ..analysis.analyzer import require_analysable
 from ..analysis.regions import RegionParams
+from ..analysis.result import require_analysable
 from ..atomic import AtomicWriteError
 from ..audio.reader import AudioError, probe
 from ..session import SESSION_SUFFIX, Session, SessionError, content_hash, load_session, save_session

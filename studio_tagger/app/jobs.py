@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..adapt.adapter import embeddings_key
-from ..analysis import Analyzer
+from ..adapt.embedded import embeddings_key
 from ..audio.peaks import build_peaks
-from ..models import load_model
 from .document import Document
+
+if TYPE_CHECKING:
+    from ..analysis import Analyzer
 
 SUMMARY_BLOCK_SECONDS = 10.0
 
@@ -54,6 +56,10 @@ class AnalyzerCache:
     def get(self, settings: AnalysisSettings) -> Analyzer:
         with self._lock:
             if self._analyzer is None or self._key != settings:
+                # torch loads here, on the worker thread, the first time: the window shows without it.
+                from ..analysis import Analyzer
+                from ..models import load_model
+
                 # Decoding stays on the worker thread: with a decoder thread too, a two-core laptop has no
                 # core left for the GUI, and pan/zoom stalled for up to 150 ms while a 3-hour take ran.
                 model = load_model(settings.model or None)

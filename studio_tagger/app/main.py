@@ -5,18 +5,20 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
+from importlib import import_module
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 from .. import __version__
-from ..shipped import icon
+from ..analysis.device import start_cuda
 from .settings import AppSettings
-from .theme import ACCENT, FOREGROUND, PANEL, apply_dark_theme
+from .theme import apply_dark_theme
 
 SWITCH_INTERVAL_S = 0.001
+FIRST_PAINT_MS = 50  # how long the window gets to paint before torch starts loading behind it
 
 
 def make_app() -> QApplication:
@@ -41,47 +43,44 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def splash() -> QSplashScreen:
-    """A card shown at once while the window is built: importing torch alone takes one to two seconds
-    here, during which nothing showed before."""
-    card = QPixmap(440, 150)
-    card.fill(QColor(PANEL))
-    painter = QPainter(card)
-    painter.drawPixmap(24, 27, QIcon(str(icon())).pixmap(96, 96))
-    painter.setPen(QColor(FOREGROUND))
-    title = QFont(painter.font())
-    title.setPointSize(20)
-    painter.setFont(title)
-    painter.drawText(140, 72, "studio-tagger")
-    small = QFont(painter.font())
-    small.setPointSize(10)
-    painter.setFont(small)
-    painter.setPen(QColor(ACCENT))
-    painter.drawText(142, 98, f"version {__version__}")
-    painter.end()
-    screen = QSplashScreen(card)
-    screen.showMessage("Loading the instrument model…", Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight,
-                       QColor(FOREGROUND))
-    screen.show()
-    QApplication.processEvents()
-    return screen
+def load_torch_behind(device: str = "auto") -> threading.Thread:
+    """Import torch and the analyzer on a helper thread once the window shows (one to two seconds here,
+    which the window used to wait for): by the time a recording is opened they are mostly loaded, and an
+    analysis that starts sooner waits for the same import. CUDA starts there too when ``device`` may use
+    it: its start holds the GIL for 0.2 s whichever thread does it, better now than under a take the
+    editor just opened. Then what is long-lived is frozen again."""
+
+    def load() -> None:
+        import_module("studio_tagger.analysis.analyzer")
+        import_module("studio_tagger.adapt.adapter")
+        start_cuda(device)
+        freeze_long_lived()
+
+    thread = threading.Thread(target=load, name="load-torch", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_app(files: list[str]) -> int:
     """Open the main window (with the first file, when given) and run until it closes."""
     app = make_app()
-    card = splash()
-    from .main_window import MainWindow  # imports torch: the card is up meanwhile
+    from .main_window import MainWindow  # without torch: the window shows in well under a second
 
     window = MainWindow()
     window.show()
-    card.finish(window)
-    freeze_long_lived()  # again, now that torch and the window's objects exist
-    if files:
-        window.open_path(Path(files[0]))
-        if len(files) > 1:
-            window.statusBar().showMessage(f"Opened {files[0]}; one recording at a time, {len(files) - 1} more "
-                                           "ignored", 8000)
+
+    def start() -> None:
+        load_torch_behind(window.settings.device)
+        if files:
+            window.open_path(Path(files[0]))
+            if len(files) > 1:
+                window.statusBar().showMessage(f"Opened {files[0]}; one recording at a time, {len(files) - 1} "
+                                               "more ignored", 8000)
+
+    # Once the window has painted: importing torch holds the GIL for a quarter of a second at a stretch
+    # (its extension loading; an analysis of the file opened imports it too), which before the first
+    # paint left the new window blank meanwhile.
+    QTimer.singleShot(FIRST_PAINT_MS, start)
     code = app.exec()
     if not window.isVisible():
         leave(code, window.settings)

@@ -56,7 +56,6 @@ class MainWindow(QMainWindow):
                  analysis_block_seconds: float | None = None) -> None:
         super().__init__()
         self.settings = settings or AppSettings()
-        start_cuda(self.settings.device)  # before the window shows: CUDA's start holds the GIL for 0.2 s
         self.colours: dict[str, str] = {}
         self.last_error = ""
         self.error_box: QMessageBox | None = None  # the last error dialog (tests read it)

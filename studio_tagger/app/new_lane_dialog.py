@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..adapt.adapter import lane_in_use
+from ..adapt.lanes import lane_in_use
 from .document import Document
 from .timefmt import clock
 

@@ -43,7 +43,8 @@ class ModelIdentity:
 
 def model_identity(path: str | os.PathLike | None = None) -> ModelIdentity:
     """The identity of the model at ``path`` (default: the shipped one); raises ModelError if missing."""
-    from ..models.checkpoint import ModelError, weights_sha256
+    from ..models import ModelError
+    from ..models.hashing import weights_sha256
     from ..shipped import model_files
 
     weights, card_path = model_files(path)

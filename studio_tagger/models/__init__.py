@@ -1,12 +1,38 @@
-"""nn.Module classes (no I/O) and checkpoint read/write (safetensors + JSON card)."""
+"""nn.Module classes (no I/O) and checkpoint read/write (safetensors + JSON card).
 
-from .activity_cnn import ActivityCNN
-from .activity_ensemble import ActivityEnsemble
-from .checkpoint import LoadedModel, ModelError, default_model_path, load_model, save_model
-from .paper_cnn import PaperCNN
-from .registry import ARCHITECTURES, build_model
+Everything here needs torch but `ModelError` and `default_model_path`; names are resolved on first use
+(PEP 562), so the app's window can be built, and a missing model reported, before torch has loaded.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from ..shipped import default_model_path
+from .errors import ModelError
+
+if TYPE_CHECKING:
+    from .activity_cnn import ActivityCNN
+    from .activity_ensemble import ActivityEnsemble
+    from .checkpoint import LoadedModel, load_model, save_model
+    from .paper_cnn import PaperCNN
+    from .registry import ARCHITECTURES, build_model
+
+_HOMES = {
+    "ActivityCNN": "activity_cnn", "ActivityEnsemble": "activity_ensemble", "LoadedModel": "checkpoint",
+    "load_model": "checkpoint", "save_model": "checkpoint", "PaperCNN": "paper_cnn", "ARCHITECTURES": "registry",
+    "build_model": "registry",
+}
 
 __all__ = [
     "ARCHITECTURES", "ActivityCNN", "ActivityEnsemble", "LoadedModel", "ModelError", "PaperCNN", "build_model",
     "default_model_path", "load_model", "save_model",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{home}", __name__), name)

@@ -8,11 +8,8 @@ rendered takes by `training.calibrate`), so one threshold means about the same o
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -23,14 +20,11 @@ from .. import __version__
 from ..atomic import atomic_write
 from ..features import FeatureParams, window_frames
 from ..shipped import default_model_path, model_paths
+from .errors import ModelError
 from .registry import build_model
 
 CARD_FORMAT = "studio-tagger-model"
 CARD_VERSION = 1
-
-
-class ModelError(Exception):
-    """A model file that is missing, corrupt or does not match its card; one-line message."""
 
 
 @dataclass
@@ -55,24 +49,6 @@ class LoadedModel:
         """Whether its frames have an embedding before the head (an ActivityCNN's ``embed``), which the
         analyzer can keep for adapting."""
         return self.kind == "frames" and hasattr(self.module, "embed")
-
-
-def weights_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a weights file (raises OSError when it cannot be read). Cached by path, size and
-    modification time: batch workers ask for every recording and adapting for every job, while the
-    weights change only when a model is trained or adapted again."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return _file_sha256(str(p), st.st_size, st.st_mtime_ns)
-
-
-@lru_cache(maxsize=8)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for piece in iter(lambda: f.read(1 << 20), b""):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[Path, Path]:

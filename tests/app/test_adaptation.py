@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from studio_tagger.adapt.adapter import CACHE_EMBEDDINGS, base_head
+from studio_tagger.adapt.adapter import base_head
+from studio_tagger.adapt.embedded import CACHE_EMBEDDINGS
 from studio_tagger.analysis.regions import RegionParams
 from studio_tagger.models import load_model
 from studio_tagger.session import load_session
@@ -130,7 +131,7 @@ def test_adapting_with_a_model_without_embeddings_says_what_to_do(qtbot, analyse
     w = analysed
     w.adaptation.out_dir = tmp_path / "models"
     w.doc.add_region("flute", *FLUTE[0])
-    monkeypatch.setattr(adaptation, "Analyzer", no_embeddings)
+    monkeypatch.setattr(adaptation.analysis, "Analyzer", no_embeddings)
     w.adapt_action.trigger()
     qtbot.waitUntil(lambda: "choose an ActivityCNN model in Settings" in w.last_error, timeout=30_000)
     assert "gives no frame embeddings" in w.last_error and not w.adaptation.running

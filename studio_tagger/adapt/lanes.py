@@ -1,0 +1,48 @@
+"""The rules a new lane's name and examples must meet (no torch: the app's dialog checks them as the
+editor types)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..analysis.regions import on_lanes
+from .reviews import AdaptError
+
+if TYPE_CHECKING:
+    from .embedded import Embedded
+
+MIN_EXAMPLES = 1
+
+
+def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float, float]],
+                   window: float | None) -> None:
+    """Why a new lane ``name`` cannot be taught from ``spans`` (AdaptError), if it cannot: no name, a
+    name in use, no example, an example shorter than one analysis window (``window``; None skips that)."""
+    if not name.strip():
+        raise AdaptError("the new lane needs a name")
+    taken = lane_in_use(name.strip(), labels)
+    if taken is not None:
+        raise AdaptError(f"{name.strip()!r} is already a lane ({taken}); choose another name")
+    if len(spans) < MIN_EXAMPLES:
+        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name.strip()!r}")
+    for s, e in spans:
+        if window is not None and e - s < window:
+            raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
+
+
+def items_on_lanes(items: Sequence[Embedded], labels: Sequence[str]) -> list[Embedded]:
+    """``items`` whose regions name lanes as `on_lanes` writes them, a new label spelt alike in every review."""
+    lanes, out = list(labels), []
+    for it in items:
+        regions = on_lanes(it.review.regions, lanes)
+        lanes += [r.label for r in regions if r.label not in lanes]
+        out.append(it if regions == it.review.regions else replace(it, review=replace(it.review, regions=regions)))
+    return out
+
+
+def lane_in_use(name: str, labels: Sequence[str]) -> str | None:
+    """The lane of ``labels`` that a new lane ``name`` would duplicate, or None. Case does not count: a
+    new lane differing from an existing one by case alone would be the same instrument twice."""
+    return next((label for label in labels if label.casefold() == name.casefold()), None)

@@ -1,0 +1,74 @@
+"""What an analysis gives and the errors it raises, without torch: the app's window, sessions and the
+command line handle results before torch has loaded (`analyzer` needs it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..audio import AudioError, AudioInfo
+from ..features.params import FeatureParams
+from .regions import Region
+
+
+class Cancelled(Exception):
+    """Raised by `Analyzer.analyze` when ``should_cancel`` answered True."""
+
+
+@dataclass
+class ActivityChunk:
+    times: np.ndarray  # (n,) bin centres in seconds
+    activity: np.ndarray  # (n, labels) in [0, 1]
+    done: float  # seconds of audio consumed so far
+    total: float  # seconds in the file
+
+
+@dataclass
+class AnalysisResult:
+    file: str
+    duration: float
+    sample_rate: int
+    model: str
+    labels: tuple[str, ...]
+    hop: float
+    window: float
+    times: np.ndarray
+    activity: np.ndarray
+    device: str = "cpu"
+    elapsed: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_json_dict(self, regions: list[Region] | None = None) -> dict:
+        return {
+            "file": self.file,
+            "duration": round(self.duration, 6),
+            "sample_rate": self.sample_rate,
+            "model": self.model,
+            "labels": list(self.labels),
+            "hop": self.hop,
+            "window": self.window,
+            "times": [round(float(t), 6) for t in self.times],
+            "activity": [[round(float(p), 5) for p in row] for row in self.activity],
+            "regions": [r.to_dict() for r in (regions or [])],
+        }
+
+    def mean_scores(self) -> dict[str, float]:
+        """One score per label for the whole file: the mean activity (what `classify` reports)."""
+        if len(self.activity) == 0:
+            return dict.fromkeys(self.labels, 0.0)
+        means = self.activity.mean(axis=0)
+        return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
+
+
+def require_analysable(info: AudioInfo, params: FeatureParams | None = None) -> None:
+    """Raises AudioError for a recording shorter than one feature frame (nothing to analyse)."""
+    params = params or FeatureParams()
+    if info.frames < params.frame_length * info.sample_rate / params.sample_rate:
+        needs = params.frame_length / params.sample_rate
+        raise AudioError(f"{info.path}: too short to analyse ({info.duration:.3f} s; needs at least {needs:.3f} s)")
+
+
+def bin_times(n_bins: int, hop: float, first: int = 0) -> np.ndarray:
+    """Centres of bins first .. first + n_bins - 1."""
+    return (np.arange(first, first + n_bins) + 0.5) * hop
