@@ -119,7 +119,7 @@ class Adaptation(QObject):
 
         def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
             return adapt.adapt_model(model, [item], progress=progress, should_cancel=should_cancel,
-                               name=f"{doc.path.stem}-adapted")
+                                     name=f"{doc.path.stem}-adapted")
 
         self._start(adapted, "Adapting the model to your corrections…")
 
@@ -139,7 +139,7 @@ class Adaptation(QObject):
 
         def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
             return adapt.lane_from_examples(model, [item], name, [list(examples)], progress=progress,
-                                      should_cancel=should_cancel, name=f"{doc.path.stem}-{_slug(name)}")
+                                            should_cancel=should_cancel, name=f"{doc.path.stem}-{_slug(name)}")
 
         self._start(adapted, f"Teaching the new lane {name!r}…")
 
@@ -201,7 +201,7 @@ class Adaptation(QObject):
             started = time.perf_counter()
             try:
                 analyzer = analysis.Analyzer(settings.model_path or None, device=settings.device, hop=hop,
-                                    overlap_decoding=False, embeddings=True)
+                                             overlap_decoding=False, embeddings=True)
             except ValueError as exc:  # a model without frame embeddings (the AST reproduction)
                 raise AdaptError(f"{exc}; choose an ActivityCNN model in Settings to adapt") from exc
             key = (str(doc.path), embeddings_key(analyzer.model, analyzer.hop))
