@@ -6,9 +6,9 @@ first use (PEP 562), so the app's window loads without torch.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_names
 from .embedded import Embedded
 from .reviews import AdaptError, Review, read_review
 
@@ -38,9 +38,4 @@ __all__ = [
     "save_adapted",
 ]
 
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{home}", __name__), name)
+__getattr__ = lazy_names(__name__, _HOMES)

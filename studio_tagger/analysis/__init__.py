@@ -8,8 +8,9 @@ decoding while it loads.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
 
 if TYPE_CHECKING:
     from .analyzer import Analyzer
@@ -23,9 +24,4 @@ _HOMES = {
 
 __all__ = ["ActivityChunk", "AnalysisResult", "Analyzer", "Cancelled", "Region", "RegionParams", "find_regions"]
 
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{home}", __name__), name)
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -54,8 +54,7 @@ def start_cuda(device: str | torch.device = "auto") -> None:
 
 def torch_built_with_cuda() -> bool:
     """Whether the installed torch was built with CUDA, read from its version file when torch is not
-    loaded yet (importing it takes a second or more); True when that file cannot tell, so the caller
-    asks torch itself."""
+    loaded yet (importing it takes a second or more); when that file cannot tell, torch is asked."""
     loaded = sys.modules.get("torch")
     if loaded is not None:
         return bool(loaded.backends.cuda.is_built())

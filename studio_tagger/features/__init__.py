@@ -3,9 +3,9 @@ names are resolved on first use (PEP 562), as in `studio_tagger.analysis`."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_names
 from .params import FeatureParams, mel_filters, window_frames
 
 if TYPE_CHECKING:
@@ -15,9 +15,4 @@ _HOMES = {"LogMel": "logmel", "StreamingLogMel": "logmel"}
 
 __all__ = ["FeatureParams", "LogMel", "StreamingLogMel", "mel_filters", "window_frames"]
 
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{home}", __name__), name)
+__getattr__ = lazy_names(__name__, _HOMES)

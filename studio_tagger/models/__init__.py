@@ -6,9 +6,9 @@ Everything here needs torch but `ModelError` and `default_model_path`; names are
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_names
 from ..shipped import default_model_path
 from .errors import ModelError
 
@@ -30,9 +30,4 @@ __all__ = [
     "default_model_path", "load_model", "save_model",
 ]
 
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{home}", __name__), name)
+__getattr__ = lazy_names(__name__, _HOMES)
