@@ -24,6 +24,7 @@ def test_command_line_opens_the_file_in_the_app(qtbot, monkeypatch, settings, ta
             opened.append(self)
 
     monkeypatch.setattr(main_window, "MainWindow", Window)
+
     def run_until_opened(self) -> int:  # return once the file opened (after the window's first paint)
         qtbot.waitUntil(lambda: bool(opened) and opened[0].doc is not None, timeout=10_000)
         return 0
@@ -109,9 +110,6 @@ def test_cuda_starts_behind_the_shown_window_or_when_the_device_setting_changes(
 
 WINDOW_FIRST = """
 import sys
-
-import numpy as np
-import soundfile as sf
 from PySide6.QtCore import QTimer
 from studio_tagger.app import main as app_main
 from studio_tagger.app import main_window
