@@ -12,7 +12,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # What an installed program needs from resources/ (not the training reports or the screenshot).
-SHIPPED = ["models/default.safetensors", "models/default.json", "demo/demo_take.flac", "demo/demo_take.json",
+SHIPPED = ["models/default.safetensors", "models/default.json", "models/accurate.safetensors", "models/accurate.json",
+           "demo/demo_take.flac", "demo/demo_take.json",
            "demo/README.md", "icons/studio-tagger.svg"]
 
 

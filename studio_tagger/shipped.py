@@ -37,10 +37,21 @@ def model_paths(path: Path) -> tuple[Path, Path]:
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
+SHIPPED_MODELS = {"accurate": "models/accurate.safetensors"}
+"""Models shipped beside the default, by the name `--model` and Settings take: three networks whose mean
+names more and lights up less on nothing, at three times the model's cost (README, "The shipped model")."""
+
+
 def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
-    """The weights and card paths of a model (default: the one used when none is named). Kept free of
-    torch, so a command can read a card before the model loads."""
-    return model_paths(Path(path) if path is not None else default_model_path())
+    """The weights and card paths of a model (default: the one used when none is named; a name of
+    `SHIPPED_MODELS` the shipped file of that name, unless a file of that name is in the way). Kept free
+    of torch, so a command can read a card before the model loads."""
+    if path is None:
+        return model_paths(default_model_path())
+    name = str(path).strip()
+    if name in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():
+        return model_paths(shipped(SHIPPED_MODELS[name]))
+    return model_paths(Path(path))
 
 
 def model_sample_rate(path: str | Path | None = None) -> int:

@@ -40,6 +40,7 @@ def test_an_installed_wheel_analyses_with_the_model_it_ships(tmp_path, write_aud
     (wheel,) = wheels.glob("studio_tagger-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"studio_tagger/resources/models/default.safetensors", "studio_tagger/resources/models/default.json",
+            "studio_tagger/resources/models/accurate.safetensors", "studio_tagger/resources/models/accurate.json",
             "studio_tagger/resources/demo/demo_take.flac", "studio_tagger/resources/icons/studio-tagger.svg"} <= names
     assert not any("reports/" in n for n in names)
 
@@ -58,6 +59,10 @@ def test_an_installed_wheel_analyses_with_the_model_it_ships(tmp_path, write_aud
     analysis = json.loads((elsewhere / "out.json").read_text(encoding="utf-8"))
     card = json.loads((site / "studio_tagger/resources/models/default.json").read_text(encoding="utf-8"))
     assert analysis["model"] == card["name"] and analysis["labels"] == card["labels"]
+    # The shipped option by its name, from the installed copy too.
+    _run([site / "bin" / "studio-tagger", "analyze", audio, "--model", "accurate", "--json", "accurate.json"],
+         cwd=elsewhere, env=env)
+    assert json.loads((elsewhere / "accurate.json").read_text(encoding="utf-8"))["model"] == "studio-tagger-accurate"
 
     where = _run([sys.executable, "-c", "import studio_tagger, studio_tagger.models as m, studio_tagger.shipped as s;"
                   "print(studio_tagger.__file__, m.default_model_path(), s.demo_take(), s.icon(), sep='\\n')"],

@@ -1,4 +1,4 @@
-"""The shipped default model: it loads, and names freshly rendered solos of every instrument.
+"""The shipped models: they load, and name freshly rendered solos of every instrument.
 
 The clips are rendered here from the small TimGM6mb bank with a seed the model's training set did not
 use (training used seed 0), so the phrases are new, though the bank's samples were seen in training.
@@ -6,12 +6,15 @@ use (training used seed 0), so the phrases are new, though the bank's samples we
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from studio_tagger.analysis import Analyzer
 from studio_tagger.labels import LABELS
 from studio_tagger.models import default_model_path, load_model
+from studio_tagger.shipped import model_files, shipped
 from training.medley import read_metadata
 from training.soundfonts import get_soundfont
 from training.synth import plan, synthesize
@@ -35,12 +38,30 @@ def test_shipped_model_loads_with_a_complete_card():
     assert not credited & {"mtg_solosax", "splendid_piano"}  # held out, never trained on
 
 
+def test_the_accurate_option_loads_by_its_name_with_its_members_and_figures(tmp_path, monkeypatch):
+    model = load_model("accurate")
+    assert model.path == shipped("models/accurate.safetensors") and model.name == "studio-tagger-accurate"
+    assert model.labels == LABELS and model.kind == "frames" and model.gives_embeddings
+    card = model.card
+    assert card["architecture"]["type"] == "activity_ensemble" and len(card["ensemble_of"]) == 3
+    assert all(m["command"].startswith("python -m training.train") and m["sha256"] for m in card["ensemble_of"])
+    credited = {c["source"] for c in card["training"]["data"]["credits"]}
+    assert {"weresax", "tonejs_vso2", "salamander", "sinsy"} <= credited and not credited & {"mtg_solosax"}
+    assert set(card["calibration"]["logit_bias"]) == set(LABELS)
+    assert card["metrics"]["evaluation"]["heldout_real_clips"]["accuracy"] > 0.8
+    # A file of that name where the user works is theirs, not the shipped one.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accurate.safetensors").write_bytes(b"")
+    assert model_files("accurate") == (Path("accurate.safetensors"), Path("accurate.json"))
+
+
 @needs_tim
-def test_shipped_model_names_rendered_solos_of_every_instrument(tmp_path):
+@pytest.mark.parametrize("model", [None, "accurate"])
+def test_shipped_model_names_rendered_solos_of_every_instrument(tmp_path, model):
     synthesize(tmp_path, plan(["TimGM6mb"], 3, 0, seed=20261127), workers=2)
     records = read_metadata(tmp_path)
     assert {r.label for r in records} == set(LABELS)
-    analyzer = Analyzer(device="cpu")
+    analyzer = Analyzer(model, device="cpu")
     per_label: dict[str, list[np.ndarray]] = {}
     for r in records:
         scores = analyzer.analyze(r.path).mean_scores()

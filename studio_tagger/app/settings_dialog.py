@@ -43,7 +43,7 @@ class SettingsDialog(QDialog):
         self.labels = labels
         self.colours = dict(values.colours)
         self.model = QLineEdit(values.model)
-        self.model.setPlaceholderText("shipped default model")
+        self.model.setPlaceholderText("shipped default model (or 'accurate': three networks, slower)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         model_row = QHBoxLayout()

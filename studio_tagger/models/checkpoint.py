@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save
 from .. import __version__
 from ..atomic import atomic_write
 from ..features import FeatureParams, window_frames
-from ..shipped import default_model_path, model_paths
+from ..shipped import model_files, model_paths
 from .errors import ModelError
 from .registry import build_model
 
@@ -73,7 +73,7 @@ def write_card(card: dict, path: str | Path) -> Path:
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
     """Rebuild a model from its card and weights; raises ModelError with the reason."""
-    weights, card_path = model_paths(Path(path) if path is not None else default_model_path())
+    weights, card_path = model_files(path)
     for p in (weights, card_path):
         if not p.is_file():
             raise ModelError(f"{p}: model file not found")
