@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis.regions import RegionParams
+from ..shipped import SHIPPED_MODELS
 
 
 @dataclass
@@ -44,6 +46,7 @@ class SettingsDialog(QDialog):
         self.colours = dict(values.colours)
         self.model = QLineEdit(values.model)
         self.model.setPlaceholderText("shipped default model (or 'accurate': three networks, slower)")
+        self.model.setCompleter(QCompleter(sorted(SHIPPED_MODELS), self.model))  # the shipped options by name
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         model_row = QHBoxLayout()

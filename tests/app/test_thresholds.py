@@ -23,6 +23,8 @@ def test_own_thresholds_are_switchable_visible_and_shown(qtbot, analysed, take) 
     dialog = SettingsDialog(values, w.doc.labels, w.detection.params(), w)
     qtbot.addWidget(dialog)
     dialog.show()
+    completer = dialog.model.completer()  # the shipped options, offered as the user types
+    assert [completer.model().index(i, 0).data() for i in range(completer.model().rowCount())] == ["accurate"]
     own, on, off, _ = dialog.rows["piano"]
     assert not own.isChecked() and not on.isEnabled() and not off.isEnabled()
     assert _brightest(own) > 0.55  # the empty box stands out of the dark table
