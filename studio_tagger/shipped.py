@@ -55,12 +55,14 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
 
 
 def model_sample_rate(path: str | Path | None = None) -> int:
-    """The sample rate a model's card names, what analysis resamples to (16 kHz when the card says none,
-    as `FeatureParams` assumes), read without torch. Raises OSError or ValueError for a card that cannot
-    be read."""
+    """The sample rate a model's card names, what analysis resamples to: its `FeatureParams`, read as
+    loading the model reads them, without torch. Raises OSError or ValueError for a card that cannot be
+    read."""
+    from .features.params import FeatureParams
+
     card = json.loads(model_files(path)[1].read_text(encoding="utf-8"))
     try:
-        return int(card.get("features", {}).get("sample_rate", 16000))
+        return int(FeatureParams.from_dict(card.get("features", {})).sample_rate)
     except (AttributeError, TypeError) as exc:
         raise ValueError(f"model card without usable features ({exc})") from exc
 
