@@ -456,7 +456,7 @@ def _load_regions_source(path: Path):
 
     from .analysis import AnalysisResult
     from .interchange.errors import MarkerFileError
-    from .interchange.tables import load_json_document, regions_from_document, source_path
+    from .interchange.tables import load_json_document, recording_path, regions_from_document
     from .labels import LABELS
 
     try:
@@ -466,7 +466,7 @@ def _load_regions_source(path: Path):
     if not isinstance(data, dict) or "regions" not in data:
         raise CliError(f"{path}: not a studio-tagger analysis or session (no 'regions')")
     regions = regions_from_document(path, data)  # the same checks as a JSON marker import
-    source = data.get("file") or source_path(path, data.get("source"))
+    source = recording_path(path, data)
     result = None
     if "activity" in data and "times" in data:
         try:

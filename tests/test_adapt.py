@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,6 +326,19 @@ def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
     review = read_review(relative)
     assert review.source == tmp_path / "take.wav" and review.reviewed is None
     assert review.spans(10.0) == [(0.0, 10.0)]
+
+
+def test_a_review_saved_in_another_folder_finds_its_recording(tmp_path, monkeypatch):
+    """`analyze take.wav --json reviews/take.json` keeps the name it was given, relative to where it ran:
+    the review is read from there too, and a recording beside the review still comes first."""
+    (tmp_path / "take.wav").write_bytes(b"")
+    (tmp_path / "reviews").mkdir()
+    review_file = tmp_path / "reviews" / "take.json"
+    review_file.write_text(json.dumps({"file": "take.wav", "regions": [{"label": "flute", "start": 1, "end": 3}]}))
+    monkeypatch.chdir(tmp_path)
+    assert read_review(Path("reviews/take.json")).source.resolve() == (tmp_path / "take.wav").resolve()
+    (tmp_path / "reviews" / "take.wav").write_bytes(b"")
+    assert read_review(Path("reviews/take.json")).source.resolve() == (tmp_path / "reviews" / "take.wav").resolve()
 
 
 def _session(recording, result, edits, cache):

@@ -319,7 +319,9 @@ def _scores(x: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     w, b = head
     if x.shape[1] < w.shape[1]:
         raise AdaptError(f"the embeddings are {x.shape[1]} wide but the head reads {w.shape[1]}")
-    return 1.0 / (1.0 + np.exp(-(x[:, :w.shape[1]] @ w.T + b)))
+    # Clipped: a logit below -88 overflows float32's exp (a warning on the user's terminal), and its
+    # score is 0 to float32 precision either way.
+    return 1.0 / (1.0 + np.exp(-np.clip(x[:, :w.shape[1]] @ w.T + b, -80.0, 80.0)))
 
 
 def _figures(x: np.ndarray, targets: np.ndarray, known: np.ndarray, labels: Sequence[str],

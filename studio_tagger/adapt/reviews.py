@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..analysis.regions import Region
 from ..interchange.errors import MarkerFileError
-from ..interchange.tables import load_json_document, regions_from_document, source_path
+from ..interchange.tables import load_json_document, recording_path, regions_from_document
 from ..session import SESSION_FORMAT, SessionError, apply_edits, load_session
 
 
@@ -64,13 +64,10 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
         regions = regions_from_document(p, data)
     except MarkerFileError as exc:
         raise AdaptError(str(exc)) from exc
-    source = data.get("file") or source_path(p, data.get("source"))
+    source = recording_path(p, data)
     if not source:
         raise AdaptError(f"{p}: names no recording ('file')")
-    source = Path(str(source))
-    if not source.is_absolute():
-        source = p.parent / source
-    return Review(source, regions, _spans(p, data.get("reviewed")), str(p))
+    return Review(Path(source), regions, _spans(p, data.get("reviewed")), str(p))
 
 
 def _spans(path: Path, value: object) -> list[tuple[float, float]] | None:

@@ -124,6 +124,21 @@ def source_path(path: Path, described: object) -> str | None:
     return str(path.parent / name) if not Path(name).is_absolute() else name
 
 
+def recording_path(path: Path, data: dict) -> str | None:
+    """The recording a JSON document from ``path`` is about: its ``file`` (as `analyze --json` writes it)
+    or its ``source`` (a JSON export's). ``analyze --json`` keeps the path it was given, relative to the
+    folder it ran in, and the document is often saved elsewhere (``--json reviews/take.json``): a relative
+    name is looked for beside the document first, then from the working folder; when neither holds it, the
+    one beside the document is named (for the message that it is missing)."""
+    name = data.get("file")
+    if not isinstance(name, str) or not name:
+        return source_path(path, data.get("source"))
+    if Path(name).is_absolute():
+        return name
+    beside = path.parent / name
+    return str(beside) if beside.exists() or not Path(name).exists() else str(Path(name).resolve())
+
+
 def read_csv(path: Path) -> list[Region]:
     rows = csv.DictReader(io.StringIO(read_text(path)))
     if not rows.fieldnames or not {"start", "end"} <= set(rows.fieldnames):
