@@ -501,6 +501,9 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
     if not args.reviews and not args.remove_lane:
         raise UsageError("adapt needs at least one REVIEW (or --remove-lane NAME)")
+    if args.new_lane is not None and not args.new_lane.strip():
+        # Otherwise an empty name (a shell variable that was never set) adapts every lane instead.
+        raise UsageError("--new-lane needs a name")
     if args.new_lane and not args.reviews:
         raise UsageError("--new-lane needs the REVIEWs that mark its examples")
     try:

@@ -310,6 +310,10 @@ def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, em
     assert main(["adapt", str(review), "--new-lane", "cello", "--out", str(tmp_path / "x"),
                  "--base", str(random_model_path), "--device", "cpu", "-q"]) == 1
     assert "mark at least 1 example of 'cello'" in capsys.readouterr().err
+    # An empty name (an unset shell variable) is refused, not taken as "adapt every lane".
+    assert main(["adapt", str(review), "--new-lane", " ", "--out", str(tmp_path / "x"),
+                 "--base", str(random_model_path), "--device", "cpu", "-q"]) == 2
+    assert "--new-lane needs a name" in capsys.readouterr().err and not (tmp_path / "x.safetensors").exists()
     assert main(["adapt", "--base", str(random_model_path), "--remove-lane", "cello", "--out", str(tmp_path / "x")]) == 1
     assert "no lane 'cello'" in capsys.readouterr().err
 
