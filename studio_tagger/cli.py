@@ -343,14 +343,16 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
             print(f"  {clock(r.start)} - {clock(r.end)}  {r.label:<26} {r.score:.2f}")
 
 
-def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None]) -> None:
-    """An output named like an input would replace the user's recording: refused before any work."""
+def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None],
+                        what: str = "the recording being analysed") -> None:
+    """An output named like an input would replace the user's recording (or review, or model): refused
+    before any work; ``what`` says what the inputs are."""
     for out in outputs:
         if not out or out == "-" or not Path(out).exists():
             continue
         for source in inputs:
             if Path(source).exists() and os.path.samefile(out, source):
-                raise CliError(f"{out}: is the recording being analysed; choose another output file")
+                raise CliError(f"{out}: is {what}; choose another output file")
 
 
 def _check_exports(specs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -510,9 +512,13 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         reviews = [read_review(p, require_edits=not args.new_lane) for p in args.reviews]
     except AdaptError as exc:
         raise CliError(str(exc)) from exc
+    if not Path(args.out).name or args.out.endswith(("/", os.sep)) or Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out!r} names no file: give the adapted model's name "
+                         f"(e.g. {Path(args.out) / 'my-hall' if Path(args.out).name else 'my-hall'})")
     out = Path(args.out).with_suffix("") if Path(args.out).suffix in (".safetensors", ".json") else Path(args.out)
     inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
-    _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))])
+    _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))],
+                        "one of this command's inputs (a review, its recording or the base model)")
     try:
         if reviews:
             analyzer = Analyzer(args.base, device=args.device, embeddings=True)

@@ -303,8 +303,15 @@ def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, em
     assert tone > 0.5 > noise
 
     trimmed = tmp_path / "trimmed.safetensors"
-    assert main(["adapt", "--base", str(out), "--remove-lane", "Oboe", "--out", str(trimmed), "-q"]) == 0
+    # The lane is named as a review names it: case and surrounding spaces do not count.
+    assert main(["adapt", "--base", str(out), "--remove-lane", " OBOE", "--out", str(trimmed), "-q"]) == 0
     assert load_model(trimmed).labels == base.labels
+    # Outputs that name a folder, or an input, are refused before any work.
+    assert main(["adapt", str(review), "--out", str(tmp_path), "--base", str(random_model_path), "-q"]) == 2
+    assert "names no file" in capsys.readouterr().err
+    assert main(["adapt", str(review), "--out", str(review), "--base", str(random_model_path), "-q"]) == 1
+    assert "is one of this command's inputs" in capsys.readouterr().err
+    assert json.loads(review.read_text())["regions"] == regions
     assert main(["adapt", "--out", str(tmp_path / "x")]) == 2
     assert "at least one REVIEW" in capsys.readouterr().err
     assert main(["adapt", str(review), "--new-lane", "cello", "--out", str(tmp_path / "x"),

@@ -30,7 +30,7 @@ from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
 from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
 from .head import HeadFit, fit_head
-from .lanes import check_new_lane, items_on_lanes
+from .lanes import check_new_lane, items_on_lanes, lane_in_use
 from .reviews import AdaptError, Review
 
 THRESHOLD = 0.5  # the score that counts as "plays" in the before/after figures
@@ -244,7 +244,8 @@ def lane_from_examples(
 def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = None) -> Adapted:
     """A copy of ``base`` without the lanes ``labels`` (an output each): a lane added from examples goes
     again, the others keep their scores exactly. Raises AdaptError for an unknown label or the last one."""
-    gone = list(dict.fromkeys(labels))
+    # A name as typed ("Oboe ", "TRUMPET") means the lane spelt so, as a review's label does.
+    gone = list(dict.fromkeys(lane_in_use(label.strip(), base.labels) or label for label in labels))
     unknown = [label for label in gone if label not in base.labels]
     if unknown:
         raise AdaptError(f"no lane {unknown[0]!r} in model {base.name}")
