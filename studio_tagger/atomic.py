@@ -47,6 +47,22 @@ def describe_write_error(path: Path, exc: OSError) -> str:
     return f"cannot write {path}: {reason}"
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise AtomicWriteError now if `atomic_write` could not write ``path`` for a reason already
+    visible (a folder of that name, a missing or unwritable folder): a command checks its outputs before
+    an hour's work rather than after it. A full disk still shows only when writing."""
+    target = Path(path)
+    if target.is_dir():
+        raise AtomicWriteError(f"cannot write {target}: a folder with that name exists")
+    folder = target.parent
+    if not folder.exists():
+        raise AtomicWriteError(f"cannot write {target}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise AtomicWriteError(f"cannot write {target}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise AtomicWriteError(f"cannot write {target}: no permission to write in folder {folder}")
+
+
 def _create_temp(target: Path) -> tuple[Path, int]:
     # os.open with mode 0o666 lets the umask decide permissions, as for any new file (mkstemp would
     # force 0o600). The name is hidden and ends in .tmp so no DAW or file watcher picks it up.

@@ -345,9 +345,17 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
 
 def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None],
                         what: str = "the recording being analysed") -> None:
-    """An output named like an input would replace the user's recording (or review, or model): refused
-    before any work; ``what`` says what the inputs are."""
+    """An output named like an input would replace the user's recording (or review, or model), and one
+    that cannot be written would fail after the work: both refused before any work; ``what`` says what
+    the inputs are."""
+    from .atomic import AtomicWriteError, check_writable
+
     for out in outputs:
+        if out and out != "-":
+            try:
+                check_writable(out)
+            except AtomicWriteError as exc:
+                raise CliError(str(exc)) from exc
         if not out or out == "-" or not Path(out).exists():
             continue
         for source in inputs:

@@ -148,3 +148,29 @@ def test_malformed_analysis_or_session_for_export(content, reason, folders, caps
     assert main(["export", str(source), "--format", "audacity", "--out", str(outputs / "x.txt")]) == 1
     assert capsys.readouterr().err == f"studio-tagger: error: {source}: {reason}\n"
     assert list(outputs.iterdir()) == []
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(folders, random_model_path, capsys, monkeypatch):
+    """A missing folder or a folder's name as the output is found before an hour of analysis, not after."""
+    import studio_tagger.analysis
+
+    def never(*args, **kwargs):
+        raise AssertionError("the recording was analysed")
+
+    monkeypatch.setattr(studio_tagger.analysis, "Analyzer", never)
+    inputs, outputs = folders
+    path = VALID[0].build(inputs)
+    missing = outputs / "no such folder" / "a.json"
+    runs = [
+        (["analyze", str(path), "--json", str(missing)], f"folder {missing.parent} does not exist"),
+        (["analyze", str(path), "--export", f"csv={outputs}"], "a folder with that name exists"),
+        (["classify", str(path), "--csv", str(missing)], f"folder {missing.parent} does not exist"),
+    ]
+    for argv, reason in runs:
+        assert main([*argv, "--model", str(random_model_path)]) == 1
+        assert capsys.readouterr().err.endswith(f"{reason}\n")
+    review = inputs / "review.json"
+    review.write_text(json.dumps({"file": str(path), "regions": [{"label": "flute", "start": 0, "end": 1}]}))
+    assert main(["adapt", str(review), "--out", str(missing), "--base", str(random_model_path)]) == 1
+    assert capsys.readouterr().err.endswith(f"folder {missing.parent} does not exist\n")
+    assert list(outputs.iterdir()) == []
