@@ -54,6 +54,48 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     return model_paths(Path(path))
 
 
+def shipped_choice(path: str | Path | None) -> str | None:
+    """How Settings names the shipped model at ``path``: "" for the default, a name of `SHIPPED_MODELS` for
+    one of those, None for any other model (an adapted one, one the user trained)."""
+    if path is None or not str(path).strip():
+        return ""
+    weights = model_files(path)[0]
+    for choice in ("", *SHIPPED_MODELS):
+        try:
+            if weights.resolve() == model_files(choice or None)[0].resolve():
+                return choice
+        except OSError:
+            continue
+    return None
+
+
+def adapted_from(path: str | Path | None) -> str:
+    """The shipped model (named as `shipped_choice` names it) that the model at ``path`` was adapted
+    from: its card names the hash of the file adapting started from, kept through every later adaptation
+    (each changes only the head), so a moved installation still counts. "" (the default) for a model
+    adapted from something else, or not adapted at all."""
+    choice = shipped_choice(path)
+    if choice is not None:
+        return choice
+    from .models.hashing import weights_sha256
+
+    try:
+        card = json.loads(model_files(path)[1].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    adaptation = card.get("adaptation") if isinstance(card, dict) else None
+    if not isinstance(adaptation, dict):
+        return ""
+    origin = adaptation.get("network_sha256") or adaptation.get("base_sha256")
+    for choice in SHIPPED_MODELS:
+        try:
+            if origin and origin == weights_sha256(model_files(choice)[0]):
+                return choice
+        except OSError:
+            continue
+    return ""
+
+
 def model_sample_rate(path: str | Path | None = None) -> int:
     """The sample rate a model's card names, what analysis resamples to: its `FeatureParams`, read as
     loading the model reads them, without torch. Raises OSError or ValueError for a card that cannot be

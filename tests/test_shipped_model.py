@@ -14,7 +14,7 @@ import pytest
 from studio_tagger.analysis import Analyzer
 from studio_tagger.labels import LABELS
 from studio_tagger.models import default_model_path, load_model
-from studio_tagger.shipped import model_files, shipped
+from studio_tagger.shipped import adapted_from, model_files, shipped, shipped_choice
 from training.medley import read_metadata
 from training.soundfonts import get_soundfont
 from training.synth import plan, synthesize
@@ -53,6 +53,24 @@ def test_the_accurate_option_loads_by_its_name_with_its_members_and_figures(tmp_
     monkeypatch.chdir(tmp_path)
     (tmp_path / "accurate.safetensors").write_bytes(b"")
     assert model_files("accurate") == (Path("accurate.safetensors"), Path("accurate.json"))
+
+
+def test_an_adapted_model_knows_which_shipped_model_it_came_from(tmp_path):
+    """"Back to the Shipped Model" returns to the shipped model adapting started from (through a chain
+    of adaptations), so an editor who chose "accurate" gets it back, not the default."""
+    from studio_tagger.adapt import remove_lanes, save_adapted
+
+    assert shipped_choice("") == shipped_choice(None) == "" and shipped_choice(str(default_model_path())) == ""
+    assert shipped_choice("accurate") == "accurate"
+    assert shipped_choice(str(shipped("models/accurate.json"))) == "accurate"
+    for start, first, second in (("accurate", "violin", "piano"), (None, "flute", "trumpet")):
+        once = tmp_path / f"{start}-1.safetensors"
+        save_adapted(remove_lanes(load_model(start), [first]), once)
+        twice = tmp_path / f"{start}-2.safetensors"
+        save_adapted(remove_lanes(load_model(once), [second]), twice)
+        for adapted in (once, twice):
+            assert shipped_choice(adapted) is None and adapted_from(adapted) == (start or "")
+    assert adapted_from(tmp_path / "missing.safetensors") == ""
 
 
 @needs_tim

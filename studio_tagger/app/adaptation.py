@@ -32,7 +32,7 @@ from ..adapt.lanes import check_new_lane
 from ..analysis import AnalysisResult, Cancelled
 from ..audio.reader import AudioError
 from ..models import ModelError
-from ..shipped import model_files
+from ..shipped import adapted_from, model_files, shipped_choice
 from .activity import ActivityModel
 from .document import Document
 from .settings import AppSettings
@@ -272,14 +272,16 @@ class Adaptation(QObject):
         self.changed.emit()
 
     def back_to_shipped(self) -> bool:
-        """The shipped model again: its lanes from the kept embeddings at once (True), else False and
-        the caller re-runs the analysis."""
+        """The shipped model again (the one adapting started from: the default, or "accurate" when the
+        editor had chosen it): its lanes from the kept embeddings at once (True), else False and the
+        caller re-runs the analysis."""
         doc = self.doc
-        if doc is None or not self.settings.model_path:
+        if doc is None or shipped_choice(self.settings.model_path) is not None:
             return True
         before = _State(self.settings.model_path, doc.activity)
-        shipped = models.load_model(None)
-        self.settings.model_path = ""
+        target = adapted_from(self.settings.model_path)
+        shipped = models.load_model(target or None)
+        self.settings.model_path = target
         self.history.append(before)
         if self._embedded is not None and self._embedded[0] == (str(doc.path), embeddings_key(shipped, self.settings.hop)):
             times, activity = adapt.activity_from_embeddings(shipped, self._embedded[1])

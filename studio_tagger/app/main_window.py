@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QSta
 
 from ..analysis.device import start_cuda
 from ..analysis.regions import RegionParams
+from ..shipped import shipped_choice
 from .actions import ACTIONS, MENUS, SPECS
 from .adaptation import Adaptation
 from .analysis_jobs import AnalysisJobs
@@ -303,7 +304,8 @@ class MainWindow(QMainWindow):
         self.remove_lane_action.setEnabled(has_doc and not self.adaptation.running
                                            and doc.selected_label in self.adaptation.removable(doc))
         self.undo_adapt_action.setEnabled(bool(self.adaptation.history))
-        self.shipped_model_action.setEnabled(bool(self.settings.model_path))
+        # Off for a shipped model (the default, or "accurate" chosen in Settings): there is nothing to go back from.
+        self.shipped_model_action.setEnabled(shipped_choice(self.settings.model_path) is None)
 
     def _adaptation_changed(self) -> None:
         if self.doc is not None:

@@ -152,3 +152,24 @@ def test_cancelling_an_adaptation_keeps_the_model_and_lanes(qtbot, analysed, tmp
     qtbot.wait(1500)  # a job that ended meanwhile delivers nothing: its result is stale
     assert finished == [] and w.settings.model_path == model_before and w.doc.activity.labels == labels_before
     assert w.adapt_action.isEnabled()
+
+
+def test_back_to_the_shipped_model_returns_to_the_one_adapting_started_from(qtbot, analysed, tmp_path):
+    """An editor who chose "accurate" and adapted it gets "accurate" back, not the default; on a shipped
+    model the action has nothing to go back from."""
+    from studio_tagger.adapt import remove_lanes, save_adapted
+
+    w = analysed
+    for shipped in ("accurate", ""):
+        w.settings.model_path = shipped
+        w._update_actions()
+        assert not w.shipped_model_action.isEnabled()
+    adapted = tmp_path / "mine.safetensors"
+    save_adapted(remove_lanes(load_model("accurate"), ["violin"]), adapted)
+    w.settings.model_path = str(adapted)
+    w._update_actions()
+    assert w.shipped_model_action.isEnabled()
+    with qtbot.waitSignal(w.analysisFinished, timeout=240_000):
+        w.shipped_model_action.trigger()  # no embeddings of the accurate networks kept yet: it analyses
+    assert w.settings.model_path == "accurate" and w.doc.activity.model == load_model("accurate").name
+    assert not w.shipped_model_action.isEnabled()
