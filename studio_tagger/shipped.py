@@ -49,8 +49,8 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     if path is None:
         return model_paths(default_model_path())
     name = str(path).strip()
-    if name in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():
-        return model_paths(shipped(SHIPPED_MODELS[name]))
+    if name.casefold() in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():  # "Accurate" too
+        return model_paths(shipped(SHIPPED_MODELS[name.casefold()]))
     return model_paths(Path(path))
 
 

@@ -61,7 +61,8 @@ def test_an_adapted_model_knows_which_shipped_model_it_came_from(tmp_path):
     from studio_tagger.adapt import remove_lanes, save_adapted
 
     assert shipped_choice("") == shipped_choice(None) == "" and shipped_choice(str(default_model_path())) == ""
-    assert shipped_choice("accurate") == "accurate"
+    assert shipped_choice("accurate") == shipped_choice(" Accurate") == "accurate"
+    assert model_files("ACCURATE") == model_files("accurate")
     assert shipped_choice(str(shipped("models/accurate.json"))) == "accurate"
     for start, first, second in (("accurate", "violin", "piano"), (None, "flute", "trumpet")):
         once = tmp_path / f"{start}-1.safetensors"
