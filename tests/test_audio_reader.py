@@ -1,13 +1,14 @@
 """Decoding any format, rate, depth and channel count, in blocks; clear errors for bad input."""
 
 import hashlib
+import subprocess
 
 import numpy as np
 import pytest
 import soundfile as sf
 import soxr
 
-from studio_tagger.audio import AudioError, iter_blocks, probe, read_mono
+from studio_tagger.audio import AudioError, ffmpeg, iter_blocks, open_audio, probe, read_mono
 
 
 def _signal(seconds: float, rate: int, channels: int) -> np.ndarray:
@@ -126,3 +127,65 @@ def test_truncated_data_reads_what_is_there(tmp_path):
     path.write_bytes(raw[: len(raw) // 2])
     mono = read_mono(path)
     assert 0 < len(mono) <= 16000 + 10
+
+
+needs_ffmpeg = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg and ffprobe")
+
+
+def _encode(source, out, *args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), *args, str(out)], check=True,
+                   timeout=120)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize(("name", "args"), [("a.m4a", ["-c:a", "aac"]), ("a.m4a", ["-c:a", "alac"]),
+                                            ("a.mkv", ["-c:a", "flac"])], ids=["aac", "alac", "mkv-flac"])
+def test_formats_libsndfile_lacks_are_read_through_ffmpeg(tmp_path, name, args):
+    """AAC and ALAC in .m4a, audio in a video container: the same signal, the same length from every
+    reader, excerpts where asked, and the stereo image down-mixed as for any file."""
+    data = _signal(3.0, 48000, 2)
+    wav = tmp_path / "a.wav"
+    sf.write(str(wav), data, 48000, subtype="FLOAT")
+    path = tmp_path / name
+    _encode(wav, path, *args)
+    info = probe(path)
+    assert (info.sample_rate, info.channels, info.format) == (48000, 2, "FFMPEG")
+    assert abs(info.frames - len(data)) <= 2048  # the container's duration, AAC's padding aside
+    mono = read_mono(path)
+    assert len(mono) == info.frames  # reads agree with the probe, whatever the codec adds
+    lossless = "aac" not in args
+    n = min(len(mono), len(data))
+    if lossless:
+        np.testing.assert_allclose(mono[:n], data[:n].mean(axis=1), atol=1e-4)
+    else:  # a lossy codec keeps the tone, in place (ffmpeg trims AAC's priming by the file's edit list)
+        assert np.corrcoef(mono[4096:n - 4096], data[4096:n - 4096].mean(axis=1))[0, 1] > 0.99
+    part = read_mono(path, 16000, start=1.0, stop=2.0)
+    assert len(part) == 16000
+    whole16 = read_mono(path, 16000)
+    np.testing.assert_allclose(part[2000:14000], whole16[18000:30000], atol=2e-3)  # seeking lands where asked
+    with open_audio(path) as f:
+        f.seek(48000)
+        block = f.read(1000, dtype="float32", always_2d=True)
+        assert block.shape == (1000, 2)
+        assert len(list(f.blocks(48000, always_2d=True))) == -(-(info.frames - 49000) // 48000)
+
+
+@needs_ffmpeg
+def test_a_broken_file_for_ffmpeg_is_one_line_and_damaged_wavs_stay_libsndfiles(tmp_path):
+    fake = tmp_path / "noise.m4a"
+    fake.write_bytes(np.random.default_rng(1).bytes(4000))
+    with pytest.raises(AudioError) as info:
+        probe(fake)
+    assert str(info.value).startswith(f"{fake}: not a readable audio file (") and "\n" not in str(info.value)
+    text = tmp_path / "notes.m4a"  # plainly not audio: said so, ffmpeg not asked
+    text.write_text("hello, this is not audio\n" * 20)
+    with pytest.raises(AudioError, match="it looks like a text file"):
+        probe(text)
+
+
+def test_without_ffmpeg_an_m4a_says_what_is_missing(tmp_path, monkeypatch):
+    path = tmp_path / "take.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(100))
+    monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
+    with pytest.raises(AudioError, match="needs ffmpeg, which is not installed"):
+        probe(path)

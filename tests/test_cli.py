@@ -13,6 +13,7 @@ from audiogen import tone_burst
 
 from studio_tagger.analysis.analyzer import DEFAULT_HOP
 from studio_tagger.analysis.regions import RegionParams
+from studio_tagger.audio import ffmpeg, probe
 from studio_tagger.cli import build_parser, main, region_params_from
 from studio_tagger.interchange import DEFAULT_NAME_TEMPLATE, FORMATS
 from studio_tagger.labels import LABELS
@@ -285,3 +286,25 @@ def test_help_and_the_region_options_load_without_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg and ffprobe")
+def test_an_m4a_is_analysed_and_copied_with_markers_like_any_recording(tmp_path, take, random_model_path):
+    """AAC in .m4a (read through ffmpeg): analysed as its FLAC original, and its WAV copy with markers has
+    every frame at the file's rate."""
+    m4a = tmp_path / "take.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(take), "-c:a", "aac", "-b:a", "192k", str(m4a)],
+                   check=True, timeout=120)
+    runs = {}
+    for path in (take, m4a):
+        out = tmp_path / f"{path.suffix[1:]}.json"
+        extra = ["--export", f"wav={tmp_path / 'copy.wav'}"] if path == m4a else []
+        assert main(["analyze", str(path), "--model", str(random_model_path), "--json", str(out), "--quiet",
+                     "--threshold", "0.01", *extra]) == 0
+        runs[path.suffix] = json.loads(out.read_text(encoding="utf-8"))
+    flac, aac = runs[".flac"], runs[".m4a"]
+    assert aac["duration"] == pytest.approx(flac["duration"], abs=0.05) and aac["sample_rate"] == 44100
+    assert len(aac["times"]) == len(flac["times"])
+    np.testing.assert_allclose(np.asarray(aac["activity"]), np.asarray(flac["activity"]), atol=0.05)
+    copy = sf.info(str(tmp_path / "copy.wav"))
+    assert (copy.samplerate, copy.channels, copy.frames) == (44100, 2, probe(m4a).frames)

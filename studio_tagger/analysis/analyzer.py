@@ -76,7 +76,7 @@ def feature_width(module: torch.nn.Module) -> int:
     return int(module.head.in_channels)
 
 
-DEAR_TO_DECODE = frozenset({"FLAC", "OGG", "MP3"})
+DEAR_TO_DECODE = frozenset({"FLAC", "OGG", "MP3", "FFMPEG"})
 """Formats (soundfile's names) that take longer to decode than to analyse on a CPU."""
 
 

@@ -24,8 +24,10 @@ from .autosaver import Autosaver
 from .document import Document
 from .settings import AppSettings
 
-AUDIO_FILTER = ("Audio and sessions (*.wav *.flac *.ogg *.oga *.aif *.aiff *.w64 *.caf *.mp3 *.stsession);;"
-                "Sessions (*.stsession);;All files (*)")
+# The second group is read through ffmpeg where it is installed (`audio.ffmpeg`): AAC or ALAC in .m4a, a
+# video's soundtrack.
+AUDIO_FILTER = ("Audio and sessions (*.wav *.flac *.ogg *.oga *.opus *.aif *.aiff *.w64 *.caf *.mp3 *.stsession "
+                "*.m4a *.aac *.wma *.mp4 *.mov *.mkv *.webm);;Sessions (*.stsession);;All files (*)")
 
 
 class Files(QObject):

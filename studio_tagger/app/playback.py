@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import soundfile as sf
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..audio import AudioError, open_audio
 
 POLL_MS = 30
 # Seconds of audio queued ahead: the callback runs in Python and waits for the GIL while the GUI thread
@@ -40,7 +41,7 @@ class SoundDeviceOutput:
 
     def __init__(self) -> None:
         self._stream = None
-        self._file: sf.SoundFile | None = None
+        self._file = None  # the open recording (a SoundFile, or ffmpeg's stream)
         self._lock = threading.Lock()
         self._played = 0
         self._length = 0  # frames of the stretch being played
@@ -57,7 +58,10 @@ class SoundDeviceOutput:
             device = sd.query_devices(kind="output")
         except Exception as exc:  # PortAudio raises its own error types when there is no device
             raise PlaybackError("no audio output device found; playback is off (everything else works)") from exc
-        f = sf.SoundFile(str(path))
+        try:
+            f = open_audio(path)  # libsndfile's formats, or ffmpeg's stream for an .m4a or a video
+        except AudioError as exc:
+            raise PlaybackError(str(exc)) from exc
         first = int(round(start * f.samplerate))
         last = f.frames if stop is None else min(f.frames, int(round(stop * f.samplerate)))
         f.seek(first)

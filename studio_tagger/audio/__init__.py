@@ -1,5 +1,5 @@
 """Decoding, streaming blocks, resampling and waveform summaries."""
 
-from .reader import AudioError, AudioInfo, iter_blocks, probe, read_mono
+from .reader import AudioError, AudioInfo, iter_blocks, open_audio, probe, read_mono
 
-__all__ = ["AudioError", "AudioInfo", "iter_blocks", "probe", "read_mono"]
+__all__ = ["AudioError", "AudioInfo", "iter_blocks", "open_audio", "probe", "read_mono"]

@@ -16,6 +16,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from . import ffmpeg
+from .ffmpeg import FfmpegReader
+
 # Samples (frames x channels) read at once: a 30 s block of a 192 kHz 8-channel take would otherwise
 # be 180 MB of float32, and a damaged header claiming huge rates or channel counts far more.
 MAX_READ_SAMPLES = 1 << 23
@@ -87,16 +90,28 @@ def _check_path(path: Path) -> None:
         raise AudioError(f"{path}: file is empty")
 
 
-def _open(path: Path) -> sf.SoundFile:
+def _open(path: Path) -> sf.SoundFile | FfmpegReader:
     _check_path(path)
     try:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         what = _looks_like(path)
+        if what is None and ffmpeg.wanted(path):
+            try:
+                return FfmpegReader(path)
+            except ffmpeg.FfmpegError as why:
+                raise AudioError(f"{path}: not a readable audio file ({why})") from exc
         why = f"it looks like {what}" if what else _why(exc)
         raise AudioError(f"{path}: not a readable audio file ({why})") from exc
     except OSError as exc:  # e.g. permission refused by the file system despite os.access
         raise AudioError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+
+
+def open_audio(path: str | os.PathLike) -> sf.SoundFile | FfmpegReader:
+    """The recording opened for reading its frames (``read``, ``seek``, ``blocks``, ``frames``,
+    ``samplerate``, ``channels``): libsndfile's formats, or through ffmpeg those it lacks (AAC in .m4a,
+    a video's soundtrack). Raises AudioError with one line naming the file and why."""
+    return _open(Path(path))
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:

@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-import soundfile as sf
-
 from studio_tagger.analysis.regions import Region
+from studio_tagger.audio import AudioError, probe
 
 from .context import ExportContext
 from .errors import MarkerFileError
@@ -49,8 +48,8 @@ def sample_rate_of(ctx: ExportContext) -> int:
     """The recording's sample rate, which Sonic Visualiser expects the layer's frames to count in."""
     if ctx.source_audio is not None:
         try:
-            return int(sf.info(str(ctx.source_audio)).samplerate)
-        except (sf.LibsndfileError, RuntimeError, OSError):
+            return probe(ctx.source_audio).sample_rate
+        except AudioError:
             pass  # a session whose recording moved still exports; the frames are then at the fallback rate
     return FALLBACK_RATE
 

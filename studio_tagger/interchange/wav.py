@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import soundfile as sf
 
+from ..audio import AudioError, open_audio
 from .context import ExportContext
 from .errors import ExportError
 from .markers import Marker
@@ -144,8 +144,8 @@ def write_wav_with_markers(out: BinaryIO, source: Path, markers: Sequence[Marker
     """
     ctx = ctx or ExportContext()
     try:
-        audio = sf.SoundFile(str(source))
-    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        audio = open_audio(source)
+    except AudioError as e:
         raise ExportError(f"cannot read {source}: {e}") from e
     with audio:
         fmt = sample_format_for(audio.subtype)

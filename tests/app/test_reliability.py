@@ -63,6 +63,21 @@ def test_unusual_but_valid_audio_opens_and_analyses(qtbot, window, tmp_path) -> 
         assert _sha(path) == before, case.id
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="needs ffmpeg")
+def test_an_m4a_opens_analyses_and_draws(qtbot, window, tmp_path, take) -> None:
+    """AAC in .m4a, read through ffmpeg: lanes, waveform and spectrogram as for any file, the file untouched."""
+    m4a = tmp_path / "take.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(take), "-c:a", "aac", str(m4a)], check=True,
+                   timeout=120)
+    before = _sha(m4a)
+    with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
+        assert window.open_path(m4a)
+    doc = window.doc
+    assert window.error_box is None and doc.activity.is_complete and doc.peaks.complete
+    assert doc.duration == pytest.approx(40.0, abs=0.1) and doc.spectrogram.filled == doc.spectrogram.columns
+    assert _sha(m4a) == before
+
+
 def test_a_malformed_session_gets_a_dialog(qtbot, window, tmp_path, take) -> None:
     for name, content, reason in [
         ("garbage.stsession", "{ nope", "not a studio-tagger session (Expecting property name enclosed in double "
