@@ -28,7 +28,7 @@ def test_walk_follows_links_once_and_reports_what_it_cannot_read(tmp_path, monke
     root = tmp_path / "archive"
     (root / "a" / "deep").mkdir(parents=True)
     (root / "b").mkdir()
-    for name in ("a/one.wav", "a/deep/TWO.FLAC", "b/three.ogg", "b/readme.txt"):
+    for name in ("a/one.wav", "a/deep/TWO.FLAC", "b/three.ogg", "b/four.opus", "b/readme.txt"):
         (root / name).write_bytes(b"x")
     (root / "b" / "loop").symlink_to(root)  # a link back to the root: walked once
     (root / "b" / "again").symlink_to(root / "a")  # the same folder under a second name
@@ -47,7 +47,7 @@ def test_walk_follows_links_once_and_reports_what_it_cannot_read(tmp_path, monke
     monkeypatch.setattr(os, "scandir", scandir)
     found = walk([root], parse_include(None), exclude=[root / "results"])
     # A folder's files come before its subfolders', names in order.
-    assert [f.key for f in found.files] == ["a/one.wav", "a/deep/TWO.FLAC", "b/three.ogg"]
+    assert [f.key for f in found.files] == ["a/one.wav", "a/deep/TWO.FLAC", "b/four.opus", "b/three.ogg"]
     assert found.problems == [(str(root / "b" / "gone.wav"), "a broken link"),
                               (str(root / "locked"), "cannot list the folder: permission denied")]
     assert [f.key for f in walk([root], parse_include("*.ogg, *.wav"), exclude=[root / "results"]).files] == [

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # What the decoder reads (see studio_tagger.audio): the default of --include.
-DEFAULT_INCLUDE = ("*.wav", "*.flac", "*.ogg", "*.oga", "*.mp3", "*.aif", "*.aiff", "*.aifc", "*.rf64", "*.w64")
+DEFAULT_INCLUDE = ("*.wav", "*.flac", "*.ogg", "*.oga", "*.opus", "*.mp3", "*.aif", "*.aiff", "*.aifc", "*.rf64", "*.w64")
 
 
 @dataclass(frozen=True)
