@@ -96,6 +96,10 @@ class FfmpegReader:
     def seek(self, frame: int) -> int:
         self._stop()
         self._pos = max(0, min(int(frame), self.frames))
+        # Started now, not at the first read: playback seeks before its stream opens, and ffmpeg's
+        # start-up then passes before the audio callback first asks for frames.
+        if self._pos < self.frames:
+            self._proc = self._start()
         return self._pos
 
     def tell(self) -> int:

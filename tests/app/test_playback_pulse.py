@@ -209,3 +209,29 @@ def test_play_pause_seek_and_close_while_playing(qtbot, player_window, sound, no
     # what was heard before the pause is what the playhead went through (up to the output's buffering)
     assert abs(len(first) / RATE - (paused_at - 10.0)) < 0.3
     assert abs(_level_db(first, source[10 * RATE: 10 * RATE + len(first)])) < 0.5
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="needs ffmpeg")
+def test_a_recording_read_through_ffmpeg_plays_the_stretch_asked_for(qtbot, player_window, sound, noise_take,
+                                                                     tmp_path) -> None:
+    """An .m4a (ALAC: lossless, so the sink's samples can be matched) plays through ffmpeg's stream, started
+    where the selection starts."""
+    w = player_window
+    m4a = tmp_path / "noise.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(noise_take), "-c:a", "alac", "-sample_fmt", "s32p",
+                    str(m4a)], check=True, timeout=120)
+    with qtbot.waitSignal(w.analysisFinished, timeout=60_000):
+        assert w.open_path(m4a)
+    source, _ = sf.read(noise_take, dtype="float32")
+    recorder = Recorder(sound, tmp_path / "sink.raw")
+    w.doc.set_time_selection((12.0, 14.0), "flute")
+    qtbot.keyClick(w, Qt.Key.Key_Space, Qt.KeyboardModifier.ShiftModifier)
+    assert w.player.playing, w.last_error
+    qtbot.waitUntil(lambda: not w.player.playing, timeout=30_000)
+    qtbot.wait(300)
+    received = recorder.stop()
+    segments = _segments(received)
+    assert len(segments) == 1
+    start, end = segments[0]
+    assert abs((end - start) / RATE - 2.0) < EDGE_S * 2
+    assert abs(_source_offset(received[start:end], source, 12.0) - 12.0) < EDGE_S
