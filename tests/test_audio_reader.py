@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,12 @@ def test_without_ffmpeg_an_m4a_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(ffmpeg.shutil, "which", lambda name: None)
     with pytest.raises(AudioError, match="needs ffmpeg, which is not installed"):
         probe(path)
+
+
+@needs_ffmpeg
+def test_ffmpeg_reads_names_that_look_like_options_or_protocols(tmp_path, monkeypatch):
+    sf.write(str(tmp_path / "a.wav"), _signal(1.0, 44100, 1), 44100)
+    _encode(tmp_path / "a.wav", tmp_path / "-take:2.m4a", "-c:a", "alac")
+    monkeypatch.chdir(tmp_path)
+    assert probe(Path("-take:2.m4a")).frames == 44100
+    assert len(read_mono(Path("-take:2.m4a"))) == 44100

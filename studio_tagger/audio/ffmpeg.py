@@ -33,6 +33,12 @@ def available() -> bool:
     return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
+def _url(path: str | Path) -> str:
+    """The file as ffmpeg's ``file:`` URL: a name that starts with "-" or holds a colon ("take:2.m4a")
+    would otherwise be read as an option or a protocol."""
+    return f"file:{path}"
+
+
 def wanted(path: Path) -> bool:
     """Whether ``path`` is a file for ffmpeg rather than libsndfile (by its extension)."""
     return path.suffix.lower() in NEEDS_FFMPEG
@@ -43,7 +49,7 @@ def probe(path: Path) -> tuple[int, int, int, str]:
     if not available():
         raise FfmpegError("reading this format needs ffmpeg, which is not installed (Debian: apt install ffmpeg)")
     command = ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-               "stream=codec_name,sample_rate,channels,duration:format=duration", "-of", "json", str(path)]
+               "stream=codec_name,sample_rate,channels,duration:format=duration", "-of", "json", _url(path)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -88,7 +94,7 @@ class FfmpegReader:
         command = ["ffmpeg", "-nostdin", "-v", "error"]
         if self._pos:
             command += ["-ss", f"{self._pos / self.samplerate:.6f}"]
-        command += ["-i", self.name, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
+        command += ["-i", _url(self.name), "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
                     "-ar", str(self.samplerate), "-ac", str(self.channels), "pipe:1"]
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
