@@ -506,6 +506,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         remove_lanes,
         save_adapted,
     )
+    from .adapt.lanes import FEW_EXAMPLES, FEW_EXAMPLES_HINT
     from .analysis import Analyzer
     from .models import load_model
 
@@ -558,6 +559,10 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         print(adapted.summary)
         if adapted.new_labels:
             print(f"new lanes: {', '.join(adapted.new_labels)}")
+            few = [label for label in adapted.new_labels if sum(
+                r.label.strip().casefold() == label.casefold() for rv in reviews for r in rv.regions) < FEW_EXAMPLES]
+            if few:
+                print(f"{', '.join(few)}: {FEW_EXAMPLES_HINT}")
         print(f"wrote {weights} and {card}")
     return 0
 

@@ -293,7 +293,9 @@ def test_cli_teaches_a_new_lane_from_examples_only_and_removes_it_again(base, em
     out = tmp_path / "oboe.safetensors"
     assert main(["adapt", str(review), "--new-lane", "Oboe ", "--out", str(out), "--base", str(random_model_path),
                  "--device", "cpu"]) == 0
-    assert "new lane 'Oboe' from 2 examples" in capsys.readouterr().out  # the examples' case does not count
+    printed = capsys.readouterr().out
+    assert "new lane 'Oboe' from 2 examples" in printed  # the examples' case does not count
+    assert "Oboe: three to five examples in different places teach a lane far better" in printed  # as the app says
     taught = load_model(out)
     assert taught.labels == (*base.labels, "Oboe")
     _, activity = activity_from_embeddings(taught, item)

@@ -23,14 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..adapt.lanes import lane_in_use
+from ..adapt.lanes import FEW_EXAMPLES, lane_in_use
 from .document import Document
 from .timefmt import clock
 
 SUGGESTED_EXAMPLES = (2, 5)
-# Below this many examples the dialog suggests more: in benchmarks/adaptation.py a lane from two examples
-# found about half of what one from three did (mean F1 0.34-0.39 against 0.49-0.65), five more still.
-FEW_EXAMPLES = 3
 
 
 class NewLaneDialog(QDialog):
