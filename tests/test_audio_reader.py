@@ -178,6 +178,16 @@ def test_a_broken_file_for_ffmpeg_is_one_line_and_damaged_wavs_stay_libsndfiles(
     with pytest.raises(AudioError) as info:
         probe(fake)
     assert str(info.value).startswith(f"{fake}: not a readable audio file (") and "\n" not in str(info.value)
+    # A sound header over undecodable data (an encrypted or damaged stream): an error, not a silent take.
+    sf.write(str(tmp_path / "a.wav"), _signal(2.0, 44100, 2), 44100)
+    _encode(tmp_path / "a.wav", tmp_path / "whole.m4a", "-c:a", "aac", "-movflags", "+faststart")
+    data = (tmp_path / "whole.m4a").read_bytes()
+    payload = data.index(b"mdat") + 4
+    damaged = tmp_path / "damaged.m4a"
+    damaged.write_bytes(data[:payload] + np.random.default_rng(2).bytes(len(data) - payload))
+    assert probe(damaged).frames == pytest.approx(88200, abs=2048)
+    with pytest.raises(AudioError, match="could not decode its audio"):
+        read_mono(damaged)
     text = tmp_path / "notes.m4a"  # plainly not audio: said so, ffmpeg not asked
     text.write_text("hello, this is not audio\n" * 20)
     with pytest.raises(AudioError, match="it looks like a text file"):

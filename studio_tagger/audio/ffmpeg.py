@@ -91,6 +91,7 @@ class FfmpegReader:
         self._proc: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
+        self._delivered = 0  # frames this process has given
         command = ["ffmpeg", "-nostdin", "-v", "error"]
         if self._pos:
             command += ["-ss", f"{self._pos / self.samplerate:.6f}"]
@@ -123,7 +124,11 @@ class FfmpegReader:
             raw = self._proc.stdout.read(want * self.channels * 4) if self._proc.stdout else b""
             got = np.frombuffer(raw, np.float32)[: len(raw) // (4 * self.channels) * self.channels]
             out = got.reshape(-1, self.channels)
+            self._delivered += len(out)
             if len(out) < want:  # the decoder ended short of the container's duration: silence to it
+                if not self._delivered and self._proc.wait() != 0:
+                    # Nothing decoded at all (an encrypted or broken stream): an error, not a silent take.
+                    raise RuntimeError("ffmpeg could not decode its audio")
                 out = np.concatenate([out, np.zeros((want - len(out), self.channels), np.float32)])
             self._pos += want
         return out if always_2d or self.channels > 1 else out[:, 0]
