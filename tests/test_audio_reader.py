@@ -172,7 +172,7 @@ def test_formats_libsndfile_lacks_are_read_through_ffmpeg(tmp_path, name, args):
 
 
 @needs_ffmpeg
-def test_a_broken_file_for_ffmpeg_is_one_line_and_damaged_wavs_stay_libsndfiles(tmp_path):
+def test_what_ffmpeg_cannot_read_is_one_line_naming_the_file(tmp_path):
     fake = tmp_path / "noise.m4a"
     fake.write_bytes(np.random.default_rng(1).bytes(4000))
     with pytest.raises(AudioError) as info:
