@@ -52,15 +52,20 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     visible (a folder of that name, a missing or unwritable folder): a command checks its outputs before
     an hour's work rather than after it. A full disk still shows only when writing."""
     target = Path(path)
-    if target.is_dir():
-        raise AtomicWriteError(f"cannot write {target}: a folder with that name exists")
     folder = target.parent
+    if target.is_dir():
+        raise _refused(target, errno.EISDIR)
     if not folder.exists():
-        raise AtomicWriteError(f"cannot write {target}: folder {folder} does not exist")
+        raise _refused(target, errno.ENOENT)
     if not folder.is_dir():
-        raise AtomicWriteError(f"cannot write {target}: {folder} is not a folder")
+        raise _refused(target, errno.ENOTDIR)
     if not os.access(folder, os.W_OK):
-        raise AtomicWriteError(f"cannot write {target}: no permission to write in folder {folder}")
+        raise _refused(target, errno.EACCES)
+
+
+def _refused(target: Path, code: int) -> AtomicWriteError:
+    """A write refused before trying it, in the words a failed write with ``code`` would use."""
+    return AtomicWriteError(describe_write_error(target, OSError(code, os.strerror(code))))
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:
@@ -102,7 +107,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *, encoding: st
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
     target = Path(path)
     if target.is_dir():
-        raise AtomicWriteError(f"cannot write {target}: a folder with that name exists")
+        raise _refused(target, errno.EISDIR)
     tmp, fd = _create_temp(target)
     try:
         text_args = {} if mode == "wb" else {"encoding": encoding, "newline": newline}

@@ -351,12 +351,13 @@ def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None],
     from .atomic import AtomicWriteError, check_writable
 
     for out in outputs:
-        if out and out != "-":
-            try:
-                check_writable(out)
-            except AtomicWriteError as exc:
-                raise CliError(str(exc)) from exc
-        if not out or out == "-" or not Path(out).exists():
+        if not out or out == "-":
+            continue
+        try:
+            check_writable(out)
+        except AtomicWriteError as exc:
+            raise CliError(str(exc)) from exc
+        if not Path(out).exists():
             continue
         for source in inputs:
             if Path(source).exists() and os.path.samefile(out, source):

@@ -54,6 +54,12 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     return model_paths(Path(path))
 
 
+def read_card(path: str | Path | None = None) -> dict:
+    """A model's JSON card (named as `model_files` takes it), read without torch. Raises OSError or
+    ValueError for a card that cannot be read."""
+    return json.loads(model_files(path)[1].read_text(encoding="utf-8"))
+
+
 def shipped_choice(path: str | Path | None) -> str | None:
     """How Settings names the shipped model at ``path``: "" for the default, a name of `SHIPPED_MODELS` for
     one of those, None for any other model (an adapted one, one the user trained)."""
@@ -80,7 +86,7 @@ def adapted_from(path: str | Path | None) -> str:
     from .models.hashing import weights_sha256
 
     try:
-        card = json.loads(model_files(path)[1].read_text(encoding="utf-8"))
+        card = read_card(path)
     except (OSError, ValueError):
         return ""
     adaptation = card.get("adaptation") if isinstance(card, dict) else None
@@ -102,7 +108,7 @@ def model_sample_rate(path: str | Path | None = None) -> int:
     read."""
     from .features.params import FeatureParams
 
-    card = json.loads(model_files(path)[1].read_text(encoding="utf-8"))
+    card = read_card(path)
     try:
         return int(FeatureParams.from_dict(card.get("features", {})).sample_rate)
     except (AttributeError, TypeError) as exc:

@@ -13,7 +13,6 @@ names its model) and the next recording use it.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from ..adapt.lanes import check_new_lane
 from ..analysis import AnalysisResult, Cancelled
 from ..audio.reader import AudioError
 from ..models import ModelError
-from ..shipped import adapted_from, model_files, shipped_choice
+from ..shipped import adapted_from, read_card, shipped_choice
 from .activity import ActivityModel
 from .document import Document
 from .settings import AppSettings
@@ -175,7 +174,7 @@ class Adaptation(QObject):
             return ()
         if self._shipped_labels is None:  # read once (the card only): this runs whenever the selection changes
             try:
-                card = json.loads(model_files(None)[1].read_text(encoding="utf-8"))
+                card = read_card(None)
                 self._shipped_labels = frozenset(str(x) for x in card["labels"])
             except (OSError, ValueError, KeyError, TypeError):
                 self._shipped_labels = frozenset(models.load_model(None).labels)

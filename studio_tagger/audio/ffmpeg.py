@@ -88,7 +88,6 @@ class FfmpegReader:
         self.name = str(path)
         self.samplerate, self.channels, self.frames, self.codec = probe(Path(path))
         self._pos = 0
-        self._proc: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
         self._delivered = 0  # frames this process has given
