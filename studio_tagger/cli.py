@@ -14,6 +14,7 @@ import gc
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -32,6 +33,15 @@ _OWN_PROCESS = False
 
 class CliError(Exception):
     """A failure to report in one line."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job manager or `kill` stopping the command), unwound as Ctrl+C is so that no output is
+    left half-written: every write is atomic and removes its temporary file on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class UsageError(CliError):
@@ -54,16 +64,16 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     from .analysis.regions import RegionParams
 
     region = RegionParams()
-    p.add_argument("--hop", type=_positive, default=DEFAULT_HOP, metavar="S",
+    p.add_argument("--hop", type=_hop, default=DEFAULT_HOP, metavar="S",
                    help=f"seconds between windows (default {DEFAULT_HOP:g})")
     p.add_argument("--threshold", type=_fraction, metavar="P",
                    help=f"activity that opens a region (default {region.threshold_on:g}; it closes below "
                         f"{region.threshold_off:g}, or below P when P is lower)")
-    p.add_argument("--smoothing", type=float, metavar="S",
+    p.add_argument("--smoothing", type=_seconds, metavar="S",
                    help=f"smoothing of activity curves in seconds (default {region.smoothing:g})")
-    p.add_argument("--min-duration", type=float, metavar="S",
+    p.add_argument("--min-duration", type=_seconds, metavar="S",
                    help=f"shortest region kept, seconds (default {region.min_duration:g})")
-    p.add_argument("--merge-gap", type=float, metavar="S",
+    p.add_argument("--merge-gap", type=_seconds, metavar="S",
                    help=f"gaps shorter than this are bridged, seconds (default {region.merge_gap:g})")
     p.add_argument("--shadow-margin", type=_fraction, metavar="P",
                    help="drop a region lying inside another lane's region when that lane is at least P more "
@@ -71,16 +81,27 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
                         "region)")
 
 
-def _positive(text: str) -> float:
+MAX_SECONDS = 24 * 3600.0
+"""The longest duration an option takes: longer is surely a slip (and overflows frame counts)."""
+
+
+def _seconds(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not 0.0 <= value <= MAX_SECONDS:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to {MAX_SECONDS:g}, got {text}")
+    return value
+
+
+def _hop(text: str) -> float:
+    value = float(text)
+    if not 0.01 <= value <= MAX_SECONDS:  # the window's bound is checked once the card is read (`_check_hop`)
+        raise argparse.ArgumentTypeError(f"must be from 0.01 s (one frame) to the model's window, got {text}")
     return value
 
 
 def _fraction(text: str) -> float:
     value = float(text)
-    if not 0.0 <= value <= 1.0:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
@@ -152,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--name", default=DEFAULT_NAME_TEMPLATE, metavar="TEMPLATE",
                    help="region names: {label}, {n} (number per instrument in time order, the same whatever is "
                         f"filtered out), {{score}} (default {DEFAULT_NAME_TEMPLATE!r})")
-    e.add_argument("--merge-gap", type=float, default=0.0, metavar="S", help="join same-label regions closer than S")
+    e.add_argument("--merge-gap", type=_seconds, default=0.0, metavar="S", help="join same-label regions closer than S")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
 
     t = sub.add_parser("adapt", help="adapt a model to corrected regions (sessions or JSON regions files)")
@@ -216,11 +237,18 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     _refuse_overwriting(args.files, [args.json, args.csv])
     analyzer = Analyzer(args.model, device=args.device)
-    rows = []
+    rows, failed = [], 0
     for path in args.files:
         bar = _progress(Path(path).name, args.quiet)
         try:
             result = analyzer.analyze(path, progress=bar.update, notice=_notice(bar, path))
+        except Exception as exc:  # one unreadable file of many: the others are still named and written
+            if args.debug or len(args.files) == 1:
+                raise
+            error = one_line(exc)
+            bar.message(f"studio-tagger: error: {error if error.startswith(path) else f'{path}: {error}'}")
+            failed += 1
+            continue
         finally:
             bar.close()
         scores = result.mean_scores()
@@ -239,7 +267,23 @@ def cmd_classify(args: argparse.Namespace) -> int:
             writer.writerow(["file", "label", *labels])
             for row in rows:
                 writer.writerow([row["file"], row["label"], *(row["scores"][k] for k in labels)])
+    if failed:
+        raise CliError(f"{failed} of {len(args.files)} files could not be read (named above); the others "
+                       "were classified")
     return 0
+
+
+def _check_hop(model: str | None, hop: float) -> None:
+    """A hop longer than the model's window would skip audio: a usage error, said before any work (the
+    analyzer would refuse it too, in a batch once per recording)."""
+    from .shipped import read_card
+
+    try:
+        window = float(read_card(model).get("window_seconds", 2.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return  # loading the model says what is wrong with it
+    if hop > window:
+        raise UsageError(f"--hop {hop:g} is longer than the model's {window:g} s window")
 
 
 def region_params_from(args: argparse.Namespace):
@@ -251,11 +295,9 @@ def region_params_from(args: argparse.Namespace):
         params.threshold_off = min(params.threshold_off, args.threshold)
     if args.shadow_margin is not None:
         params.shadow_margin = args.shadow_margin
-    for name in ("smoothing", "min_duration", "merge_gap"):
+    for name in ("smoothing", "min_duration", "merge_gap"):  # each already 0..MAX_SECONDS (`_seconds`)
         value = getattr(args, name)
         if value is not None:
-            if value < 0:
-                raise CliError(f"--{name.replace('_', '-')} must be >= 0")
             setattr(params, name, value)
     return params
 
@@ -279,6 +321,7 @@ def _decode_ahead(file: str, model: str | None, device: str):
 def cmd_analyze(args: argparse.Namespace) -> int:
     exports = _check_exports(args.export)
     _refuse_overwriting([args.file], [args.json, *(out for _, out in exports)])
+    _check_hop(args.model, args.hop)
     params = region_params_from(args)
     ahead = _decode_ahead(args.file, args.model, args.device)
     try:
@@ -350,9 +393,15 @@ def _refuse_overwriting(inputs: Sequence[str], outputs: Sequence[str | None],
     the inputs are."""
     from .atomic import AtomicWriteError, check_writable
 
+    named: dict[str, str] = {}
     for out in outputs:
         if not out or out == "-":
             continue
+        # Two outputs of one command on one file: the second would silently replace the first.
+        key = os.path.normcase(os.path.realpath(out))
+        if key in named:
+            raise UsageError(f"{out}: named for two outputs ({named[key]} and {out}); give each its own file")
+        named[key] = out
         try:
             check_writable(out)
         except AtomicWriteError as exc:
@@ -387,6 +436,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for root in args.roots:
         if out.exists() and Path(root).exists() and os.path.samefile(out, root):
             raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
+    _check_hop(args.model, args.hop)
     if args.threads and args.scheduler:
         raise UsageError("--threads sets local workers' threads; a Dask worker's come from its --nthreads")
     options = BatchOptions(roots=args.roots, out=out, model=args.model, device=args.device, workers=args.workers,
@@ -437,6 +487,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     _check_exports([(args.format.strip().lower(), args.out)])
     regions, source_audio, result, vocabulary = _load_regions_source(Path(args.source))
+    # The session or analysis read here holds the editor's work: an export onto it would replace it.
+    _refuse_overwriting([args.source, *([str(source_audio)] if source_audio else [])], [args.out],
+                        "the session or analysis being exported, or its recording")
     labels = _chosen_labels(args.labels, vocabulary) if args.labels else None
     options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
                             merge_gap=max(0.0, args.merge_gap))
@@ -509,6 +562,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     )
     from .adapt.lanes import FEW_EXAMPLES, FEW_EXAMPLES_HINT
     from .analysis import Analyzer
+    from .analysis.regions import lane_name
     from .models import load_model
 
     if not args.reviews and not args.remove_lane:
@@ -529,6 +583,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
     _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))],
                         "one of this command's inputs (a review, its recording or the base model)")
+    _refuse_replacing_other_json(out.with_suffix(".json"))
     try:
         if reviews:
             analyzer = Analyzer(args.base, device=args.device, embeddings=True)
@@ -538,8 +593,8 @@ def cmd_adapt(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
             if args.new_lane:
-                lane = args.new_lane.strip().casefold()  # "Oboe" marks what --new-lane oboe teaches
-                examples = [[(r.start, r.end) for r in it.review.regions if r.label.strip().casefold() == lane]
+                lane = lane_name(args.new_lane).casefold()  # "Oboe" marks what --new-lane oboe teaches
+                examples = [[(r.start, r.end) for r in it.review.regions if lane_name(r.label).casefold() == lane]
                             for it in items]
                 adapted = lane_from_examples(analyzer.model, items, args.new_lane, examples, name=args.name)
             else:
@@ -561,11 +616,27 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         if adapted.new_labels:
             print(f"new lanes: {', '.join(adapted.new_labels)}")
             few = [label for label in adapted.new_labels if sum(
-                r.label.strip().casefold() == label.casefold() for rv in reviews for r in rv.regions) < FEW_EXAMPLES]
+                lane_name(r.label).casefold() == label.casefold() for rv in reviews for r in rv.regions) < FEW_EXAMPLES]
             if few:
                 print(f"{', '.join(few)}: {FEW_EXAMPLES_HINT}")
         print(f"wrote {weights} and {card}")
     return 0
+
+
+def _refuse_replacing_other_json(card: Path) -> None:
+    """The card is written beside the weights under the same name: ``--out take.safetensors`` would
+    replace a ``take.json`` lying there (an analysis, a review) that is not a model card."""
+    from .models.checkpoint import CARD_FORMAT
+
+    if not card.exists():
+        return
+    try:
+        ours = json.loads(card.read_text(encoding="utf-8")).get("format") == CARD_FORMAT
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise CliError(f"{card}: the model's card would replace this file, which is not a model card; "
+                       "choose another --out name")
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -600,6 +671,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except Terminated:
+        print("studio-tagger: terminated", file=sys.stderr)
+        return 143  # 128 + SIGTERM, what a shell reports for a tool killed by the signal
     except KeyboardInterrupt:
         print("studio-tagger: interrupted", file=sys.stderr)
         return 130
@@ -630,6 +704,9 @@ def run() -> None:
     global _OWN_PROCESS
     _OWN_PROCESS = True
     argv = sys.argv[1:]
+    if argv and argv[0] in QUICK_EXIT:
+        # Not for batch, whose worker processes would inherit it, nor the app, whose window Qt closes.
+        signal.signal(signal.SIGTERM, _terminate)
     code = main(argv)
     if not argv or argv[0] not in QUICK_EXIT:
         sys.exit(code)

@@ -46,9 +46,13 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     """The weights and card paths of a model (default: the one used when none is named; a name of
     `SHIPPED_MODELS` the shipped file of that name, unless a file of that name is in the way). Kept free
     of torch, so a command can read a card before the model loads."""
-    if path is None:
+    name = "" if path is None else str(path).strip()
+    if not name:  # as Settings has it: an empty model field is the default
         return model_paths(default_model_path())
-    name = str(path).strip()
+    if Path(name).name in ("", ".", "..") or Path(name).is_dir():
+        from .models.errors import ModelError  # here: the models package imports this module
+
+        raise ModelError(f"{path}: names a folder, not a model file (give its .safetensors)")
     if name.casefold() in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():  # "Accurate" too
         return model_paths(shipped(SHIPPED_MODELS[name.casefold()]))
     return model_paths(Path(path))
@@ -65,7 +69,12 @@ def shipped_choice(path: str | Path | None) -> str | None:
     one of those, None for any other model (an adapted one, one the user trained)."""
     if path is None or not str(path).strip():
         return ""
-    weights = model_files(path)[0]
+    from .models.errors import ModelError
+
+    try:
+        weights = model_files(path)[0]
+    except ModelError:  # a folder: no model at all, so none of the shipped ones
+        return None
     for choice in ("", *SHIPPED_MODELS):
         try:
             if weights.resolve() == model_files(choice or None)[0].resolve():
@@ -83,11 +92,12 @@ def adapted_from(path: str | Path | None) -> str:
     choice = shipped_choice(path)
     if choice is not None:
         return choice
+    from .models.errors import ModelError
     from .models.hashing import weights_sha256
 
     try:
         card = read_card(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, ModelError):
         return ""
     adaptation = card.get("adaptation") if isinstance(card, dict) else None
     if not isinstance(adaptation, dict):

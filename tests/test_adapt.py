@@ -337,8 +337,11 @@ def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
     relative = tmp_path / "rel.json"
     relative.write_text(json.dumps({"file": "take.wav", "regions": [{"label": "flute", "start": 1, "end": 3}]}))
     review = read_review(relative)
-    assert review.source == tmp_path / "take.wav" and review.reviewed is None
+    # Found nowhere: the name as the review gives it, not a guessed folder.
+    assert review.source == Path("take.wav") and review.reviewed is None
     assert review.spans(10.0) == [(0.0, 10.0)]
+    (tmp_path / "take.wav").write_bytes(b"")
+    assert read_review(relative).source == tmp_path / "take.wav"
 
 
 def test_a_review_saved_in_another_folder_finds_its_recording(tmp_path, monkeypatch):

@@ -59,14 +59,18 @@ def test_unusual_but_valid_audio_is_analysed(case, folders, random_model_path):
     assert (outputs / "r.csv").read_text(encoding="utf-8").startswith("#,Name,Start,End,Length")
 
 
-def test_classify_tags_the_good_files_and_stops_at_a_bad_one(folders, random_model_path, capsys):
+def test_classify_tags_the_good_files_and_names_each_bad_one(folders, random_model_path, capsys):
+    """Tagging a folder of samples, one unreadable file does not cost the others their tags: each bad file
+    is one line, then the count, exit 1; the outputs hold the files that could be read."""
     inputs, outputs = folders
     good = VALID[2].build(inputs)
     bad = BAD[4].build(inputs)
     assert main(["classify", str(good), str(bad), "--model", str(random_model_path),
                  "--json", str(outputs / "tags.json")]) == 1
-    assert capsys.readouterr().err == f"studio-tagger: error: {bad}: {BAD[4].reason}\n"
-    assert list(outputs.iterdir()) == []
+    assert capsys.readouterr().err == (f"studio-tagger: error: {bad}: {BAD[4].reason}\n"
+                                       "studio-tagger: error: 1 of 2 files could not be read (named above); "
+                                       "the others were classified\n")
+    assert [row["file"] for row in json.loads((outputs / "tags.json").read_text(encoding="utf-8"))] == [str(good)]
 
 
 def _model(folder, name, card_change=None, module=None, arch="activity_cnn"):

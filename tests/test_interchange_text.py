@@ -254,7 +254,9 @@ def test_merge_off_keeps_touching_regions(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("template", "why"), [("{instrument}", "unknown field {instrument}"),
-                                               ("{label", "not valid"), ("{score:d}", "not valid")])
+                                               ("{label", "not valid"), ("{score:d}", "not valid"),
+                                               ("{label.__class__}", "unknown field {label.__class__}"),
+                                               ("{label[0]}", "unknown field {label[0]}"), ("{}", "unknown field {}")])
 def test_bad_template_is_refused_before_writing(tmp_path: Path, template: str, why: str) -> None:
     with pytest.raises(ExportError, match=re.escape(why)):
         export_regions("audacity", [], tmp_path / "a.txt", options=ExportOptions(name_template=template))

@@ -25,7 +25,7 @@ from torch import nn
 
 from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
-from ..analysis.regions import Region, RegionParams, find_regions
+from ..analysis.regions import Region, RegionParams, find_regions, lane_name
 from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
 from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
@@ -41,7 +41,8 @@ def embed_review(analyzer: Analyzer, review: Review, progress: Callable[[float],
     """Analyse the review's recording once, keeping the window embeddings (the analyzer must be built
     with ``embeddings=True``)."""
     if not review.source.is_file():
-        raise AdaptError(f"{review.name or review.source}: recording {review.source} not found")
+        where = "" if review.source.is_absolute() else " (looked for beside the review and from the working folder)"
+        raise AdaptError(f"{review.name or review.source}: recording {review.source} not found{where}")
     result = analyzer.analyze(review.source, progress=progress, should_cancel=should_cancel)
     return Embedded(review, result.duration, result.hop, result.window, result.extra["embeddings"]), result
 
@@ -226,7 +227,7 @@ def lane_from_examples(
     """A model with one more lane, ``lane``, fitted on ``examples`` (per item, spans where it sounds)
     against the rest of the recordings; the other lanes keep their old scores. ``kwargs`` go to
     `adapt_model` (``name`` there is the adapted model's)."""
-    lane = lane.strip()
+    lane = lane_name(lane)
     check_new_lane(lane, base.labels, [span for per_item in examples for span in per_item],
                    items[0].window if items else None)
     marked = [Embedded(Review(it.review.source, [Region(lane, s, e) for s, e in ex], list(ex), it.review.name),
@@ -245,7 +246,7 @@ def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = No
     """A copy of ``base`` without the lanes ``labels`` (an output each): a lane added from examples goes
     again, the others keep their scores exactly. Raises AdaptError for an unknown label or the last one."""
     # A name as typed ("Oboe ", "TRUMPET") means the lane spelt so, as a review's label does.
-    gone = list(dict.fromkeys(lane_in_use(label.strip(), base.labels) or label for label in labels))
+    gone = list(dict.fromkeys(lane_in_use(label, base.labels) or label for label in labels))
     unknown = [label for label in gone if label not in base.labels]
     if unknown:
         raise AdaptError(f"no lane {unknown[0]!r} in model {base.name}")

@@ -74,7 +74,8 @@ def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarr
     n_old, n_labels = len(weight), targets.shape[1]
     xs = torch.as_tensor(np.asarray(x, np.float32))
     # Standardised inputs: one learning rate and one prior strength suit every embedding dimension.
-    mean, std = xs.mean(0), xs.std(0).clamp_min(1e-3)
+    # Population spread (correction 0): a review of one window has a spread of 0, not NaN, and the clamp holds it.
+    mean, std = xs.mean(0), xs.std(0, correction=0).clamp_min(1e-3)
     z = (xs - mean) / std
     w_old = torch.as_tensor(weight, dtype=torch.float32) * std
     b_old = torch.as_tensor(bias, dtype=torch.float32) + torch.as_tensor(weight, dtype=torch.float32) @ mean

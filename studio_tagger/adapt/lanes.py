@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..analysis.regions import on_lanes
+from ..analysis.regions import lane_name, on_lanes
 from .reviews import AdaptError
 
 if TYPE_CHECKING:
@@ -25,13 +25,14 @@ def check_new_lane(name: str, labels: Sequence[str], spans: Sequence[tuple[float
                    window: float | None) -> None:
     """Why a new lane ``name`` cannot be taught from ``spans`` (AdaptError), if it cannot: no name, a
     name in use, no example, an example shorter than one analysis window (``window``; None skips that)."""
-    if not name.strip():
+    name = lane_name(name)
+    if not name:
         raise AdaptError("the new lane needs a name")
-    taken = lane_in_use(name.strip(), labels)
+    taken = lane_in_use(name, labels)
     if taken is not None:
-        raise AdaptError(f"{name.strip()!r} is already a lane ({taken}); choose another name")
+        raise AdaptError(f"{name!r} is already a lane ({taken}); choose another name")
     if len(spans) < MIN_EXAMPLES:
-        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name.strip()!r}")
+        raise AdaptError(f"mark at least {MIN_EXAMPLES} example of {name!r}")
     for s, e in spans:
         if window is not None and e - s < window:
             raise AdaptError(f"the example at {s:.1f}-{e:.1f} s is shorter than one analysis window ({window:g} s)")
@@ -48,6 +49,8 @@ def items_on_lanes(items: Sequence[Embedded], labels: Sequence[str]) -> list[Emb
 
 
 def lane_in_use(name: str, labels: Sequence[str]) -> str | None:
-    """The lane of ``labels`` that a new lane ``name`` would duplicate, or None. Case does not count: a
-    new lane differing from an existing one by case alone would be the same instrument twice."""
-    return next((label for label in labels if label.casefold() == name.casefold()), None)
+    """The lane of ``labels`` that a new lane ``name`` would duplicate, or None. Case and spacing do not
+    count (`lane_name`): a new lane differing from an existing one by those alone would be the same
+    instrument twice."""
+    key = lane_name(name).casefold()
+    return next((label for label in labels if lane_name(label).casefold() == key), None)

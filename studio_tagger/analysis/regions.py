@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -31,14 +32,24 @@ class Region:
         return cls(str(d["label"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)))
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+
+
+def lane_name(text: str) -> str:
+    """``text`` as a lane's name: control characters (a newline pasted into a marker) and runs of white
+    space made one space, none around it, so a name prints on one line and "french  horn" is "french horn"."""
+    return _UNPRINTABLE.sub(" ", text).strip()
+
+
 def on_lanes(regions: Sequence[Region], lanes: Sequence[str]) -> list[Region]:
     """``regions`` with each label written as the lane it names: "Trumpet" or " trumpet" (a DAW's marker, a
     hand-written review) is the trumpet lane, not a second one. Labels no lane has keep the first spelling
-    they come with ("Oboe", then "oboe" is the same new lane)."""
-    spelling = {lane.casefold(): lane for lane in lanes}
+    they come with ("Oboe", then "oboe" is the same new lane), as `lane_name` writes it."""
+    spelling = {lane_name(lane).casefold(): lane for lane in lanes}
     out = []
     for r in regions:
-        label = spelling.setdefault(r.label.strip().casefold(), r.label.strip())
+        name = lane_name(r.label)
+        label = spelling.setdefault(name.casefold(), name)
         out.append(r if label == r.label else replace(r, label=label))
     return out
 

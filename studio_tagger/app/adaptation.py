@@ -29,6 +29,7 @@ from ..adapt import AdaptError, Embedded, Review
 from ..adapt.embedded import embeddings_key, from_cache, to_cache
 from ..adapt.lanes import check_new_lane
 from ..analysis import AnalysisResult, Cancelled
+from ..analysis.regions import lane_name
 from ..audio.reader import AudioError
 from ..models import ModelError
 from ..shipped import adapted_from, read_card, shipped_choice
@@ -127,7 +128,7 @@ class Adaptation(QObject):
         over the whole take like the others. Bad requests (no name, a name in use, an example shorter
         than a window) come back as an error, before any work."""
         doc = self.doc
-        name = name.strip()
+        name = lane_name(name)
         if doc is not None:
             try:
                 window = self._embedded[1].window if self._embedded is not None else None

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..adapt.lanes import FEW_EXAMPLES, lane_in_use
+from ..analysis.regions import lane_name
 from .document import Document
 from .timefmt import clock
 
@@ -97,7 +98,7 @@ class NewLaneDialog(QDialog):
 
     def problem(self) -> str:
         """Why Teach is not possible yet ('' when it is)."""
-        name = self.name.text().strip()
+        name = lane_name(self.name.text())
         if not name:
             return "Name the sound."
         if lane_in_use(name, self.model_labels) is not None:
@@ -129,5 +130,5 @@ class NewLaneDialog(QDialog):
     def _teach(self) -> None:
         if self.problem():
             return
-        self.teach.emit(self.name.text().strip(), self.spans())
+        self.teach.emit(lane_name(self.name.text()), self.spans())
         self.accept()

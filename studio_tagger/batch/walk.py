@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,10 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
         skipped.add((st.st_dev, st.st_ino))
 
     def add(path: Path, key: str, st: os.stat_result) -> None:
+        if not stat.S_ISREG(st.st_mode):
+            # A named pipe would block the worker that opens it forever; a device is no recording either.
+            out.problems.append((str(path), "not a regular file (a pipe, socket or device)"))
+            return
         ident = (st.st_dev, st.st_ino)
         if ident not in seen_files:
             seen_files.add(ident)

@@ -8,6 +8,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from string import Formatter
 
 from studio_tagger.analysis.regions import Region
 
@@ -59,8 +60,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def render_name(template: str, label: str, n: int, score: float) -> str:
     """The marker name for one region; raises ExportError naming the problem in a bad template."""
+    fields = {"label": label, "n": n, "score": score}
     try:
-        name = template.format_map({"label": label, "n": n, "score": score})
+        # Only the three fields themselves: "{label.upper}" or "{label[0]}" would reach into Python objects.
+        unknown = next((f for _, f, _, _ in Formatter().parse(template) if f is not None and f not in fields), None)
+        if unknown is not None:
+            raise KeyError(unknown)
+        name = template.format_map(fields)
     except KeyError as e:
         raise ExportError(
             f"name template {template!r} uses unknown field {{{e.args[0]}}}; use {{label}}, {{n}}, {{score}}"

@@ -26,8 +26,10 @@ def render_json(markers: Sequence[Marker], ctx: ExportContext) -> str:
         "format": JSON_FORMAT_ID,
         "version": 1,
         # Absolute, as sessions store it: `studio-tagger export regions.json --format wav` must find the
-        # recording from wherever it is run.
-        "source": str(ctx.source_audio.resolve()) if ctx.source_audio else None,
+        # recording from wherever it is run. A recording that could not be found keeps the name it was
+        # given rather than a guessed folder.
+        "source": (str(ctx.source_audio.resolve()) if ctx.source_audio.exists() else str(ctx.source_audio))
+        if ctx.source_audio else None,
         "regions": [
             {"name": m.name, "label": m.label, "start": m.start, "end": m.end, "score": m.score}
             for m in markers
@@ -129,14 +131,16 @@ def recording_path(path: Path, data: dict) -> str | None:
     or its ``source`` (a JSON export's). ``analyze --json`` keeps the path it was given, relative to the
     folder it ran in, and the document is often saved elsewhere (``--json reviews/take.json``): a relative
     name is looked for beside the document first, then from the working folder; when neither holds it, the
-    one beside the document is named (for the message that it is missing)."""
+    name is returned as the document gives it (a guessed path would be written into exports as if found)."""
     name = data.get("file")
     if not isinstance(name, str) or not name:
         return source_path(path, data.get("source"))
     if Path(name).is_absolute():
         return name
     beside = path.parent / name
-    return str(beside) if beside.exists() or not Path(name).exists() else str(Path(name).resolve())
+    if beside.exists():
+        return str(beside)
+    return str(Path(name).resolve()) if Path(name).exists() else name
 
 
 def read_csv(path: Path) -> list[Region]:

@@ -56,6 +56,9 @@ def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[P
     weights, card_path = model_paths(Path(path))
     card = {"format": CARD_FORMAT, "format_version": CARD_VERSION, "studio_tagger_version": __version__, **card}
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    broken = [k for k, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if broken:  # load_model would refuse it: better not to write it at all
+        raise ModelError(f"{weights}: not written, its weights hold values that are not numbers ({', '.join(broken[:3])})")
     weights.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(weights, "wb") as f:
         f.write(save(tensors))
@@ -100,6 +103,10 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{weights}: weights file is corrupt ({exc})") from exc
+    broken = [name for name, t in state.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if broken:
+        # NaN or infinite weights score every window NaN: lanes stay empty and JSON exports are invalid.
+        raise ModelError(f"{weights}: weights hold values that are not numbers ({', '.join(broken[:3])})")
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:

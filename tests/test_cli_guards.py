@@ -1,0 +1,192 @@
+"""The command line guards the user's work: no output onto an input or onto another output, no model that
+scores NaN, no pipe that blocks an archive run, no half-written file when a job manager stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audiogen import tone_burst
+from safetensors.torch import load_file, save_file
+
+from studio_tagger import cli
+from studio_tagger.analysis import Analyzer
+from studio_tagger.analysis.regions import Region, lane_name, on_lanes
+from studio_tagger.cli import main
+from studio_tagger.models import ModelError, load_model
+from studio_tagger.session import Edit, Session, content_hash, save_session
+
+
+@pytest.fixture
+def take(write_audio):
+    return write_audio("take.wav", tone_burst(12.0, 16000, 3.0, 6.0), 16000)
+
+
+def _analysis(tmp_path: Path, take: Path, model: Path) -> Path:
+    out = tmp_path / "a.json"
+    assert main(["analyze", str(take), "--model", str(model), "--json", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_export_refuses_to_replace_the_analysis_or_session_it_reads(tmp_path, take, random_model_path, capsys):
+    analysis = _analysis(tmp_path, take, random_model_path)
+    before = analysis.read_bytes()
+    assert main(["export", str(analysis), "--format", "csv", "--out", str(analysis)]) == 1
+    assert "is the session or analysis being exported" in capsys.readouterr().err
+    assert analysis.read_bytes() == before
+    data = json.loads(before)
+    session = Session(source=take, source_hash=content_hash(take), duration=data["duration"],
+                      sample_rate=data["sample_rate"], model=data["model"], labels=tuple(data["labels"]),
+                      hop=data["hop"], times=np.asarray(data["times"]), activity=np.asarray(data["activity"]),
+                      edits=[Edit("add", new=Region("flute", 1.0, 4.0))])
+    path = save_session(session, tmp_path / "t.stsession")
+    saved = path.read_bytes()
+    assert main(["export", str(path), "--format", "audacity", "--out", str(path)]) == 1
+    assert path.read_bytes() == saved
+    # The same export elsewhere still works, with the editor's region in it.
+    assert main(["export", str(path), "--format", "audacity", "--out", str(tmp_path / "labels.txt")]) == 0
+    assert "flute" in (tmp_path / "labels.txt").read_text(encoding="utf-8")
+
+
+def test_two_outputs_on_one_file_are_a_usage_error(tmp_path, take, random_model_path, capsys):
+    same = tmp_path / "out.txt"
+    assert main(["analyze", str(take), "--model", str(random_model_path), "--json", str(same),
+                 "--export", f"csv={same}"]) == 2
+    assert "named for two outputs" in capsys.readouterr().err and not same.exists()
+    assert main(["classify", str(take), "--model", str(random_model_path), "--csv", str(same),
+                 "--json", str(tmp_path / "." / "out.txt")]) == 2
+    assert not same.exists()
+
+
+def test_a_review_of_one_window_adapts_to_finite_weights(tmp_path, write_audio, random_model_path):
+    short = write_audio("short.wav", tone_burst(2.0, 16000, 0.0, 2.0), 16000)
+    review = tmp_path / "r.json"
+    review.write_text(json.dumps({"file": str(short), "regions": [{"label": "trumpet", "start": 0, "end": 2}]}))
+    assert main(["adapt", str(review), "--base", str(random_model_path), "--out", str(tmp_path / "m"), "-q"]) == 0
+    weights = load_file(str(tmp_path / "m.safetensors"))
+    assert all(bool(t.isfinite().all()) for t in weights.values())
+    assert np.isfinite(Analyzer(load_model(tmp_path / "m.safetensors")).analyze(short).activity).all()
+
+
+def test_weights_that_are_not_numbers_are_refused_on_loading_and_saving(tmp_path, random_model_path):
+    model = load_model(random_model_path)
+    state = load_file(str(random_model_path))
+    state["head.bias"][0] = float("nan")
+    broken = tmp_path / "broken.safetensors"
+    save_file(state, str(broken))
+    (tmp_path / "broken.json").write_text(random_model_path.with_suffix(".json").read_text())
+    with pytest.raises(ModelError, match="not numbers"):
+        load_model(broken)
+    from studio_tagger.models import save_model
+
+    model.module.load_state_dict(state)
+    with pytest.raises(ModelError, match="not written"):
+        save_model(model.module, {k: v for k, v in model.card.items() if k not in ("format", "format_version")},
+                   tmp_path / "again")
+    assert not (tmp_path / "again.safetensors").exists()
+
+
+def test_adapt_will_not_replace_a_json_that_is_not_a_model_card(tmp_path, take, random_model_path, capsys):
+    analysis = _analysis(tmp_path, take, random_model_path)
+    review = tmp_path / "review.json"
+    review.write_text(json.dumps({"file": str(take), "regions": [{"label": "flute", "start": 3, "end": 9}]}))
+    before = analysis.read_bytes()
+    assert main(["adapt", str(review), "--base", str(random_model_path), "--out", str(tmp_path / "a.safetensors"),
+                 "-q"]) == 1
+    assert "not a model card" in capsys.readouterr().err
+    assert analysis.read_bytes() == before and not (tmp_path / "a.safetensors").exists()
+    # An earlier adapted model of that name is replaced, as asked.
+    assert main(["adapt", str(review), "--base", str(random_model_path), "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert main(["adapt", str(review), "--base", str(random_model_path), "--out", str(tmp_path / "m"), "-q"]) == 0
+
+
+def test_batch_reports_a_named_pipe_instead_of_waiting_on_it(tmp_path, take, random_model_path, capsys):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "take.wav").write_bytes(take.read_bytes())
+    os.mkfifo(archive / "pipe.wav")
+    assert main(["batch", str(archive), "--out", str(tmp_path / "res"), "--workers", "1",
+                 "--model", str(random_model_path), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 1 recordings failed" not in err and "0 of 1 recordings failed and 1 entries were unreadable" in err
+    assert (tmp_path / "res" / "take.wav.json").is_file()
+    from studio_tagger.batch.walk import walk
+
+    found = walk([archive])
+    assert [f.path.name for f in found.files] == ["take.wav"]
+    assert found.problems == [(str(archive / "pipe.wav"), "not a regular file (a pipe, socket or device)")]
+
+
+def test_a_json_export_keeps_the_recordings_name_when_it_cannot_be_found(tmp_path, take, random_model_path,
+                                                                        monkeypatch):
+    monkeypatch.chdir(take.parent)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    assert main(["analyze", take.name, "--model", str(random_model_path), "--json", str(sub / "a.json"), "-q"]) == 0
+    monkeypatch.chdir(sub)  # neither beside the analysis nor here
+    assert main(["export", "a.json", "--format", "json", "--out", "regions.json"]) == 0
+    assert json.loads((sub / "regions.json").read_text(encoding="utf-8"))["source"] == take.name
+
+
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_file(tmp_path, take, random_model_path, capsys, monkeypatch):
+    """`run` answers SIGTERM (a job manager stopping the command) as main answers Ctrl+C: exit 143, and
+    every output, finished or half-written, is removed by its atomic write."""
+    out = tmp_path / "out"
+    out.mkdir()
+    analyze = Analyzer.analyze
+
+    def stopped_midway(self, *args, **kwargs):
+        result = analyze(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered to the handler before this returns
+        return result
+
+    monkeypatch.setattr(Analyzer, "analyze", stopped_midway)
+    previous = signal.signal(signal.SIGTERM, cli._terminate)  # what `run` installs for this command
+    try:
+        assert main(["analyze", str(take), "--model", str(random_model_path), "--json", str(out / "a.json"),
+                     "--export", f"wav={out / 'a.wav'}"]) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "terminated" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+def test_classify_names_the_readable_files_when_one_fails(tmp_path, take, random_model_path, capsys):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEnot audio at all")
+    out = tmp_path / "tags.csv"
+    assert main(["classify", str(take), str(broken), str(take), "--model", str(random_model_path),
+                 "--csv", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert str(broken) in err and "1 of 3 files could not be read" in err
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 3 and all(r.startswith(str(take)) for r in rows[1:])
+
+
+@pytest.mark.parametrize("argv", [["--merge-gap", "inf"], ["--smoothing", "1e300"], ["--min-duration", "-5"],
+                                  ["--smoothing", "nan"], ["--hop", "100"], ["--hop", "0"]])
+def test_option_values_out_of_range_are_usage_errors(take, random_model_path, capsys, argv):
+    """Exit 2 with the option named, whether argparse or the model's window refuses it."""
+    try:
+        code = main(["analyze", str(take), "--model", str(random_model_path), *argv])
+    except SystemExit as exc:  # argparse's own usage error
+        code = exc.code
+    assert code == 2
+    assert argv[0] in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_folder_given_as_the_model_is_one_line(take, capsys):
+    assert main(["analyze", str(take), "--model", "."]) == 1
+    assert capsys.readouterr().err == "studio-tagger: error: .: names a folder, not a model file (give its .safetensors)\n"
+
+
+def test_lane_names_are_one_line_and_spaced_once():
+    assert lane_name(" French\n  horn\t") == "French horn"
+    assert lane_name("oboe\x00") == "oboe"
+    regions = on_lanes([Region("Trumpet\n", 0, 1), Region("french  HORN", 1, 2), Region("French horn", 2, 3)],
+                       ["trumpet"])
+    assert [r.label for r in regions] == ["trumpet", "french HORN", "french HORN"]
