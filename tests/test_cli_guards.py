@@ -190,3 +190,18 @@ def test_lane_names_are_one_line_and_spaced_once():
     regions = on_lanes([Region("Trumpet\n", 0, 1), Region("french  HORN", 1, 2), Region("French horn", 2, 3)],
                        ["trumpet"])
     assert [r.label for r in regions] == ["trumpet", "french HORN", "french HORN"]
+
+
+def test_an_earlier_runs_results_inside_the_archive_are_not_tagged(tmp_path, take, random_model_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "take.wav").write_bytes(take.read_bytes())
+    first = archive / "results"
+    assert main(["batch", str(archive), "--out", str(first), "--workers", "1", "--export", "wav",
+                 "--model", str(random_model_path), "-q"]) == 0
+    assert (first / "take.wav.wav.wav").is_file()  # the copy with markers, a WAV that matches *.wav
+    from studio_tagger.batch.walk import walk
+
+    assert [f.key for f in walk([archive]).files] == ["take.wav"]
+    # Named as a root of its own, the folder is walked: the user asked for it.
+    assert [f.key for f in walk([first]).files] == ["take.wav.wav.wav"]

@@ -60,8 +60,11 @@ def result_path(out: Path, key: str) -> Path:
     return out / f"{key}.json"
 
 
+RECORD_SUFFIX = ".record.json"
+
+
 def record_path(out: Path, key: str) -> Path:
-    return out / f"{key}.record.json"
+    return out / f"{key}{RECORD_SUFFIX}"
 
 
 def export_path(out: Path, key: str, fmt: str) -> Path:

@@ -66,7 +66,8 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
     """Every file under ``roots`` whose name matches ``include``, in a stable order.
 
     A root that is a file is taken whatever its name. Folders in ``exclude`` (the results folder, when
-    it lies inside the archive) are skipped.
+    it lies inside the archive) are skipped, and so is any results folder of an earlier run found below a
+    root (`is_results_folder`): its `.wav.wav` copies with markers are not recordings of the archive.
     """
     paths = [Path(r) for r in roots]
     out = Walk()
@@ -113,6 +114,8 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
             except OSError as exc:
                 out.problems.append((str(folder), f"cannot list the folder: {_reason(exc)}"))
                 continue
+            if folder != root and is_results_folder(e.name for e in entries):
+                continue
             subfolders = []
             for entry in entries:
                 path = Path(entry.path)
@@ -130,6 +133,16 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
                     out.problems.append((str(path), _reason(exc)))
             stack.extend(reversed(subfolders))  # depth first, in name order
     return out
+
+
+def is_results_folder(names: Iterable[str]) -> bool:
+    """Whether a folder holding these file names is a `batch` results folder: its summary beside the
+    records of the recordings tagged."""
+    from .ledger import RECORD_SUFFIX  # here: the ledger imports this module
+    from .summary import SUMMARY_STEM
+
+    names = set(names)
+    return f"{SUMMARY_STEM}.csv" in names and any(n.endswith(RECORD_SUFFIX) for n in names)
 
 
 def _join(prefix: str, name: str) -> str:
