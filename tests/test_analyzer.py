@@ -73,6 +73,23 @@ def test_cancel_stops_and_the_analyzer_stays_usable(write_audio, random_model_pa
     assert len(analyzer.analyze(path).times) == 240
 
 
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_cancelled_analysis_leaves_its_thread_able_to_take_gradients(write_audio, random_model_path, overlap):
+    """The app's worker threads run one job after another: an analysis cancelled there must not leave
+    inference mode on for the next job (fitting an adapted head needs gradients)."""
+    import torch
+
+    path = write_audio("cancel.wav", tone_burst(120.0, 16000, 5, 6), 16000)
+    analyzer = Analyzer(random_model_path, device="cpu", block_seconds=5.0, overlap_decoding=overlap)
+    seen = []
+    with pytest.raises(Cancelled):
+        analyzer.analyze(path, on_chunk=seen.append, should_cancel=lambda: len(seen) >= 2)
+    assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+    w = torch.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    assert w.grad is not None
+
+
 def test_file_shorter_than_one_window_gets_one_row_per_hop(write_audio, energy_model):
     path = write_audio("short.wav", tone_burst(0.8, 44100, 0.1, 0.7), 44100)
     result = Analyzer(energy_model, device="cpu").analyze(path)

@@ -62,7 +62,9 @@ def fit_head(
     # other: one thread is ten to twenty times faster there.
     torch.set_num_threads(1)
     try:
-        return _fit(x, targets, known, weight, bias, fit, progress, should_cancel, bands_from, banded, keep)
+        # Gradients whatever the thread's last job left set (an analysis runs in inference mode).
+        with torch.inference_mode(False), torch.enable_grad():
+            return _fit(x, targets, known, weight, bias, fit, progress, should_cancel, bands_from, banded, keep)
     finally:
         torch.set_num_threads(threads)
 

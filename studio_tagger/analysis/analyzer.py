@@ -279,23 +279,29 @@ class Analyzer:
             torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
         try:
             with torch.inference_mode():
-                asked = time.perf_counter()
-                for n_samples, item in blocks:
-                    pace.waited(n_samples, time.perf_counter() - asked)
-                    check_cancel()
-                    # A numpy block is audio whose log-mel the decoding thread handed to this one.
-                    pieces = frontend.push(item) if isinstance(item, np.ndarray) else ((n_samples, item),)
-                    for n, feats in pieces:
-                        consumed += n
-                        window_logits = scorer.push(feats)
-                        deliver(aggregator.push(window_probs(window_logits)))
-                        if progress is not None:
-                            progress(min(1.0, consumed / total_in) * 0.999)
+                try:
                     asked = time.perf_counter()
-                check_cancel()
-                deliver(aggregator.push(window_probs(scorer.finish()), final=True))
+                    for n_samples, item in blocks:
+                        pace.waited(n_samples, time.perf_counter() - asked)
+                        check_cancel()
+                        # A numpy block is audio whose log-mel the decoding thread handed to this one.
+                        pieces = frontend.push(item) if isinstance(item, np.ndarray) else ((n_samples, item),)
+                        for n, feats in pieces:
+                            consumed += n
+                            window_logits = scorer.push(feats)
+                            deliver(aggregator.push(window_probs(window_logits)))
+                            if progress is not None:
+                                progress(min(1.0, consumed / total_in) * 0.999)
+                        asked = time.perf_counter()
+                    check_cancel()
+                    deliver(aggregator.push(window_probs(scorer.finish()), final=True))
+                finally:
+                    # Inside this block: without a decoding thread, `features` runs on this thread within an
+                    # inference_mode of its own, and closing it restores the mode it found, on. Closed after
+                    # this block's exit (a cancel), it left inference mode on for the thread's next job: an
+                    # app worker that then fitted an adapted head could not take a gradient.
+                    blocks.close()
         finally:
-            blocks.close()
             torch.set_num_threads(threads)
         if progress is not None:
             progress(1.0)
