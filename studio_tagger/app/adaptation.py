@@ -27,7 +27,7 @@ from shiboken6 import isValid
 from .. import adapt, analysis, models
 from ..adapt import AdaptError, Embedded, Review
 from ..adapt.embedded import embeddings_key, from_cache, to_cache
-from ..adapt.lanes import check_new_lane
+from ..adapt.lanes import check_new_lane, lane_in_use
 from ..analysis import AnalysisResult, Cancelled
 from ..analysis.regions import lane_name
 from ..audio.reader import AudioError
@@ -131,17 +131,29 @@ class Adaptation(QObject):
         name = lane_name(name)
         if doc is not None:
             try:
-                window = self._embedded[1].window if self._embedded is not None else None
-                check_new_lane(name, doc.activity.labels, examples, window)
+                check_new_lane(name, doc.activity.labels, examples, self.window())
             except AdaptError as exc:
                 self.error.emit(str(exc))
                 return
+            # A lane of the editor's own regions ("Oboe", imported from markers) taught as "oboe" is that
+            # lane, spelt as it is: two lanes of one sound would each get half the regions.
+            name = lane_in_use(name, doc.extra_labels) or name
 
         def adapted(model: LoadedModel, item: Embedded, progress, should_cancel) -> Adapted:
             return adapt.lane_from_examples(model, [item], name, [list(examples)], progress=progress,
                                             should_cancel=should_cancel, name=f"{doc.path.stem}-{_slug(name)}")
 
         self._start(adapted, f"Teaching the new lane {name!r}…")
+
+    def window(self) -> float | None:
+        """The analysis window of the model in use, in seconds (an example must span one); None when its
+        card cannot be read (adapting then says why)."""
+        if self._embedded is not None:
+            return self._embedded[1].window
+        try:
+            return float(read_card(self.settings.model_path or None).get("window_seconds", 2.0))
+        except (OSError, ValueError, TypeError, AttributeError, ModelError):
+            return None
 
     def remove_lane(self, label: str) -> bool:
         """Drop a lane that was added from examples: a model without that output (undo brings it back) and
@@ -191,16 +203,17 @@ class Adaptation(QObject):
             return
         review = Review(doc.path, list(doc.regions), None, str(doc.path), shown=list(doc.detected))
         settings = self.settings
+        # Read here, not on the worker thread: the model adapted is the one in use when the editor asked.
+        model_path, device, hop = settings.model_path, settings.device, settings.hop
         cached = self._embedded
         saved = self._saved
-        before = _State(settings.model_path, doc.activity)
+        before = _State(model_path, doc.activity)
         out_dir = self.out_dir
-        hop = settings.hop
 
         def job(emit, progress, should_cancel):
             started = time.perf_counter()
             try:
-                analyzer = analysis.Analyzer(settings.model_path or None, device=settings.device, hop=hop,
+                analyzer = analysis.Analyzer(model_path or None, device=device, hop=hop,
                                              overlap_decoding=False, embeddings=True)
             except ValueError as exc:  # a model without frame embeddings (the AST reproduction)
                 raise AdaptError(f"{exc}; choose an ActivityCNN model in Settings to adapt") from exc
@@ -262,7 +275,9 @@ class Adaptation(QObject):
             self.message.emit("Adapting cancelled", 5000)
 
     def undo(self) -> None:
-        """Back to the model and lanes before the last adaptation (or return to the shipped model)."""
+        """Back to the model and lanes before the last adaptation (or return to the shipped model). An
+        adaptation still running is cancelled first: finishing later, it would put its model back."""
+        self.cancel()
         if not self.history or self.doc is None:
             return
         state = self.history.pop()
@@ -276,6 +291,7 @@ class Adaptation(QObject):
         editor had chosen it): its lanes from the kept embeddings at once (True), else False and the
         caller re-runs the analysis."""
         doc = self.doc
+        self.cancel()  # as for undo: a running adaptation would otherwise replace the shipped model again
         if doc is None or shipped_choice(self.settings.model_path) is not None:
             return True
         before = _State(self.settings.model_path, doc.activity)

@@ -18,7 +18,9 @@ from ..analysis.regions import RegionParams
 from ..analysis.result import require_analysable
 from ..atomic import AtomicWriteError
 from ..audio.reader import AudioError, probe
+from ..models.errors import ModelError
 from ..session import SESSION_SUFFIX, Session, SessionError, content_hash, load_session, save_session
+from ..shipped import model_files
 from .analysis_jobs import AnalysisJobs
 from .autosaver import Autosaver
 from .document import Document
@@ -111,6 +113,7 @@ class Files(QObject):
             self.error.emit(f"{path}: cannot read its recording ({exc.strerror or exc})")
             return False
         session.source = source
+        self._use_model_of(session, path)
         doc = Document(info, session.params)
         self.paramsLoaded.emit(session.params)
         self._install(doc, source_hash, Path(path))
@@ -136,6 +139,25 @@ class Files(QObject):
         self.opened.emit()
         self.autosaver.offer_restore()
         return True
+
+    def _use_model_of(self, session: Session, path: Path) -> None:
+        """A session reopens with the model it was saved with (Settings follow, as choosing it there would):
+        its lanes, a new lane taught from examples above all, were that model's, and adapting again, Remove
+        Lane or Ctrl+R must start from it, not from whatever Settings held. A model file since deleted
+        leaves Settings as they are, and the editor is told."""
+        saved, current = session.model_path or "", self.settings.model_path or ""
+        if saved == current:
+            return
+        try:
+            found = model_files(saved or None)[0].is_file()
+        except ModelError:
+            found = False
+        if found:
+            self.settings.model_path = saved
+            self.message.emit(f"Using the model the session was saved with: {session.model}", 8000)
+        else:
+            self.error.emit(f"{path}: its model {saved} is missing; the lanes are shown as saved, and a new "
+                            f"analysis (Ctrl+R) uses the model in Settings ({current or 'the shipped default'})")
 
     def _find_source(self, session: Session, session_path: Path) -> Path | None:
         """The session's recording, told by its content hash: where the session says; else where it was

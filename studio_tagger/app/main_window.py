@@ -303,9 +303,10 @@ class MainWindow(QMainWindow):
         self.new_lane_action.setEnabled(self.adapt_action.isEnabled())
         self.remove_lane_action.setEnabled(has_doc and not self.adaptation.running
                                            and doc.selected_label in self.adaptation.removable(doc))
-        self.undo_adapt_action.setEnabled(bool(self.adaptation.history))
+        self.undo_adapt_action.setEnabled(bool(self.adaptation.history) and not self.adaptation.running)
         # Off for a shipped model (the default, or "accurate" chosen in Settings): there is nothing to go back from.
-        self.shipped_model_action.setEnabled(shipped_choice(self.settings.model_path) is None)
+        self.shipped_model_action.setEnabled(shipped_choice(self.settings.model_path) is None
+                                             and not self.adaptation.running)
 
     def _adaptation_changed(self) -> None:
         if self.doc is not None:
@@ -323,7 +324,7 @@ class MainWindow(QMainWindow):
             return None
         if self.lane_dialog is not None:
             self.lane_dialog.close()
-        self.lane_dialog = NewLaneDialog(self.doc, self.doc.activity.labels, self)
+        self.lane_dialog = NewLaneDialog(self.doc, self.doc.activity.labels, self, window=self.adaptation.window())
         self.lane_dialog.teach.connect(self.adaptation.new_lane)
         self.lane_dialog.show()
         return self.lane_dialog
@@ -372,6 +373,9 @@ class MainWindow(QMainWindow):
     def apply_settings(self, values: SettingsValues) -> None:
         s = self.settings
         rerun = (values.model, values.device, values.hop) != (s.model_path, s.device, s.hop)
+        if rerun:
+            # Another model, device or hop: a running adaptation of the old one would replace the choice.
+            self.adaptation.cancel()
         if values.device != s.device:
             start_cuda(values.device)  # here, where the user waits on the dialog, not in the analysis thread
         s.model_path, s.device, s.hop = values.model, values.device, values.hop

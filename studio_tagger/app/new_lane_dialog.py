@@ -34,8 +34,12 @@ SUGGESTED_EXAMPLES = (2, 5)
 class NewLaneDialog(QDialog):
     teach = Signal(str, list)  # name, [(start, end), ...]
 
-    def __init__(self, doc: Document, model_labels: tuple[str, ...], parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, model_labels: tuple[str, ...], parent: QWidget | None = None,
+                 window: float | None = None) -> None:
+        """``window``: the model's analysis window in seconds; an example must span one (None: unchecked here,
+        the adaptation checks it)."""
         super().__init__(parent)
+        self.window = window
         self.setWindowTitle("New lane from examples")
         self.setModal(False)
         self.doc = doc
@@ -105,6 +109,10 @@ class NewLaneDialog(QDialog):
             return f"“{name}” is already a lane; choose another name."
         if not self.spans():
             return "Shift+drag over a place where it plays, then Add Selection."
+        short = next(((s, e) for s, e in self.spans() if self.window is not None and e - s < self.window), None)
+        if short is not None:  # said here, while the examples are still in the dialog to fix
+            return (f"The example at {clock(short[0], 1)} – {clock(short[1], 1)} is shorter than one analysis "
+                    f"window ({self.window:g} s): widen it or remove it.")
         return ""
 
     def _prefill(self) -> None:

@@ -3,12 +3,15 @@ undo and the way back to the shipped model each take one action."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PySide6.QtCore import Qt
 
 from studio_tagger.adapt.adapter import base_head
 from studio_tagger.adapt.embedded import CACHE_EMBEDDINGS
 from studio_tagger.analysis.regions import RegionParams
+from studio_tagger.app.settings_dialog import SettingsValues
 from studio_tagger.models import load_model
 from studio_tagger.session import load_session
 
@@ -173,3 +176,86 @@ def test_back_to_the_shipped_model_returns_to_the_one_adapting_started_from(qtbo
         w.shipped_model_action.trigger()  # no embeddings of the accurate networks kept yet: it analyses
     assert w.settings.model_path == "accurate" and w.doc.activity.model == load_model("accurate").name
     assert not w.shipped_model_action.isEnabled()
+
+
+def test_a_session_reopens_with_the_model_it_was_saved_with(qtbot, analysed, tmp_path):
+    """A lane taught from examples belongs to the adapted model: reopened where Settings name another
+    model, the session brings its own back, so Remove Lane, adapting again and Ctrl+R start from it."""
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.set_region_params(NOTHING)
+    original_model = w.settings.model_path
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000):
+        w.adaptation.new_lane("oboe", OBOE)
+    adapted = w.settings.model_path
+    session = tmp_path / "take.stsession"
+    assert w.files.save_session(path=session)
+    w.files.close_document()
+    w.settings.model_path = original_model  # Settings moved on meanwhile
+    assert w.files.open_path(session)
+    assert w.settings.model_path == adapted and "oboe" in w.doc.activity.labels
+    w.doc.select_label("oboe")
+    assert w.remove_lane_action.isEnabled() and w.shipped_model_action.isEnabled()
+    with qtbot.waitSignal(w.analysisFinished, timeout=240_000):
+        w.rerun_action.trigger()  # analysed again with the session's model: the lane stays
+    assert "oboe" in w.doc.activity.labels
+    # Its model deleted, the session still opens as saved, Settings stay, and the editor is told.
+    w.files.close_document()
+    w.settings.model_path = original_model
+    for path in (adapted, adapted.replace(".safetensors", ".json")):
+        os.remove(path)
+    assert w.files.open_path(session)
+    assert w.settings.model_path == original_model and "oboe" in w.doc.activity.labels
+    assert "is missing" in w.last_error
+
+
+def test_undo_during_an_adaptation_cancels_it_first(qtbot, analysed, tmp_path):
+    """Finishing after the editor pressed Undo (or chose another model), the job would put its model back
+    and bury the undo step that returns to where the editor started."""
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.set_region_params(NOTHING)
+    start_model, start_labels = w.settings.model_path, w.doc.activity.labels
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000):
+        w.adaptation.new_lane("oboe", OBOE)
+    first = w.settings.model_path
+    w.doc.add_region("flute", *FLUTE[0])
+    w.adapt_action.trigger()
+    assert w.adaptation.running and not w.undo_adapt_action.isEnabled() and not w.shipped_model_action.isEnabled()
+    w.adaptation.undo()  # as the shortcut would, while it runs
+    assert not w.adaptation.running and w.settings.model_path == start_model
+    qtbot.wait(1500)  # a result arriving now is stale
+    assert w.settings.model_path == start_model and w.doc.activity.labels == start_labels
+    assert w.adaptation.history == [] and first != start_model
+
+    w.adapt_action.trigger()
+    assert w.adaptation.running
+    values = SettingsValues("accurate", w.settings.device, w.settings.hop, {}, w.settings.colours(w.doc.labels))
+    with qtbot.waitSignal(w.analysisFinished, timeout=240_000):
+        w.apply_settings(values)  # another model chosen while it runs
+        assert not w.adaptation.running
+    qtbot.wait(500)
+    assert w.settings.model_path == "accurate" and w.doc.activity.model == load_model("accurate").name
+
+
+def test_a_new_lane_named_like_the_editors_own_lane_in_another_case_is_that_lane(qtbot, analysed, tmp_path):
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    w.set_region_params(NOTHING)
+    for span in OBOE:  # as imported markers would draw them
+        w.doc.add_region("Oboe", *span)
+    with qtbot.waitSignal(w.adaptationFinished, timeout=60_000):
+        w.adaptation.new_lane(" oboe ", OBOE)
+    assert [x for x in w.doc.labels if x.casefold() == "oboe"] == ["Oboe"]
+
+
+def test_the_dialog_says_an_example_is_too_short_before_teach(qtbot, analysed):
+    w = analysed
+    dialog = w.new_lane_dialog()
+    dialog.name.setText("cello")
+    dialog.add_span(20.0, 21.0)
+    assert "shorter than one analysis window (2 s)" in dialog.problem() and not dialog.teach_button.isEnabled()
+    dialog.add_span(2.0, 6.0)
+    dialog.examples.setCurrentRow(0)
+    dialog.remove_current()
+    assert dialog.problem() == "" and dialog.teach_button.isEnabled()
