@@ -487,9 +487,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     _check_exports([(args.format.strip().lower(), args.out)])
     regions, source_audio, result, vocabulary = _load_regions_source(Path(args.source))
-    # The session or analysis read here holds the editor's work: an export onto it would replace it.
-    _refuse_overwriting([args.source, *([str(source_audio)] if source_audio else [])], [args.out],
-                        "the session or analysis being exported, or its recording")
+    # The session or analysis read here holds the editor's work: an export onto it would replace it (the
+    # export itself refuses to replace the recording).
+    _refuse_overwriting([args.source], [args.out], "the session or analysis being exported")
     labels = _chosen_labels(args.labels, vocabulary) if args.labels else None
     options = ExportOptions(labels=labels, min_score=args.min_score, name_template=args.name,
                             merge_gap=max(0.0, args.merge_gap))
@@ -564,6 +564,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     from .analysis import Analyzer
     from .analysis.regions import lane_name
     from .models import load_model
+    from .shipped import model_paths
 
     if not args.reviews and not args.remove_lane:
         raise UsageError("adapt needs at least one REVIEW (or --remove-lane NAME)")
@@ -572,6 +573,11 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         raise UsageError("--new-lane needs a name")
     if args.new_lane and not args.reviews:
         raise UsageError("--new-lane needs the REVIEWs that mark its examples")
+    # A review named twice (a shell glob and a name) would count its corrections twice.
+    unique: dict[str, str] = {}
+    for review in args.reviews:
+        unique.setdefault(os.path.realpath(review), review)
+    args.reviews = list(unique.values())
     try:
         reviews = [read_review(p, require_edits=not args.new_lane) for p in args.reviews]
     except AdaptError as exc:
@@ -579,11 +585,11 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     if not Path(args.out).name or args.out.endswith(("/", os.sep)) or Path(args.out).is_dir():
         raise UsageError(f"--out {args.out!r} names no file: give the adapted model's name "
                          f"(e.g. {Path(args.out) / 'my-hall' if Path(args.out).name else 'my-hall'})")
-    out = Path(args.out).with_suffix("") if Path(args.out).suffix in (".safetensors", ".json") else Path(args.out)
+    weights_out, card_out = model_paths(Path(args.out))  # "take.wav" would be take.wav.safetensors, not take.safetensors
     inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
-    _refuse_overwriting(inputs, [str(out.with_suffix(".safetensors")), str(out.with_suffix(".json"))],
+    _refuse_overwriting(inputs, [str(weights_out), str(card_out)],
                         "one of this command's inputs (a review, its recording or the base model)")
-    _refuse_replacing_other_json(out.with_suffix(".json"))
+    _refuse_replacing_other_json(card_out)
     try:
         if reviews:
             analyzer = Analyzer(args.base, device=args.device, embeddings=True)
@@ -610,7 +616,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
             adapted = replace(trimmed, new_labels=new, summary=summary)
     except AdaptError as exc:
         raise CliError(str(exc)) from exc
-    weights, card = save_adapted(adapted, out)
+    weights, card = save_adapted(adapted, weights_out)
     if not args.quiet:
         print(adapted.summary)
         if adapted.new_labels:

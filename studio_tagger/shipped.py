@@ -32,9 +32,10 @@ def default_model_path() -> Path:
 
 
 def model_paths(path: Path) -> tuple[Path, Path]:
-    """The weights and card of the model named by ``path`` (either file, or their common stem)."""
+    """The weights and card of the model named by ``path`` (either file, or their common stem). Another
+    suffix is part of the name ("my.hall" is my.hall.safetensors), never replaced."""
     stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
 SHIPPED_MODELS = {"accurate": "models/accurate.safetensors"}

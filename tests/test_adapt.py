@@ -182,6 +182,10 @@ def test_removing_a_new_lane_gives_the_other_lanes_back_exactly(base, embedded, 
     loaded = load_model(weights)
     card = json.loads(card_path.read_text(encoding="utf-8"))
     assert loaded.labels == base.labels and card["adaptation"]["removed_labels"] == ["oboe"]
+    # Its base is the model the lane was removed from, with what that one was adapted on.
+    assert card["adaptation"]["base"] == with_oboe.model.name and card["adaptation"]["sessions"] == []
+    assert card["adaptation"]["base_adaptation"]["new_labels"] == ["oboe"]
+    assert card["adaptation"]["network_sha256"] == with_oboe.model.card["adaptation"]["network_sha256"]
     # Still the base network: the embeddings cached for the base serve the trimmed model too.
     assert embeddings_key(loaded, item.hop) == embeddings_key(base, item.hop)
     with pytest.raises(AdaptError, match="no lane 'cello'"):

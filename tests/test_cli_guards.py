@@ -205,3 +205,42 @@ def test_an_earlier_runs_results_inside_the_archive_are_not_tagged(tmp_path, tak
     assert [f.key for f in walk([archive]).files] == ["take.wav"]
     # Named as a root of its own, the folder is walked: the user asked for it.
     assert [f.key for f in walk([first]).files] == ["take.wav.wav.wav"]
+
+
+def test_a_review_that_changes_nothing_is_refused_and_cards_name_files_absolutely(tmp_path, take, random_model_path,
+                                                                                  capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    analysis = _analysis(tmp_path, take, random_model_path)
+    assert main(["adapt", "a.json", "--base", str(random_model_path), "--out", "same", "-q"]) == 1
+    assert "no corrections to learn from" in capsys.readouterr().err and not (tmp_path / "same.json").exists()
+    data = json.loads(analysis.read_text(encoding="utf-8"))
+    data["regions"] = [r for r in data["regions"] if r["label"] != "flute"]  # one false region deleted
+    (tmp_path / "review.json").write_text(json.dumps(data))
+    assert main(["adapt", "review.json", "--base", str(random_model_path), "--out", "m", "-q"]) == 0
+    card = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["adaptation"]
+    assert card["sessions"] == [str(tmp_path / "review.json")] and card["recordings"] == [str(take)]
+
+
+def test_adapt_out_keeps_its_whole_name_and_a_review_named_twice_counts_once(tmp_path, take, random_model_path,
+                                                                            capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = json.loads(_analysis(tmp_path, take, random_model_path).read_text(encoding="utf-8"))
+    data["regions"] = [r for r in data["regions"] if r["label"] != "flute"]
+    (tmp_path / "review.json").write_text(json.dumps(data))
+    assert main(["adapt", "review.json", "./review.json", "--base", str(random_model_path), "--out", "my.hall"]) == 0
+    out = capsys.readouterr().out
+    assert "corrected seconds in 1 recording:" in out
+    assert (tmp_path / "my.hall.safetensors").is_file() and (tmp_path / "my.hall.json").is_file()
+    assert not (tmp_path / "my.safetensors").exists()
+    assert load_model("my.hall").labels == load_model(random_model_path).labels
+
+
+def test_a_json_export_moved_with_its_recording_finds_it_beside_itself(tmp_path, take, random_model_path):
+    analysis = _analysis(tmp_path, take, random_model_path)
+    assert main(["export", str(analysis), "--format", "json", "--out", str(tmp_path / "regions.json")]) == 0
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (tmp_path / "regions.json").rename(moved / "regions.json")
+    take.rename(moved / take.name)  # the absolute "source" is gone; the recording lies beside the export
+    assert main(["export", str(moved / "regions.json"), "--format", "wav", "--out", str(tmp_path / "copy.wav")]) == 0
+    assert (tmp_path / "copy.wav").read_bytes()[:4] == b"RIFF"

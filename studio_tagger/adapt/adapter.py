@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,11 @@ def adapt_model(
     # window scores may still cross 0.5 where no region showed, under the shortest region or a stronger
     # lane; fitting those windows to "absent" cost an untouched lane up to 0.08 F1.)
     keep = left_as_shown(base, items) if checked_labels is None else None
+    if keep is not None and keep.all() and not new:
+        # A review that agrees with the model everywhere (an analysis saved as it came) would write a
+        # model identical to its base, and its figures would read like a success.
+        raise AdaptError("no corrections to learn from: in the reviewed spans every lane has the regions the "
+                         "model shows (at the default region settings); correct some first")
     w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
                     bands_from=n_embed if banded.any() else None, banded=banded, keep=keep)
     model = _with_head(base, labels, w, b, items, new, name)
@@ -262,14 +268,12 @@ def remove_lanes(base: LoadedModel, labels: Sequence[str], name: str | None = No
     if not np.any(weight[:, n_embed:]):  # no lane left reads the band features: the plain head again
         weight = weight[:, :n_embed]
     model = _with_head(base, labels_left, weight, bias[keep], [], (), name or default_name)
-    # Removing outputs learns nothing: the card keeps what the base was adapted from and on.
-    model.card["adaptation"] = {**adaptation, "labels": list(labels_left),
-                                "new_labels": [x for x in adaptation.get("new_labels", []) if x in labels_left],
-                                "removed_labels": [*adaptation.get("removed_labels", []), *gone],
-                                "base_sha256": weights_hash(base.path), "network_sha256": network_id(base)}
-    if not adaptation:
-        model.card["adaptation"].update(base=base.name, base_path=str(base.path) if base.path else None,
-                                        sessions=[], recordings=[], head="the base head without the removed lanes")
+    # Removing outputs learns nothing: no reviews of its own; its base is the model the lanes were removed
+    # from (named, with its file and hash, and what that one was adapted on as `base_adaptation`), and the
+    # lanes taught from examples that are left, and every lane removed so far, are carried on.
+    model.card["adaptation"].update(new_labels=[x for x in adaptation.get("new_labels", []) if x in labels_left],
+                                    removed_labels=[*adaptation.get("removed_labels", []), *gone],
+                                    head="the base head without the removed lanes")
     return Adapted(model, (), f"removed lane{'s' if len(gone) > 1 else ''} {', '.join(gone)}", {"removed": gone})
 
 
@@ -297,8 +301,9 @@ def _with_head(base: LoadedModel, labels: tuple[str, ...], w: np.ndarray, b: np.
         "base_sha256": weights_hash(base.path),
         "network_sha256": network_id(base),
         "base_adaptation": base.card.get("adaptation"),
-        "sessions": [it.review.name or str(it.review.source) for it in items],
-        "recordings": [str(it.review.source) for it in items],
+        # Absolute, as a session stores its recording: a name relative to where the command ran leads nowhere later.
+        "sessions": [os.path.abspath(it.review.name or it.review.source) for it in items],
+        "recordings": [os.path.abspath(it.review.source) for it in items],
         "labels": list(labels),
         "new_labels": list(new),
         "head": "linear head refitted on window embeddings; the base calibration is folded into its biases"

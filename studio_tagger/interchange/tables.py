@@ -119,11 +119,18 @@ def regions_from_document(path: Path, doc: object) -> list[Region]:
 def source_path(path: Path, described: object) -> str | None:
     """The recording a document from ``path`` names in its ``source``: a session's ``{"path": ...}`` or a
     JSON export's string. A relative name (older exports stored the bare file name) is taken as lying
-    beside the document."""
+    beside the document, and so is an absolute one that is gone while its file lies there."""
     name = described.get("path") if isinstance(described, dict) else described
     if not isinstance(name, str) or not name:
         return None
-    return str(path.parent / name) if not Path(name).is_absolute() else name
+    return str(path.parent / name) if not Path(name).is_absolute() else _moved_beside(path, name)
+
+
+def _moved_beside(path: Path, name: str) -> str:
+    """An absolute ``name`` that no longer exists but whose file lies beside the document ``path``: the two
+    were moved together (a project folder copied to another disk), as a session's recording is found."""
+    beside = path.parent / Path(name).name
+    return str(beside) if not Path(name).exists() and beside.is_file() else name
 
 
 def recording_path(path: Path, data: dict) -> str | None:
@@ -136,7 +143,7 @@ def recording_path(path: Path, data: dict) -> str | None:
     if not isinstance(name, str) or not name:
         return source_path(path, data.get("source"))
     if Path(name).is_absolute():
-        return name
+        return _moved_beside(path, name)
     beside = path.parent / name
     if beside.exists():
         return str(beside)
