@@ -22,6 +22,7 @@ import torch
 
 from ..audio import iter_blocks, probe
 from ..audio.prefetch import DecodeAhead, Prefetch
+from ..audio.truncation import promised_seconds
 from ..features import LogMel, window_frames
 from ..models import LoadedModel, load_model
 from ..models.activity_cnn import LANE_BANDS
@@ -205,6 +206,11 @@ class Analyzer:
             notices.append(text)
             if notice is not None:
                 notice(text)
+
+        promised = promised_seconds(info.path) if info.format == "WAV" else None
+        if promised is not None:
+            tell(f"the file ends at {info.duration:.1f} s but its header promises {promised:.1f} s: it was "
+                 "probably cut short (an interrupted copy or recording); what is there is analysed")
 
         module, cpu_source = self.module, self.model.module
         if self.embeddings:

@@ -16,9 +16,9 @@ from ..atomic import atomic_write
 
 SUMMARY_STEM = "summary"
 BASE_COLUMNS = ("path", "key", "content_hash", "size", "duration", "sample_rate", "model", "status", "error",
-                "regions")
+                "notices", "regions")
 _INTS = {"size", "sample_rate", "regions"}
-_STRINGS = {"path", "key", "content_hash", "model", "status", "error"}
+_STRINGS = {"path", "key", "content_hash", "model", "status", "error", "notices"}
 
 
 def active_column(label: str) -> str:
@@ -42,6 +42,7 @@ def summary_rows(records: Sequence[dict], problems: Sequence[tuple[str, str]] = 
     for r in records:
         row = {name: r.get(name) for name in BASE_COLUMNS}
         row["model"] = r.get("model", {}).get("id")
+        row["notices"] = "; ".join(r.get("notices") or []) or None  # e.g. a WAV cut short of its header
         for label in labels:
             row[active_column(label)] = r.get("seconds_active", {}).get(label)
             row[score_column(label)] = r.get("mean_score", {}).get(label)

@@ -121,6 +121,7 @@ def tag_file(task: Task) -> dict:
             seconds_active={label: round(float(sum(r.duration for r in regions if r.label == label)), 3)
                             for label in result.labels},
             mean_score={label: round(means[label], 5) for label in result.labels},
+            notices=list(result.extra.get("notices", [])),
         )
     except Exception as exc:  # any failure of one recording is that recording's, not the run's
         record.update(status="failed", error=one_line(exc))
