@@ -392,6 +392,14 @@ def test_sonic_visualiser_csv_layout_follows_the_file_name(tmp_path: Path) -> No
     assert detect_import_format(tmp_path / "x.svl") == format_for_path(tmp_path / "x.svl") == "sonic-visualiser"
 
 
+def test_a_sonic_visualiser_csv_without_its_header_is_recognised(tmp_path: Path) -> None:
+    """SV writes a region layer's CSV without a header unless asked: time,value,duration,label."""
+    path = tmp_path / "layer.csv"
+    path.write_text("1.000000000,0.5,2.000000000,flute\n4.5,0.25,0.5,oboe\n", encoding="utf-8")
+    assert detect_import_format(path) == "sonic-visualiser"
+    assert [(r.label, r.start, r.end) for r in import_regions(path)] == [("flute", 1.0, 3.0), ("oboe", 4.5, 5.0)]
+
+
 def test_svl_import_of_a_file_as_sonic_visualiser_writes_it(tmp_path: Path) -> None:
     """A layer file in SV's own layout (its export adds other models and layers, which are skipped)."""
     path = tmp_path / "sv.svl"

@@ -8,18 +8,22 @@ Views subscribe to the signals and never change each other directly.
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..analysis.regions import Region, RegionParams, on_lanes
+from ..analysis.regions import Region, RegionParams, lane_name, on_lanes
 from ..audio.peaks import PeakPyramid
 from ..audio.reader import AudioInfo
 from ..labels import LABELS
 from ..session import Edit, apply_edits
 from .activity import ActivityModel
 from .spectrogram import SpectrogramBuilder
+
+UNLABELLED = "unlabelled"
+"""The lane of imported markers that have no name (Audacity leaves new labels empty)."""
 
 
 class EditCommand(QUndoCommand):
@@ -167,11 +171,14 @@ class Document(QObject):
 
     def add_regions(self, regions: list[Region], text: str) -> list[Region]:
         """Many regions as one undo step (imported markers); those outside the recording are dropped. A
-        marker's "Trumpet" or "trumpet " lands in the trumpet lane, not in a second one."""
+        marker's "Trumpet" or "trumpet " lands in the trumpet lane, not in a second one; a marker with no
+        name in the `UNLABELLED` lane. A point marker (no length: an Audacity point label, a REAPER marker)
+        is kept as a region of no length, drawn as a line and exported as a marker again."""
         kept = []
-        for r in on_lanes(regions, self.labels):
+        named = [r if lane_name(r.label) else replace(r, label=UNLABELLED) for r in regions]
+        for r in on_lanes(named, self.labels):
             start, end = max(0.0, r.start), min(self.duration, r.end)
-            if end > start:
+            if end > start or (r.start == r.end and 0.0 <= r.start <= self.duration):
                 kept.append(Region(r.label, round(start, 6), round(end, 6), r.score))
         if kept:
             self.undo.push(EditCommand(self, [Edit("add", new=r) for r in kept], text))

@@ -62,7 +62,10 @@ class Editor(QObject):
         new = [label for label in doc.labels if label not in before]
         lanes = f"; new lanes: {', '.join(new)}" if new else ""
         skipped = f" ({len(regions) - len(added)} outside the recording left out)" if len(added) < len(regions) else ""
-        self.message.emit(f"Imported {len(added)} regions from {path.name}{skipped}{lanes}", 8000)
+        points = sum(r.start == r.end for r in added)
+        points_text = f", {points} of them point markers (no length)" if points else ""
+        self.message.emit(f"Imported {_count(len(added), 'region')}{points_text} from {path.name}{skipped}{lanes}",
+                          8000)
         return added
 
     def delete_selected(self) -> None:
@@ -109,3 +112,8 @@ class Editor(QObject):
         if self.doc is not None:
             self.doc.set_time_selection(None)
             self.doc.select_region(None)
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 region", "2 regions"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -82,7 +82,8 @@ class Navigator(QObject):
         span = (doc.selected_region.start, doc.selected_region.end) if doc.selected_region else doc.time_selection
         if span is not None:
             doc.set_playhead(span[0])
-            self.player.play(doc.path, span[0], span[1])
+            # A point marker (a region of no length) plays on from where it stands.
+            self.player.play(doc.path, span[0], span[1] if span[1] > span[0] else None)
 
     def play_region(self, region: Region) -> None:
         """Go to ``region`` and play it to its end."""

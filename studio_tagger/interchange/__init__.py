@@ -81,6 +81,9 @@ def export_regions(fmt: str, regions: Sequence[Region], path: str | os.PathLike[
 
 
 _REAPER_ROW = re.compile(r"^[RM]\d+,", re.IGNORECASE)
+# Sonic Visualiser exports a region layer as CSV without a header by default: time,value,duration,label.
+_NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+_SV_ROW = re.compile(rf"^{_NUMBER},{_NUMBER},{_NUMBER}(,|$)")
 
 
 def detect_import_format(path: str | os.PathLike[str]) -> str:
@@ -99,7 +102,7 @@ def detect_import_format(path: str | os.PathLike[str]) -> str:
         return "reaper"
     if lowered.startswith("name\tstart\tduration"):
         return "audition"
-    if lowered.startswith("time,value,duration"):
+    if lowered.startswith("time,value,duration") or _SV_ROW.match(first):
         return "sonic-visualiser"
     if "," in first and {"start", "end"} <= set(lowered.split(",")):
         return "csv"

@@ -26,7 +26,7 @@ def test_open_analyse_and_show_lanes_and_regions(analysed, model_path, take) -> 
                                        doc.params, duration=doc.duration)
     assert {r.label for r in doc.regions} == set(doc.labels)
     assert w.timeline.lanes.blocks._regions == sorted(doc.regions, key=lambda r: r.start)
-    assert w.region_list.proxy.rowCount() == len(doc.regions)
+    assert w.region_list.model.rowCount() == len(doc.regions)
     w.region_list.filter.setCurrentText("flute")
     assert {r.label for r in w.region_list.row_regions()} == {"flute"}
     # the waveform and spectrogram come from the background summaries
@@ -130,3 +130,12 @@ def test_time_ruler_ticks_at_editor_steps(analysed) -> None:
     x0, x1 = analysed.timeline.view_range()
     values = ruler.tickValues(x0, x1, ruler.width() if ruler.orientation in ("top", "bottom") else 0)
     assert values and all(step in STEPS for step, _ in values)
+
+
+def test_a_take_shorter_than_the_window_says_so(qtbot, window, tmp_path) -> None:
+    from conftest import write_take
+
+    short = write_take(tmp_path / "short.wav", 0.5)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        assert window.open_path(short)
+    assert "shorter than the 2 s window: nothing to analyse" in window.statusBar().currentMessage()

@@ -66,3 +66,23 @@ def test_import_dialog_offers_every_importable_format(qtbot, analysed, tmp_path,
     broken.write_text("{ nope", encoding="utf-8")
     w.editing.import_markers(broken)
     assert "broken.json" in w.last_error and len(w.doc.regions) == 1
+
+
+def test_point_markers_and_nameless_labels_are_kept(qtbot, analysed, tmp_path, output) -> None:
+    """An Audacity point label, a REAPER marker row: regions of no length that export as markers again;
+    a label left without a name goes to one "unlabelled" lane, not a lane named ''."""
+    w = analysed
+    w.set_region_params(NOTHING)
+    marks = tmp_path / "points.txt"
+    marks.write_text("5.0\t5.0\tcue\n8.0\t9.0\t\n12.0\t13.0\t   \n70.0\t70.0\tpast the end\n", encoding="utf-8")
+    w.editing.import_markers(marks)
+    assert [(r.label, r.start, r.end) for r in w.doc.regions] == [
+        ("cue", 5.0, 5.0), ("unlabelled", 8.0, 9.0), ("unlabelled", 12.0, 13.0)]
+    assert "Imported 3 regions, 1 of them point markers (no length)" in w.statusBar().currentMessage()
+    assert "1 outside the recording left out" in w.statusBar().currentMessage()
+    reaper = tmp_path / "markers.csv"
+    export_regions("reaper", w.doc.regions, reaper, options=ExportOptions())
+    assert reaper.read_text(encoding="utf-8").splitlines()[1].startswith("M1,cue,")
+    w.navigation.next_region("cue")
+    w.navigation.play_selected()  # a point plays on from where it stands
+    assert output.calls[-1][1:] == (5.0, None)

@@ -201,11 +201,11 @@ def test_a_span_dragged_in_a_lane_becomes_a_region_of_that_lane(qtbot, marked) -
     assert added.label == "trumpet" and abs(added.start - 30.0) < 0.05 and abs(added.end - 33.0) < 0.05
     # the list says it was drawn by hand, not what a model scored; detected regions keep their score
     row = w.region_list.row_regions().index(added)
-    assert w.region_list.proxy.index(row, 4).data() == "by hand"
+    assert w.region_list.model.index(row, 4).data() == "by hand"
     w.set_region_params(RegionParams(threshold_on=0.0, threshold_off=0.0))
     rows = w.region_list.row_regions()
     detected = [i for i, r in enumerate(rows) if r not in w.doc.by_hand]
-    assert detected and w.region_list.proxy.index(detected[0], 4).data() == f"{rows[detected[0]].score:.2f}"
+    assert detected and w.region_list.model.index(detected[0], 4).data() == f"{rows[detected[0]].score:.2f}"
 
 
 def test_a_span_dragged_over_the_waveform_asks_for_the_instrument(qtbot, marked) -> None:
