@@ -209,3 +209,19 @@ def test_ffmpeg_reads_names_that_look_like_options_or_protocols(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert probe(Path("-take:2.m4a")).frames == 44100
     assert len(read_mono(Path("-take:2.m4a"))) == 44100
+
+
+def test_a_channel_wired_in_opposite_polarity_does_not_cancel_the_music(write_audio):
+    """Summed, a stereo pair with one channel inverted is silence; it is read as the mono signal instead.
+    Ordinary stereo (the same, or unrelated channels) is summed as before."""
+    rng = np.random.default_rng(3)
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000)).astype(np.float32)
+    inverted = write_audio("inverted.wav", np.stack([tone, -tone], axis=1), 16000, subtype="PCM_16")
+    assert np.allclose(read_mono(inverted), tone, atol=1e-3)
+    # Partly inverted (a reverberant pair, one cable swapped) still holds most of the music.
+    tail = (0.2 * rng.standard_normal(48000)).astype(np.float32)
+    swapped = write_audio("swapped.wav", np.stack([tone + tail, -tone + tail], axis=1) * 0.5, 16000)
+    assert np.sqrt(np.mean(read_mono(swapped) ** 2)) > 0.15
+    noise = (0.3 * rng.standard_normal((48000, 2))).astype(np.float32)
+    unrelated = write_audio("unrelated.wav", noise, 16000, subtype="FLOAT")
+    assert np.allclose(read_mono(unrelated), noise.mean(axis=1), atol=1e-6)

@@ -16,6 +16,7 @@ from training.phrases import (
     ACCOMPANIMENT_STYLES,
     LABEL_STYLES,
     PITCHWHEEL,
+    TEXTURE_VARIANTS,
     Control,
     Note,
     Phrase,
@@ -199,3 +200,32 @@ def test_freepats_renders_a_note_at_its_time_and_pitch() -> None:
     assert abs(onset - 0.25) < 0.05, f"note placed at 0.25 s sounds from {onset:.3f} s"
     f0, _ = _fundamental_and_centroid(audio)
     assert abs(f0 - 440) < 4
+
+
+def test_piano_texture_variants_play_what_the_two_handed_phrases_do_not() -> None:
+    """Single lines, comping chords in the middle, a melody over sparse bass: within the piano's range,
+    and far less often than `_piano` two hands sounding at once over a low left hand."""
+    rng = np.random.default_rng(5)
+    style = TEXTURE_VARIANTS["piano"]
+    assert style.name == "piano" and style.programs == LABEL_STYLES["piano"].programs
+    single, low_hand = 0, 0
+    for _ in range(60):
+        phrase = random_phrase(style, rng)
+        assert phrase.notes and all(style.low <= n.pitch <= style.high for n in phrase.notes)
+        overlapping = max(sum(m.start <= n.start < m.end for m in phrase.notes) for n in phrase.notes)
+        single += overlapping == 1
+        low_hand += min(n.pitch for n in phrase.notes) < 48
+    two_hands = [random_phrase(LABEL_STYLES["piano"], rng) for _ in range(60)]
+    assert single >= 5 and sum(min(n.pitch for n in p.notes) < 48 for p in two_hands) > 2 * low_hand
+
+
+@needs_tim
+def test_texture_variants_are_subsets_of_their_own(tmp_path: Path) -> None:
+    jobs = plan(["TimGM6mb"], 2, 0, seed=0, variants=["piano"])
+    assert {(j.subset, j.instrument) for j in jobs} == {("TimGM6mb~textures", "piano")}
+    _, failed = synthesize(tmp_path, jobs + plan(["TimGM6mb"], 1, 0, seed=0), workers=2)
+    assert not failed
+    rows = read_metadata(tmp_path)
+    textured = [r for r in rows if r.subset == "TimGM6mb~textures"]
+    assert len(textured) == 2 and all(r.label == "piano" and r.extra["family"] == "gm6" for r in textured)
+    assert len({r.song_id for r in rows}) == len(rows), "song ids stay unique beside the plain bank's"

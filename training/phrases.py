@@ -137,6 +137,13 @@ ACCOMPANIMENT_STYLES: dict[str, Style] = {
 }
 
 
+TEXTURE_VARIANTS: dict[str, Style] = {
+    # The labels' styles with textures their phrases above do not hold; rendered only when asked
+    # (`training.synth --variants piano`), so the sets `make model` renders stay as they were.
+    "piano": replace(LABEL_STYLES["piano"], texture="piano textures"),
+}
+
+
 def get_style(name: str) -> Style:
     """The style of a label or accompaniment instrument."""
     style = LABEL_STYLES.get(name) or ACCOMPANIMENT_STYLES.get(name)
@@ -372,6 +379,52 @@ def _piano(style: Style, w: _Writer, bars: int) -> None:
                     w.note(t + beat_in_bar, 1.8, p, loud - 10 + rng.normal(0, 6))
 
 
+def _piano_textures(style: Style, w: _Writer, bars: int) -> None:
+    """What `_piano`'s two hands leave out, as a pianist in a band or a score plays it: a single line (one
+    hand, sometimes in octaves), block chords comping in the middle register (detached or held), or a
+    melody over a few low notes, mostly without pedal. The shipped model named a FluidR3 piano melody
+    over chords 0.50 but a single line 0.01 and detached chords 0.05 (`benchmarks/robustness.py`): it had
+    learnt the two-handed texture rather than the instrument."""
+    rng, h = w.rng, w.harmony
+    kind = rng.choice(["line", "chords", "sparse"], p=[0.4, 0.35, 0.25])
+    loud = float(rng.uniform(40, 110))
+    if kind == "line":
+        low = int(rng.integers(48, 76))  # a hand's line, from below middle C to the treble
+        high = min(style.high, low + int(rng.integers(14, 25)))
+        octaves = rng.random() < 0.3
+        gate = _gate(style, rng)
+        for onset, length, pitch in _line(style, w, bars, low, high):
+            w.note(onset, length * gate, pitch, loud + rng.normal(0, 8))
+            if octaves and pitch - 12 >= style.low:
+                w.note(onset, length * gate, pitch - 12, loud - 6 + rng.normal(0, 6))
+        return
+    if kind == "chords":
+        low = int(rng.integers(48, 60))
+        step = float(rng.choice([0.5, 1.0, 2.0]))
+        hold = float(rng.choice([0.35, 0.6, 0.95]))  # detached stabs to held chords
+        pedal = rng.random() < 0.25
+        for bar in range(bars):
+            chord = _pitches(h.chord(bar), low, low + 16)[:4] or [low]
+            t = bar * BEATS_PER_BAR
+            if pedal:
+                w.cc(t * h.beat, 64, 127)
+                w.cc((t + BEATS_PER_BAR - 0.1) * h.beat, 64, 0)
+            beat = 0.0
+            while beat < BEATS_PER_BAR:
+                if beat == 0 or rng.random() < 0.75:  # some comping beats left out
+                    for p in chord:
+                        w.note(t + beat, step * hold, p, loud - 5 + rng.normal(0, 6))
+                beat += step
+        return
+    split = int(rng.integers(55, 64))
+    gate = _gate(style, rng)
+    for onset, length, pitch in _line(style, w, bars, split, min(style.high, split + 24)):
+        w.note(onset, length * gate, pitch, loud + rng.normal(0, 8))
+    for bar in range(bars):
+        root = _pitches(h.chord(bar), max(style.low, split - 24), split - 5)[:1] or [split - 12]
+        w.note(bar * BEATS_PER_BAR, float(rng.choice([1.0, 2.0, 3.5])), root[0], loud - 12 + rng.normal(0, 6))
+
+
 def _guitar(style: Style, w: _Writer, bars: int) -> None:
     """Distorted guitar: palm-muted power-chord riffs, sustained power chords, or a bending lead line."""
     rng, h = w.rng, w.harmony
@@ -472,7 +525,7 @@ def _drums(style: Style, w: _Writer, bars: int) -> None:
 
 _TEXTURES = {
     "melody": _melodic, "voice": _melodic, "violin": _melodic, "guitar": _guitar, "piano": _piano,
-    "bass": _bass, "pad": _pad, "arpeggio": _arpeggio, "drums": _drums,
+    "piano textures": _piano_textures, "bass": _bass, "pad": _pad, "arpeggio": _arpeggio, "drums": _drums,
 }
 
 

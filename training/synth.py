@@ -2,9 +2,11 @@
 
     python -m training.synth --out DIR --banks FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank \\
         --clips-per-instrument N --accompaniment-clips M --seed 0 --jobs 2 [--timbre-shifts=-3,3]
+        [--variants piano]
 
 DIR is a Medley-solos-DB root for the eight labels (subset = bank name, or BANK+K / BANK-K for a render
-with its timbre shifted by K semitones; extra columns family, program, preset); DIR/accompaniment is a
+with its timbre shifted by K semitones, BANK~textures for a label played in the textures of
+`training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
 second root in the same layout for other instruments (instrument_id -1).
 Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1 dBFS.
 
@@ -46,7 +48,14 @@ from training.medley import (
     write_csv,
     write_metadata,
 )
-from training.phrases import ACCOMPANIMENT_STYLES, LABEL_STYLES, Style, get_style, random_phrase
+from training.phrases import (
+    ACCOMPANIMENT_STYLES,
+    LABEL_STYLES,
+    TEXTURE_VARIANTS,
+    Style,
+    get_style,
+    random_phrase,
+)
 from training.render import SAMPLE_RATE, Part, Placement, frame_rms, render, sounding_extent
 from training.soundfonts import (
     DRUM_BANK,
@@ -80,15 +89,18 @@ class Job:
     seed: int
     shift: int = 0
     """Timbre shift in semitones (see `training.render.render`); 0 renders the bank as it is."""
+    variant: bool = False
+    """Played in the label's `TEXTURE_VARIANTS` style instead of its own."""
 
     @property
     def subset(self) -> str:
-        """The metadata subset: the bank, with the shift appended (``FluidR3_GM+3``) for shifted renders."""
-        return f"{self.bank}{self.shift:+d}" if self.shift else self.bank
+        """The metadata subset: the bank, with the shift appended (``FluidR3_GM+3``) for shifted renders
+        and ``~textures`` for a texture variant."""
+        return (f"{self.bank}{self.shift:+d}" if self.shift else self.bank) + ("~textures" if self.variant else "")
 
     @property
     def style(self) -> Style:
-        return get_style(self.instrument)
+        return TEXTURE_VARIANTS[self.instrument] if self.variant else get_style(self.instrument)
 
     @property
     def label_id(self) -> int:
@@ -119,22 +131,26 @@ def split_counts(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: int, seed: int,
-         shifts: Sequence[int] = (0,)) -> list[Job]:
+         shifts: Sequence[int] = (0,), variants: Sequence[str] = ()) -> list[Job]:
     """Every job: per bank and timbre shift, ``clips_per_instrument`` clips of each label and
     ``accompaniment_clips`` clips spread evenly over the accompaniment instruments, each split over the
-    programs the bank has."""
+    programs the bank has. With ``variants`` (labels of `TEXTURE_VARIANTS`), only those labels, in their
+    variant textures."""
     jobs = []
     for bank, shift in ((b, k) for b in banks for k in shifts):
-        wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
-        per_acc = split_counts(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
-        wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
+        if variants:
+            wanted = [(TEXTURE_VARIANTS[label], clips_per_instrument) for label in variants]
+        else:
+            wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
+            per_acc = split_counts(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
+            wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
         for style, count in wanted:
             programs = style_programs(style, get_soundfont(bank))
             if not programs or count == 0:
                 continue
             for (program, _), n in zip(programs, split_counts(count, [w for _, w in programs]), strict=True):
                 for chunk, size in enumerate(split_counts(n, [1.0] * -(-n // CHUNK_CLIPS))):
-                    jobs.append(Job(bank, style.name, program, chunk, size, seed, shift))
+                    jobs.append(Job(bank, style.name, program, chunk, size, seed, shift, bool(variants)))
     return jobs
 
 
@@ -147,6 +163,8 @@ def _song_base(job: Job) -> int:
     bank_index = list(SOUNDFONTS).index(job.bank)
     slot = job.program + (128 if job.style.drums else 0)
     variant = job.shift % (2 * MAX_SHIFT + 1)  # 0 unshifted, so those ids are what they always were
+    if job.variant:  # a texture variant: ids of their own, past every shift's
+        variant += 2 * MAX_SHIFT + 1
     return (((variant * 100 + bank_index) * 256 + slot) * 1000 + job.chunk) * 1000
 
 
@@ -274,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated semitones, e.g. 0,-3,3: each bank is rendered once per shift, "
                              "a non-zero one moving its spectral envelope (same pitches) as subset BANK+K "
                              "(write a leading minus as --timbre-shifts=-3,3)")
+    parser.add_argument("--variants", default="",
+                        help=f"render only these labels, in the textures their own phrases lack "
+                             f"(comma-separated: {', '.join(TEXTURE_VARIANTS)})")
     parser.add_argument("--jobs", type=int, default=2, help="parallel renders")
     parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
     args = parser.parse_args(argv)
@@ -293,7 +314,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--timbre-shifts: not a list of whole semitones: {args.timbre_shifts!r}")
     if not shifts or any(abs(k) > MAX_SHIFT for k in shifts):
         parser.error(f"--timbre-shifts: give one or more shifts within +-{MAX_SHIFT} semitones")
-    jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed, shifts)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in TEXTURE_VARIANTS]
+    if unknown:
+        parser.error(f"--variants: no texture variant of {unknown[0]!r}; known: {', '.join(TEXTURE_VARIANTS)}")
+    jobs = plan(banks, args.clips_per_instrument, args.accompaniment_clips, args.seed, shifts, variants)
     fresh = [j for j in jobs if not j.part_csv(args.out).exists()]
     start = time.monotonic()
     records, failed = synthesize(args.out, jobs, args.jobs, args.progress)

@@ -139,11 +139,29 @@ def _to_mono(block: np.ndarray, scale: float = 1.0) -> np.ndarray:
     # laptop, wait for the core the model is using (7 ms a block, a fifth of the decoding).
     mono = block[:, 0].astype(np.float32)
     for channel in range(1, block.shape[1]):
-        mono += block[:, channel]
+        if _opposite(block[:, 0], block[:, channel]):
+            mono -= block[:, channel]
+        else:
+            mono += block[:, channel]
     mono *= np.float32(scale / block.shape[1])
     if block.dtype.kind == "f" and not np.isfinite(mono).all():
         mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     return mono
+
+
+OPPOSITE_CORRELATION = -0.3
+"""Below this correlation with the first channel a channel is taken as wired in opposite polarity."""
+
+
+def _opposite(first: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``other`` is, over this block, the first channel's mirror image (a channel wired in
+    opposite polarity, a miked pair with one cable swapped): summed, the two would cancel the music to
+    silence (every lane went dark on such takes), so it is subtracted instead. Ordinary stereo is
+    positively correlated or unrelated and is summed as before. Judged on every 32nd sample (half a millisecond
+    per 30 s block of CD stereo here), without BLAS (whose threads wait for the model's core on a two-core laptop)."""
+    a, b = first[::32].astype(np.float32), other[::32].astype(np.float32)
+    power = float(np.einsum("i,i->", a, a)) * float(np.einsum("i,i->", b, b))
+    return power > 0.0 and float(np.einsum("i,i->", a, b)) < OPPOSITE_CORRELATION * power ** 0.5
 
 
 def iter_blocks(
