@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import torch
 
 
+class DeviceError(RuntimeError):
+    """A device that cannot be used here (CUDA asked for without a GPU): the user's choice to change, not a bug."""
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' takes CUDA when a GPU is usable, else the CPU; 'cuda' without a GPU is an error."""
     import torch
@@ -28,7 +32,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available")
+        raise DeviceError("the CUDA device was asked for, but no CUDA GPU is available (choose auto or cpu)")
     try:
         return torch.device(name)
     except RuntimeError as exc:

@@ -11,6 +11,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..analysis import ActivityChunk, AnalysisResult, Cancelled
+from ..analysis.device import DeviceError
 from ..audio.peaks import PeakPyramid, PeaksCancelled
 from ..audio.reader import AudioError
 from ..models import ModelError
@@ -61,7 +62,8 @@ class AnalysisJobs(QObject):
         self.state = "idle"  # idle, running, done, cancelled, failed
         self.speed = 0.0
         self._started_at = 0.0
-        self.analysis = JobSlot(cancel_errors=(Cancelled,), user_errors=(ModelError, AudioError))
+        # A device that is not there is the editor's setting to change: one line, no traceback on stderr.
+        self.analysis = JobSlot(cancel_errors=(Cancelled,), user_errors=(ModelError, AudioError, DeviceError))
         self.summary = JobSlot(cancel_errors=(PeaksCancelled,), user_errors=(AudioError,))
         self.analyzers = AnalyzerCache()
         self._regions_timer = single_shot(self, REGIONS_EVERY_MS, self._recompute_regions)

@@ -33,6 +33,7 @@ class Autosaver(QObject):
         self.source_hash = ""
         self.session_path: Path | None = None
         self._timer = single_shot(self, AUTOSAVE_AFTER_MS, self.autosave)
+        self._failing = False  # told once that autosaving fails, not at every edit
 
     def set_document(self, doc: Document | None, source_hash: str = "", session_path: Path | None = None) -> None:
         self._timer.stop()
@@ -40,7 +41,13 @@ class Autosaver(QObject):
         if doc is not None:
             # The undo stack moves its index only after the command ran, so whether the edits are back at
             # the saved state is decided when the timer fires.
-            doc.editsChanged.connect(self._timer.start)
+            doc.editsChanged.connect(self._soon)
+
+    def _soon(self) -> None:
+        """Autosave AUTOSAVE_AFTER_MS after the first edit not yet saved: restarting the timer at every
+        edit would put it off for as long as an editor keeps working quickly, and a crash then lost it all."""
+        if not self._timer.isActive():
+            self._timer.start()
 
     def drop(self) -> None:
         """Forget the autosave (saved as a session, or the user discarded the edits)."""
@@ -60,16 +67,22 @@ class Autosaver(QObject):
         try:
             path = write_autosave(self.settings.autosave_dir, saved)
         except (AtomicWriteError, OSError) as exc:
-            self.notice.emit(f"autosave failed: {exc}")
+            if not self._failing:
+                self.notice.emit(f"autosave to {self.settings.autosave_dir} failed ({exc}); edits are not kept "
+                                 "against a crash until it works again: save the session")
+            self._failing = True
             return
+        self._failing = False
         self.autosaved.emit(str(path))
 
     def offer_restore(self) -> None:
         """Offer edits autosaved for this recording (a crash, a killed process) when they are newer
-        than the session being opened; declined, they are deleted."""
+        than the session being opened; declined, they are deleted. A recording changed since (trimmed,
+        re-exported under the same name) still gets them offered, with that said: kept quietly aside, they
+        were lost to the editor, who may well want them back on the new version."""
         doc = self.doc
         saved = read_autosave(self.settings.autosave_dir, doc.path)
-        if saved is None or saved.source_hash != self.source_hash or saved.edits == doc.edits:
+        if saved is None or saved.edits == doc.edits:
             return
         if self.session_path is not None and self.session_path.stat().st_mtime >= saved.saved_at:
             return  # saved as a session since (perhaps by another window): the autosave is older
@@ -83,9 +96,11 @@ class Autosaver(QObject):
     def ask_restore(self, saved: Autosave) -> bool:
         """Ask whether to restore autosaved edits. Tests replace this method."""
         when = datetime.fromtimestamp(saved.saved_at).strftime("%Y-%m-%d %H:%M")
+        changed = (" The recording has changed since then: check that the regions still fall where they should."
+                   if saved.source_hash != self.source_hash else "")
         answer = QMessageBox.question(
             self.dialog_parent, "Restore unsaved edits?",
             f"{describe(saved.edits)} to {saved.recording.name} were not saved (autosaved {when}, "
-            "perhaps before a crash). Restore them?",
+            f"perhaps before a crash).{changed} Restore them?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
@@ -42,9 +43,11 @@ class AppSettings:
     @property
     def hop(self) -> float:
         try:
-            return float(self._get("analysis/hop", "0.5"))
+            hop = float(self._get("analysis/hop", "0.5"))
         except ValueError:
             return 0.5
+        # The dialog's range; a hand-edited settings file (0, nan, 1e9) would fail every analysis.
+        return min(max(hop, 0.05), 2.0) if math.isfinite(hop) else 0.5
 
     @hop.setter
     def hop(self, value: float) -> None:

@@ -234,6 +234,28 @@ def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output)
     declined.shutdown()
 
 
+def test_autosaved_edits_are_offered_though_the_recording_changed(qtbot, window, take, tmp_path, settings,
+                                                                  output) -> None:
+    """Re-exported under the same name (trimmed, normalised), the recording's hash changes: its autosaved
+    edits are still offered, not kept aside where nothing would show them again."""
+    import soundfile as sf
+
+    recording = tmp_path / "mine.wav"
+    shutil.copyfile(take, recording)
+    with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
+        window.open_path(recording)
+    with qtbot.waitSignal(window.autosaved, timeout=5000):
+        window.doc.add_region("piano", 10.0, 12.0)
+    window.shutdown()
+    data, rate = sf.read(recording)
+    sf.write(recording, data * 0.9, rate)
+    again, offered = _open_accepting_restore(qtbot, settings, output, recording)
+    assert [s.edits for s in offered] == [[Edit("add", new=Region("piano", 10.0, 12.0, 1.0))]]
+    assert offered[0].source_hash != again.files.source_hash
+    assert Region("piano", 10.0, 12.0, 1.0) in again.doc.regions
+    again.shutdown()
+
+
 CHILD = """
 import sys
 from pathlib import Path
@@ -307,3 +329,28 @@ def test_a_bad_model_gets_a_dialog_and_a_good_one_works_after(qtbot, window, set
     with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
         window.rerun_action.trigger()
     assert window.doc.activity.is_complete
+
+
+def test_quick_edits_are_autosaved_while_they_go_on_and_a_failing_folder_is_said_once(qtbot, analysed,
+                                                                                      settings, tmp_path) -> None:
+    w = analysed
+    saved: list[str] = []
+    w.autosaver.autosaved.connect(saved.append)
+    for k in range(8):  # an edit every 0.4 s for 3 s: the autosave must not wait for a pause
+        w.doc.add_region("flute", 2.0 + k, 2.5 + k)
+        qtbot.wait(400)
+    assert saved, "no autosave during a run of quick edits"
+    (tmp_path / "a file").write_text("in the way")
+    settings.autosave_dir = tmp_path / "a file" / "autosave"  # cannot be created
+    notices: list[str] = []
+    w.autosaver.notice.connect(notices.append)
+    for k in range(3):
+        w.doc.add_region("violin", 20.0 + k, 20.5 + k)
+        qtbot.wait(1800)
+    assert len(notices) == 1 and str(settings.autosave_dir) in notices[0]
+
+
+def test_a_hand_edited_hop_stays_in_the_dialogs_range(settings) -> None:
+    for stored, hop in (("0", 0.05), ("-1", 0.05), ("1e9", 2.0), ("nan", 0.5), ("abc", 0.5), ("0.25", 0.25)):
+        settings.store.setValue("analysis/hop", stored)
+        assert settings.hop == hop
