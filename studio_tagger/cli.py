@@ -256,6 +256,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
         if not args.quiet and args.json != "-" and args.csv != "-":
             print(f"{path}\t{label}\t{scores[label]:.3f}")
+    if failed == len(args.files):  # nothing to write: an empty table would read like a result
+        raise CliError(f"none of the {failed} files could be read (named above)")
     if args.json:
         with _open_output(args.json) as f:
             json.dump(rows, f, indent=2, ensure_ascii=False)
@@ -564,7 +566,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     from .analysis import Analyzer
     from .analysis.regions import lane_name
     from .models import load_model
-    from .shipped import model_paths
+    from .shipped import model_files, model_paths
 
     if not args.reviews and not args.remove_lane:
         raise UsageError("adapt needs at least one REVIEW (or --remove-lane NAME)")
@@ -586,7 +588,9 @@ def cmd_adapt(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out!r} names no file: give the adapted model's name "
                          f"(e.g. {Path(args.out) / 'my-hall' if Path(args.out).name else 'my-hall'})")
     weights_out, card_out = model_paths(Path(args.out))  # "take.wav" would be take.wav.safetensors, not take.safetensors
-    inputs = [*args.reviews, *(str(r.source) for r in reviews), *([args.base] if args.base else [])]
+    # The base as the files it is ("--base hall" is hall.safetensors and hall.json), not the name as typed.
+    base_files = [str(p) for p in model_files(args.base)] if args.base else []
+    inputs = [*args.reviews, *(str(r.source) for r in reviews), *base_files]
     _refuse_overwriting(inputs, [str(weights_out), str(card_out)],
                         "one of this command's inputs (a review, its recording or the base model)")
     _refuse_replacing_other_json(card_out)

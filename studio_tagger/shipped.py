@@ -50,12 +50,12 @@ def model_files(path: str | Path | None = None) -> tuple[Path, Path]:
     name = "" if path is None else str(path).strip()
     if not name:  # as Settings has it: an empty model field is the default
         return model_paths(default_model_path())
+    if name.casefold() in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():  # "Accurate" too
+        return model_paths(shipped(SHIPPED_MODELS[name.casefold()]))
     if Path(name).name in ("", ".", "..") or Path(name).is_dir():
         from .models.errors import ModelError  # here: the models package imports this module
 
         raise ModelError(f"{path}: names a folder, not a model file (give its .safetensors)")
-    if name.casefold() in SHIPPED_MODELS and not model_paths(Path(name))[0].exists():  # "Accurate" too
-        return model_paths(shipped(SHIPPED_MODELS[name.casefold()]))
     return model_paths(Path(path))
 
 

@@ -133,18 +133,22 @@ def test_a_json_export_keeps_the_recordings_name_when_it_cannot_be_found(tmp_pat
 
 
 def test_sigterm_stops_like_ctrl_c_and_leaves_no_file(tmp_path, take, random_model_path, capsys, monkeypatch):
-    """`run` answers SIGTERM (a job manager stopping the command) as main answers Ctrl+C: exit 143, and
-    every output, finished or half-written, is removed by its atomic write."""
+    """`run` answers SIGTERM (a job manager stopping the command) as main answers Ctrl+C: exit 143, and the
+    output being written when it comes is removed by its atomic write, temporary file and all."""
+    import studio_tagger.outputs as outputs
+
     out = tmp_path / "out"
     out.mkdir()
-    analyze = Analyzer.analyze
+    write = outputs.write_analysis_json
+    seen = []
 
-    def stopped_midway(self, *args, **kwargs):
-        result = analyze(self, *args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)  # delivered to the handler before this returns
-        return result
+    def stopped_while_writing(result, regions, f):
+        f.write("{")
+        seen.extend(p.name for p in out.iterdir())  # the temporary file, half written
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises before this call returns
+        write(result, regions, f)
 
-    monkeypatch.setattr(Analyzer, "analyze", stopped_midway)
+    monkeypatch.setattr(outputs, "write_analysis_json", stopped_while_writing)
     previous = signal.signal(signal.SIGTERM, cli._terminate)  # what `run` installs for this command
     try:
         assert main(["analyze", str(take), "--model", str(random_model_path), "--json", str(out / "a.json"),
@@ -152,7 +156,7 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_file(tmp_path, take, random_mod
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert "terminated" in capsys.readouterr().err
-    assert list(out.iterdir()) == []
+    assert len(seen) == 1 and seen[0].endswith(".tmp") and list(out.iterdir()) == []
 
 
 def test_classify_names_the_readable_files_when_one_fails(tmp_path, take, random_model_path, capsys):
@@ -244,3 +248,36 @@ def test_a_json_export_moved_with_its_recording_finds_it_beside_itself(tmp_path,
     take.rename(moved / take.name)  # the absolute "source" is gone; the recording lies beside the export
     assert main(["export", str(moved / "regions.json"), "--format", "wav", "--out", str(tmp_path / "copy.wav")]) == 0
     assert (tmp_path / "copy.wav").read_bytes()[:4] == b"RIFF"
+
+
+def test_adapt_will_not_replace_a_base_named_without_its_suffix(tmp_path, take, random_model_path, capsys,
+                                                                monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    for suffix in (".safetensors", ".json"):
+        shutil.copyfile(random_model_path.with_suffix(suffix), tmp_path / f"base{suffix}")
+    data = json.loads(_analysis(tmp_path, take, random_model_path).read_text(encoding="utf-8"))
+    data["regions"] = [r for r in data["regions"] if r["label"] != "flute"]
+    (tmp_path / "review.json").write_text(json.dumps(data))
+    before = (tmp_path / "base.safetensors").read_bytes()
+    assert main(["adapt", "review.json", "--base", "base", "--out", "base", "-q"]) == 1
+    assert "is one of this command's inputs" in capsys.readouterr().err
+    assert (tmp_path / "base.safetensors").read_bytes() == before
+
+
+def test_a_folder_named_like_a_shipped_model_does_not_hide_it(tmp_path, monkeypatch):
+    from studio_tagger.shipped import model_files, shipped, shipped_choice
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accurate").mkdir()
+    assert model_files("accurate")[0] == shipped("models/accurate.safetensors")
+    assert shipped_choice("accurate") == "accurate"
+
+
+def test_classify_writes_nothing_when_no_file_can_be_read(tmp_path, random_model_path, capsys):
+    bad = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    for path in bad:
+        path.write_bytes(b"RIFF....WAVEnot audio")
+    assert main(["classify", *map(str, bad), "--model", str(random_model_path), "--csv", str(tmp_path / "t.csv")]) == 1
+    assert "none of the 2 files could be read" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()

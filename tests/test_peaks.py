@@ -71,7 +71,7 @@ def test_arrays_round_trip() -> None:
 def test_build_peaks_streams_a_stereo_file(tmp_path) -> None:
     rate = 22050
     left = np.linspace(-0.5, 0.5, rate * 5, dtype=np.float32)
-    stereo = np.stack([left, -left * 0.5], axis=1)
+    stereo = np.stack([left, left * 0.5], axis=1)  # (a channel in opposite polarity is subtracted: test_audio_reader)
     path = tmp_path / "s.wav"
     sf.write(path, stereo, rate, subtype="FLOAT")
     seen = []

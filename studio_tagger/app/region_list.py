@@ -50,9 +50,10 @@ class RegionTableModel(QAbstractTableModel):
     def _refresh(self) -> None:
         column = self.sort_column
         shown = [r for r in self.all if self.label is None or r.label == self.label]
-        # Ties in the chosen column keep time order, so equal labels or scores list from the start.
-        shown.sort(key=lambda r: (_sort_value(r, column), r.start, r.end, r.label),
-                   reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        # Ties in the chosen column keep time order either way (Python's sort is stable, reversed too), so
+        # equal labels or scores list from the start.
+        shown.sort(key=lambda r: (r.start, r.end, r.label))
+        shown.sort(key=lambda r: _sort_value(r, column), reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
         self.beginResetModel()
         self.regions = shown
         self.endResetModel()

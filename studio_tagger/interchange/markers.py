@@ -63,7 +63,10 @@ def render_name(template: str, label: str, n: int, score: float) -> str:
     fields = {"label": label, "n": n, "score": score}
     try:
         # Only the three fields themselves: "{label.upper}" or "{label[0]}" would reach into Python objects.
-        unknown = next((f for _, f, _, _ in Formatter().parse(template) if f is not None and f not in fields), None)
+        # Fields nested in a format spec ("{score:{n}}") are looked up too.
+        parsed = list(Formatter().parse(template))
+        parsed += [x for _, f, spec, _ in parsed if f is not None and spec for x in Formatter().parse(spec)]
+        unknown = next((f for _, f, _, _ in parsed if f is not None and f not in fields), None)
         if unknown is not None:
             raise KeyError(unknown)
         name = template.format_map(fields)
