@@ -392,6 +392,12 @@ def test_sonic_visualiser_csv_layout_follows_the_file_name(tmp_path: Path) -> No
     assert detect_import_format(tmp_path / "x.svl") == format_for_path(tmp_path / "x.svl") == "sonic-visualiser"
 
 
+def test_an_audition_marker_called_name_is_not_taken_for_the_header(tmp_path: Path) -> None:
+    out = export_regions("audition", [Region("Name", 1.0, 2.0), Region("flute", 3.0, 4.0)], tmp_path / "m.csv",
+                         options=ExportOptions(name_template="{label}"))
+    assert [r.label for r in import_regions(out, "audition")] == ["Name", "flute"]
+
+
 def test_a_sonic_visualiser_csv_without_its_header_is_recognised(tmp_path: Path) -> None:
     """SV writes a region layer's CSV without a header unless asked: time,value,duration,label."""
     path = tmp_path / "layer.csv"

@@ -290,12 +290,14 @@ def test_thousands_of_regions_with_template(tmp_path: Path) -> None:
     assert got[0] == ("flute 1", 0, 4000) and got[-1] == ("trumpet 2500", 479_904, 480_000)  # end clamped to the last frame
 
 
-def test_regions_past_the_end_are_kept_inside_the_audio(tmp_path: Path) -> None:
+def test_regions_past_the_end_are_cut_there_or_left_out(tmp_path: Path) -> None:
+    """A region running past the end is cut at the last frame; one starting after it (a JSON of a longer
+    recording) is left out rather than turned into a marker at the end, where nothing of it was."""
     src = tmp_path / "s.wav"
     make_source(src, seconds=1.0, rate=8000)
-    out = export_regions("wav", [Region("a", 0.5, 1.0000001), Region("b", 2.0, 3.0)], tmp_path / "o.wav",
-                         source_audio=src)
-    assert regions_of(parse_wav(out.read_bytes())) == [("a", 4000, 8000), ("b", 8000, 8000)]
+    out = export_regions("wav", [Region("a", 0.5, 1.0000001), Region("b", 2.0, 3.0), Region("c", 1.0, 1.0)],
+                         tmp_path / "o.wav", source_audio=src)
+    assert regions_of(parse_wav(out.read_bytes())) == [("a", 4000, 8000), ("c", 8000, 8000)]
 
 
 def test_refuses_to_write_over_the_recording(tmp_path: Path) -> None:

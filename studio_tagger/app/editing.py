@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
-from ..analysis.regions import Region
-from ..interchange import FORMATS, InterchangeError, import_regions
+from ..analysis.regions import Region, lane_name
+from ..interchange import FORMATS, InterchangeError, detect_import_format, import_regions
 from .document import Document
 
 ANY_MARKERS = "All marker files"
@@ -53,10 +56,13 @@ class Editor(QObject):
         if doc is None:
             return []
         try:
+            fmt = fmt or detect_import_format(path)
             regions = import_regions(path, fmt)
         except InterchangeError as exc:
             self.error.emit(str(exc))
             return []
+        if fmt in NAMES_ONLY:
+            regions = numbered_names_as_labels(regions, doc.labels)
         before = set(doc.labels)
         added = doc.add_regions(regions, f"Import {len(regions)} markers")
         new = [label for label in doc.labels if label not in before]
@@ -117,3 +123,24 @@ class Editor(QObject):
 def _count(n: int, noun: str) -> str:
     """"1 region", "2 regions"."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+NAMES_ONLY = frozenset({"audacity", "reaper", "audition", "sonic-visualiser"})
+"""Formats whose markers carry a name only, which import reads as the label (JSON and CSV keep both)."""
+_NUMBERED = re.compile(r"^(.*\S)\s+#?(\d+)$")
+
+
+def numbered_names_as_labels(regions: list[Region], lanes: tuple[str, ...]) -> list[Region]:
+    """Markers named as this program names them by default, "{label} {n}" ("trumpet 2", "oboe 1"), with
+    the number taken off when what is left is a lane, or is shared by several markers numbered apart: only
+    the name travels through an Audacity, REAPER, Audition or Sonic Visualiser list, and each "trumpet n"
+    came back as a lane of its own. A name such as "Take 1" alone keeps its number."""
+    folded = {lane_name(lane).casefold() for lane in lanes}
+    base: dict[int, str] = {}
+    for i, r in enumerate(regions):
+        found = _NUMBERED.match(lane_name(r.label))
+        if found:
+            base[i] = found.group(1)
+    shared = Counter(name.casefold() for name in base.values())
+    return [replace(r, label=base[i]) if i in base and (base[i].casefold() in folded or shared[base[i].casefold()] > 1)
+            else r for i, r in enumerate(regions)]

@@ -42,9 +42,13 @@ write = text_writer(render)
 def read(path: Path) -> list[Region]:
     """Markers in the ``decimal`` time format as regions (score 1); other time formats are refused."""
     regions = []
+    first = True
     for line_no, line in enumerate(read_text(path).splitlines(), start=1):
         fields = line.split("\t")
-        if not line.strip() or fields[0] == HEADER[0]:
+        if not line.strip():
+            continue
+        header, first = first and fields[0] == HEADER[0], False
+        if header:  # the first line only: a marker may well be called "Name"
             continue
         if len(fields) < 4 or fields[3].strip().lower() != "decimal":
             raise bad_line(path, line_no, "expected Name, Start, Duration, 'decimal' separated by tabs")

@@ -168,6 +168,9 @@ def write_wav_with_markers(out: BinaryIO, source: Path, markers: Sequence[Marker
     if data_size % 2:
         out.write(b"\0")
 
+    # A region that starts after the audio ends (a JSON of a longer recording) is left out: clamped, it
+    # became a marker at the last frame, where nothing of it ever was. One running past the end is cut there.
+    markers = [m for m in markers if round(m.start * rate) < frames or (m.start == m.end and round(m.start * rate) == frames)]
     if markers:
         spans = marker_frames(markers, rate, frames)
         if any(start + length > RIFF_LIMIT for start, length in spans):

@@ -86,3 +86,24 @@ def test_point_markers_and_nameless_labels_are_kept(qtbot, analysed, tmp_path, o
     w.navigation.next_region("cue")
     w.navigation.play_selected()  # a point plays on from where it stands
     assert output.calls[-1][1:] == (5.0, None)
+
+
+def test_markers_exported_with_the_default_names_come_back_to_their_lanes(qtbot, analysed, tmp_path) -> None:
+    """Audacity keeps only a marker's name, "{label} {n}" by default: importing such a list gives the regions
+    their lanes again instead of a lane per region; a name such as "Take 1" alone keeps its number."""
+    w = analysed
+    w.set_region_params(NOTHING)
+    regions = [Region("flute", 2.0, 4.0), Region("flute", 6.0, 8.0), Region("oboe", 10.0, 12.0),
+               Region("oboe", 14.0, 16.0)]
+    marks = export_regions("audacity", regions, tmp_path / "mine.txt", options=ExportOptions(name_template="{label} {n}"))
+    with marks.open("a", encoding="utf-8") as f:
+        f.write("20.0\t21.0\tTake 1\n")
+    w.editing.import_markers(marks)
+    assert [(r.label, r.start) for r in w.doc.regions] == [
+        ("flute", 2.0), ("flute", 6.0), ("oboe", 10.0), ("oboe", 14.0), ("Take 1", 20.0)]
+    # The same names in a JSON list are labels as written: only name-only formats lose the label.
+    listed = tmp_path / "labels.json"
+    listed.write_text('{"regions": [{"label": "violin 1", "start": 25, "end": 26},'
+                      ' {"label": "violin 2", "start": 27, "end": 28}]}', encoding="utf-8")
+    w.editing.import_markers(listed)
+    assert {"violin 1", "violin 2"} <= set(w.doc.labels)
