@@ -434,7 +434,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if any("=" in f for f in exports):
         raise UsageError("batch exports take a FORMAT only (files are named after each recording)")
     _check_exports([(f, "") for f in exports])
-    out = Path(args.out)
+    # Absolute: Dask workers write the results from their own working folder.
+    out = Path(os.path.abspath(args.out))
     for root in args.roots:
         if out.exists() and Path(root).exists() and os.path.samefile(out, root):
             raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
@@ -714,8 +715,9 @@ def run() -> None:
     global _OWN_PROCESS
     _OWN_PROCESS = True
     argv = sys.argv[1:]
-    if argv and argv[0] in QUICK_EXIT:
-        # Not for batch, whose worker processes would inherit it, nor the app, whose window Qt closes.
+    if argv and argv[0] in (*QUICK_EXIT, "batch"):
+        # batch too: it then writes its summary and ends its workers as on Ctrl+C (they are spawned, not
+        # forked, so they do not inherit this handler). Not the app, whose window Qt closes.
         signal.signal(signal.SIGTERM, _terminate)
     code = main(argv)
     if not argv or argv[0] not in QUICK_EXIT:

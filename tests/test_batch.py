@@ -191,6 +191,40 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(archive, tmp_path, r
     check_results(out, root, good, bad, random_model_path, tmp_path, device="cpu")
 
 
+def _alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_writes_the_summary_and_ends_the_workers(archive, tmp_path, random_model_path):
+    """A job manager's `kill -TERM` stops the run as Ctrl+C does: summary written, workers ended (they
+    were left running, adopted by init). A client killed with -9 cannot clean up: its workers end by
+    themselves within a few seconds."""
+    root, good, bad = archive
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGKILL, -9)):
+        out = tmp_path / f"results-{sig.name}"
+        argv = ["batch", str(root), "--out", str(out), "--model", str(random_model_path), "--workers", "1",
+                "--quiet", "--device", "cpu"]
+        proc = subprocess.Popen([sys.executable, "-m", "studio_tagger.cli", *argv], env=env,
+                                start_new_session=True, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not records(out) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, sig)  # the client only, as a job manager does
+        assert proc.wait(timeout=60) == code
+        if sig == signal.SIGTERM:
+            assert (out / "summary.csv").is_file()
+        deadline = time.monotonic() + 20
+        while _alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(proc.pid), f"worker processes outlived a client stopped by {sig.name}"
+
+
 def test_batch_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["batch", str(tmp_path)])  # no --out

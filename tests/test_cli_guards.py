@@ -198,17 +198,30 @@ def test_lane_names_are_one_line_and_spaced_once():
 
 def test_an_earlier_runs_results_inside_the_archive_are_not_tagged(tmp_path, take, random_model_path):
     archive = tmp_path / "archive"
-    archive.mkdir()
-    (archive / "take.wav").write_bytes(take.read_bytes())
+    (archive / "reel 1").mkdir(parents=True)
+    (archive / "reel 1" / "take.wav").write_bytes(take.read_bytes())
     first = archive / "results"
     assert main(["batch", str(archive), "--out", str(first), "--workers", "1", "--export", "wav",
                  "--model", str(random_model_path), "-q"]) == 0
-    assert (first / "take.wav.wav.wav").is_file()  # the copy with markers, a WAV that matches *.wav
+    # The records lie in a subfolder per folder of the archive; the copy with markers matches *.wav.
+    assert (first / "reel 1" / "take.wav.wav.wav").is_file() and not list(first.glob("*.record.json"))
     from studio_tagger.batch.walk import walk
 
-    assert [f.key for f in walk([archive]).files] == ["take.wav"]
+    assert [f.key for f in walk([archive]).files] == ["reel 1/take.wav"]
     # Named as a root of its own, the folder is walked: the user asked for it.
-    assert [f.key for f in walk([first]).files] == ["take.wav.wav.wav"]
+    assert [f.key for f in walk([first]).files] == ["reel 1/take.wav.wav.wav"]
+
+
+def test_batch_removes_exports_an_earlier_run_left_of_another_analysis(tmp_path, take, random_model_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "take.wav").write_bytes(take.read_bytes())
+    out = tmp_path / "res"
+    common = ["--out", str(out), "--workers", "1", "--model", str(random_model_path), "-q"]
+    assert main(["batch", str(archive), "--export", "midi,audacity", *common]) == 0
+    assert (out / "take.wav.midi.mid").is_file()
+    assert main(["batch", str(archive), "--export", "audacity", "--threshold", "0.9", *common]) == 0
+    assert (out / "take.wav.audacity.txt").is_file() and not (out / "take.wav.midi.mid").exists()
 
 
 def test_a_review_that_changes_nothing_is_refused_and_cards_name_files_absolutely(tmp_path, take, random_model_path,

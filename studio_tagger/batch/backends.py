@@ -26,7 +26,9 @@ def local_plan(workers: int | None, device: str) -> tuple[int, list[str] | None]
         n = workers or gpus
         return n, [f"cuda:{i % gpus}" for i in range(n)]
     if device.startswith("cuda"):
-        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available")
+        from ..analysis.device import DeviceError
+
+        raise DeviceError("the CUDA device was asked for, but no CUDA GPU is available (choose auto or cpu)")
     return workers or os.cpu_count() or 1, None
 
 

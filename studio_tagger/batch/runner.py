@@ -9,6 +9,7 @@ such ends its recording is recorded as failed (a file that crashes the decoder m
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -90,7 +91,7 @@ class BatchReport:
 def plan(options: BatchOptions, model_id: str) -> tuple[list[Found], list[tuple[str, str]], list[Task], dict]:
     """The recordings found, the walk's problems, the tasks to run and the records that stand."""
     out = options.out
-    found = walk([Path(r).absolute() for r in options.roots], options.include, exclude=[out])
+    found = walk([Path(os.path.abspath(r)) for r in options.roots], options.include, exclude=[out])
     settings = settings_of(options.hop, options.params)
     params = asdict(options.params)
     standing: dict[str, dict] = {}

@@ -57,6 +57,19 @@ _LOCK = threading.Lock()
 _DEVICE: str | None = None  # set by init_pool_worker: the GPU this process owns
 
 
+def _end_with_parent(poll: float = 2.0) -> None:
+    """End this worker process once the client that started it is gone (killed with -9, or by a
+    crash): left to itself it went on tagging the queue, then waited forever, adopted by init."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def init_pool_worker(threads: int, devices: queue.Queue | None = None) -> None:
     """Initializer of a local pool's worker: its share of the cores, and its own GPU when there are GPUs."""
     global _DEVICE
@@ -65,6 +78,7 @@ def init_pool_worker(threads: int, devices: queue.Queue | None = None) -> None:
     # Ctrl+C is the client's to handle: it stops the run and ends the workers, which would otherwise
     # each print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
     torch.set_num_threads(max(1, threads))
     if devices is not None:
         _DEVICE = devices.get()
@@ -123,16 +137,23 @@ def tag_file(task: Task) -> dict:
             mean_score={label: round(means[label], 5) for label in result.labels},
             notices=list(result.extra.get("notices", [])),
         )
+        # Exports of formats this run did not ask for are an earlier run's, of an earlier analysis.
+        remove_outputs(out, task.key, keep=task.exports, result=False)
     except Exception as exc:  # any failure of one recording is that recording's, not the run's
         record.update(status="failed", error=one_line(exc))
-        remove_outputs(out, task.key, task.exports)
+        remove_outputs(out, task.key)
     record.setdefault("model", {"id": task.model_id})
     record["elapsed"] = round(time.perf_counter() - started, 3)
     write_record(record_path(out, task.key), record)
     return record
 
 
-def remove_outputs(out: Path, key: str, exports: tuple[str, ...]) -> None:
-    """A recording that now fails must not keep an older run's results beside its failure."""
-    for path in (result_path(out, key), *(export_path(out, key, fmt) for fmt in exports)):
+def remove_outputs(out: Path, key: str, keep: tuple[str, ...] = (), result: bool = True) -> None:
+    """Remove a recording's results (with ``result``) and its exports in every format but ``keep``: a
+    recording that now fails must not keep an older run's results beside its failure, nor one tagged
+    again exports of an earlier analysis."""
+    from ..interchange import FORMATS
+
+    stale = [export_path(out, key, fmt) for fmt in FORMATS if fmt not in keep]
+    for path in ([result_path(out, key)] if result else []) + stale:
         path.unlink(missing_ok=True)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .summary import BASE_COLUMNS, SUMMARY_STEM
+
 # What the decoder reads (see studio_tagger.audio): the default of --include.
 DEFAULT_INCLUDE = ("*.wav", "*.flac", "*.ogg", "*.oga", "*.opus", "*.mp3", "*.aif", "*.aiff", "*.aifc", "*.rf64", "*.w64")
 
@@ -114,7 +116,7 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
             except OSError as exc:
                 out.problems.append((str(folder), f"cannot list the folder: {_reason(exc)}"))
                 continue
-            if folder != root and is_results_folder(e.name for e in entries):
+            if folder != root and is_results_folder(folder, {e.name for e in entries}):
                 continue
             subfolders = []
             for entry in entries:
@@ -135,14 +137,17 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
     return out
 
 
-def is_results_folder(names: Iterable[str]) -> bool:
-    """Whether a folder holding these file names is a `batch` results folder: its summary beside the
-    records of the recordings tagged."""
-    from .ledger import RECORD_SUFFIX  # here: the ledger imports this module
-    from .summary import SUMMARY_STEM
-
-    names = set(names)
-    return f"{SUMMARY_STEM}.csv" in names and any(n.endswith(RECORD_SUFFIX) for n in names)
+def is_results_folder(folder: Path, names: set[str]) -> bool:
+    """Whether ``folder`` (holding the file ``names``) is a `batch` results folder: its summary, told by
+    the summary's own first columns (the records themselves mostly lie in subfolders, one per folder of
+    the archive)."""
+    if f"{SUMMARY_STEM}.csv" not in names:
+        return False
+    try:
+        with open(folder / f"{SUMMARY_STEM}.csv", encoding="utf-8") as f:
+            return f.readline().startswith(",".join(BASE_COLUMNS[:3]))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _join(prefix: str, name: str) -> str:
