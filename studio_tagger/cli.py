@@ -245,8 +245,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         except Exception as exc:  # one unreadable file of many: the others are still named and written
             if args.debug or len(args.files) == 1:
                 raise
-            error = one_line(exc)
-            bar.message(f"studio-tagger: error: {error if error.startswith(path) else f'{path}: {error}'}")
+            bar.message(f"studio-tagger: error: {_naming(path, one_line(exc))}")
             failed += 1
             continue
         finally:
@@ -273,6 +272,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise CliError(f"{failed} of {len(args.files)} files could not be read (named above); the others "
                        "were classified")
     return 0
+
+
+def _naming(path: str, error: str) -> str:
+    """``error`` starting with the file it is about: most already name it, the others get it in front."""
+    return error if error.startswith(path) else f"{path}: {error}"
 
 
 def _check_hop(model: str | None, hop: float) -> None:
@@ -450,9 +454,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def arrived(record: dict, tally) -> None:
         if record["status"] == "failed" and not args.quiet:
-            error = record["error"]
-            named = error if error.startswith(record["path"]) else f"{record['path']}: {error}"  # most name it
-            bar.message(f"studio-tagger: failed: {named}")
+            bar.message(f"studio-tagger: failed: {_naming(record['path'], record['error'])}")
         bar.update(tally.fraction, tally.describe())
 
     try:
@@ -638,11 +640,12 @@ def _refuse_replacing_other_json(card: Path) -> None:
     """The card is written beside the weights under the same name: ``--out take.safetensors`` would
     replace a ``take.json`` lying there (an analysis, a review) that is not a model card."""
     from .models.checkpoint import CARD_FORMAT
+    from .shipped import read_card
 
     if not card.exists():
         return
     try:
-        ours = json.loads(card.read_text(encoding="utf-8")).get("format") == CARD_FORMAT
+        ours = read_card(card).get("format") == CARD_FORMAT
     except (OSError, ValueError, AttributeError):
         ours = False
     if not ours:

@@ -56,7 +56,7 @@ def save_model(module: torch.nn.Module, card: dict, path: str | Path) -> tuple[P
     weights, card_path = model_paths(Path(path))
     card = {"format": CARD_FORMAT, "format_version": CARD_VERSION, "studio_tagger_version": __version__, **card}
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    broken = [k for k, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    broken = _not_numbers(tensors)
     if broken:  # load_model would refuse it: better not to write it at all
         raise ModelError(f"{weights}: not written, its weights hold values that are not numbers ({', '.join(broken[:3])})")
     weights.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +72,11 @@ def write_card(card: dict, path: str | Path) -> Path:
         json.dump(card, f, indent=2, ensure_ascii=False)
         f.write("\n")
     return card_path
+
+
+def _not_numbers(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors holding NaN or infinite values."""
+    return [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
@@ -103,7 +108,7 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{weights}: weights file is corrupt ({exc})") from exc
-    broken = [name for name, t in state.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    broken = _not_numbers(state)
     if broken:
         # NaN or infinite weights score every window NaN: lanes stay empty and JSON exports are invalid.
         raise ModelError(f"{weights}: weights hold values that are not numbers ({', '.join(broken[:3])})")
