@@ -7,25 +7,25 @@ phrases do not hold (a single line; detached block chords).
     python benchmarks/robustness.py [--model M] [--delays-ms 0.1,0.25,1]
 
 Prints, per phrase and variant, the true lane's mean activity over the music and the top lane. Renders
-with the fluidsynth command into a temporary folder. A benchmark, not a test: it asserts nothing.
+with `training.render` (FluidSynth), as the training sets are. A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from pathlib import Path
 
-import mido
 import numpy as np
 import soundfile as sf
 import soxr
 
 from studio_tagger.analysis import Analyzer
+from training.phrases import Note, Phrase
+from training.render import SAMPLE_RATE, Part, Placement, render
 from training.soundfonts import get_soundfont
 
-RATE = 44100
+RATE = SAMPLE_RATE  # the renderer's
 LEAD = 1.0  # seconds of silence before and after the music
 
 # (name, GM program, true lane, lowest and highest pitch, texture)
@@ -41,45 +41,35 @@ PHRASES = (
 )
 
 
-def _midi(path: Path, program: int, low: int, high: int, texture: str, rng: np.random.Generator) -> None:
+BEAT = 0.5  # seconds: 120 bpm
+
+
+def _notes(low: int, high: int, texture: str, rng: np.random.Generator) -> tuple[Note, ...]:
     """About 12 s of a stepwise C-major melody at 120 bpm; "two hands" adds a left hand of sustained
     triads an octave and more below, "chords" plays each note as a detached triad."""
     scale = [p for p in range(low, high + 1) if p % 12 in (0, 2, 4, 5, 7, 9, 11)]
-    events: list[tuple[int, mido.Message]] = []  # (absolute tick, message)
-    tick, index = 0, len(scale) // 2
-    while tick < 24 * 480:  # 24 beats
+    notes: list[Note] = []
+    beat, index = 0.0, len(scale) // 2
+    while beat < 24:
         index = int(np.clip(index + rng.choice([-2, -1, 1, 2]), 0, len(scale) - 1))
-        length = int(rng.choice([240, 480, 720]))
-        notes = [scale[index]]
+        length = float(rng.choice([0.5, 1.0, 1.5]))
+        pitches = [scale[index]]
         if texture == "chords":
-            notes = [scale[index], scale[max(0, index - 2)], scale[max(0, index - 4)]]
-        sounding = int(length * (0.5 if texture == "chords" else 0.95))
-        for note in notes:
-            events += [(tick, mido.Message("note_on", note=note, velocity=90)),
-                       (tick + sounding, mido.Message("note_off", note=note, velocity=64))]
-        if texture == "two hands" and tick % 960 == 0:
+            pitches = [scale[index], scale[max(0, index - 2)], scale[max(0, index - 4)]]
+        sounding = length * (0.5 if texture == "chords" else 0.95)
+        notes += [Note(beat * BEAT, (beat + sounding) * BEAT, p, 90) for p in pitches]
+        if texture == "two hands" and beat % 2 == 0:
             root = scale[index] - 12 - (scale[index] % 12 in (2, 5, 9)) * 2
-            for note in (root - 12, root - 5, root):
-                events += [(tick, mido.Message("note_on", note=note, velocity=70)),
-                           (tick + 940, mido.Message("note_off", note=note, velocity=64))]
-        tick += length
-    track = mido.MidiTrack([mido.Message("program_change", program=program)])
-    last = 0
-    for at, message in sorted(events, key=lambda e: (e[0], e[1].type == "note_on")):
-        track.append(message.copy(time=at - last))
-        last = at
-    song = mido.MidiFile(ticks_per_beat=480)
-    song.tracks.append(track)
-    song.save(path)
+            notes += [Note(beat * BEAT, (beat + 1.96) * BEAT, p, 70) for p in (root - 12, root - 5, root)]
+        beat += length
+    return tuple(notes)
 
 
-def _render(folder: Path, name: str, program: int, low: int, high: int, texture: str, seed: int) -> np.ndarray:
+def _render(program: int, low: int, high: int, texture: str, seed: int) -> np.ndarray:
     """The phrase as mono float64 at RATE, its peak at -3 dBFS, with LEAD seconds of silence either side."""
-    mid, wav = folder / f"{name}.mid", folder / f"{name}.raw.wav"
-    _midi(mid, program, low, high, texture, np.random.default_rng(seed))
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-F", str(wav), "-r", str(RATE),
-                    str(get_soundfont("FluidR3_GM").path), str(mid)], check=True, capture_output=True)
-    x = sf.read(wav, always_2d=True)[0].mean(axis=1)
+    phrase = Phrase(_notes(low, high, texture, np.random.default_rng(seed)), ())
+    x = render([Part(program, (Placement(0.0, phrase),))], get_soundfont("FluidR3_GM"), phrase.end + 2.0)
+    x = x.astype(np.float64)
     sounding = np.nonzero(np.abs(x) > 1e-4)[0]
     x = x[sounding[0]: sounding[-1] + 1]
     x = x / np.abs(x).max() * 10 ** (-3 / 20)
@@ -110,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for seed, (name, program, lane, low, high, texture) in enumerate(PHRASES):
-            x = _render(folder, name.replace(",", "").replace(" ", "-"), program, low, high, texture, seed)
+            x = _render(program, low, high, texture, seed)
             cells = []
             for variant, (audio, rate) in _variants(x, delays).items():
                 path = folder / "variant.wav"

@@ -383,7 +383,7 @@ def _piano_textures(style: Style, w: _Writer, bars: int) -> None:
     """What `_piano`'s two hands leave out, as a pianist in a band or a score plays it: a single line (one
     hand, sometimes in octaves), block chords comping in the middle register (detached or held), or a
     melody over a few low notes, mostly without pedal. The shipped model named a FluidR3 piano melody
-    over chords 0.50 but a single line 0.01 and detached chords 0.05 (`benchmarks/robustness.py`): it had
+    over chords 0.51 but a single line 0.01 and detached chords 0.06 (`benchmarks/robustness.py`): it had
     learnt the two-handed texture rather than the instrument."""
     rng, h = w.rng, w.harmony
     kind = rng.choice(["line", "chords", "sparse"], p=[0.4, 0.35, 0.25])
