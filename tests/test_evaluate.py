@@ -79,3 +79,26 @@ def test_take_evaluation_finds_a_solo_where_the_analyzer_lights_up(energy_model,
     # Every other lane fires on the same stretch: 7 false-alarm regions, segment precision about 1/8.
     assert summary["false_alarm_regions"] == 7
     assert summary["segment_recall"] >= 0.85 and summary["segment_precision"] == pytest.approx(1 / 8, abs=0.03)
+
+
+def test_notes_command_names_each_note_file_of_the_chosen_sources(random_model_path, tmp_path):
+    # A realdata-shaped folder: two sources of single notes; only the chosen one is scored, a note's
+    # manifest instrument gives its label (alto saxophone counts as tenor saxophone), noises are left out.
+    root = tmp_path / "realdata"
+    (root / "a").mkdir(parents=True)
+    rows = ["path,source_id,license,instrument,kind,midi_pitch,dynamic,mic,duration_s,original_sample_rate,source_file"]
+    for i, (source, instrument, kind) in enumerate([("a", "flute", "note"), ("a", "alto saxophone", "note"),
+                                                    ("a", "noise", "noise"), ("b", "flute", "note")]):
+        path = root / "a" / f"n{i}.wav"
+        sf.write(str(path), tone_burst(3.0, 16000, 0.2, 2.5)[:, 0], 16000)
+        rows.append(f"a/n{i}.wav,{source},CC0-1.0,{instrument},{kind},{'' if kind == 'noise' else 69},,,3.0,16000,x")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    model = random_model_path
+    out = tmp_path / "report"
+    assert main(["notes", "--model", str(model), "--realdata", str(root), "--sources", "a", "--out", str(out),
+                 "--device", "cpu"]) == 0
+    data = json.loads((out / "clips.json").read_text())
+    support = {row["label"]: row["support"] for row in data["classification"]["per_class"]}
+    assert support["flute"] == 1 and support["tenor saxophone"] == 1 and sum(support.values()) == 2
+    assert main(["notes", "--model", str(model), "--realdata", str(root), "--sources", "c", "--out", str(out),
+                 "--device", "cpu"]) == 2

@@ -12,10 +12,10 @@ import soundfile as sf
 
 from studio_tagger.labels import LABELS
 from training import notephrases, physical, singing
-from training.data import load_dataset
+from training.data import load_dataset, select
 from training.realdata import RATE, Note, load, read_manifest, realdata_root, salamander_notes
 from training.realdata import groups as groups_of
-from training.realsynth import CLIP_SAMPLES, Job, plan, render_job, synthesize
+from training.realsynth import CLIP_SAMPLES, ONESHOTS, Job, plan, plan_oneshots, render_job, synthesize
 
 
 def _peak_hz(x: np.ndarray, rate: int = RATE) -> float:
@@ -111,6 +111,22 @@ def test_piano_phrases_are_polyphonic(tone_notes: list[Note]) -> None:
     assert len(bands) >= 3  # several pitches sound at once
 
 
+def test_oneshots_play_whole_notes_one_at_a_time_with_silence_between(tone_notes: list[Note]) -> None:
+    notes = [Note(n.path, "tones", "piano", n.pitch) for n in tone_notes]
+    shots = notephrases.oneshots(notes, np.random.default_rng(0), 6.0)
+    assert len(shots) == 6 * RATE
+    hop = RATE // 50
+    level = np.array([np.sqrt(np.mean(shots[i: i + hop] ** 2)) for i in range(0, len(shots) - hop, hop)])
+    sounding = level > 0.01 * level.max()
+    onsets = np.flatnonzero(sounding[1:] & ~sounding[:-1])
+    assert len(onsets) >= 2  # several notes, each entering from silence
+    assert (~sounding).mean() > 0.03  # with gaps between them
+    pitches = {round(_peak_hz(shots[i * hop: i * hop + RATE // 4])) for i in onsets + 3 if i * hop + RATE // 4 < len(shots)}
+    assert len(pitches) >= 2  # not the same note over and over
+    again = notephrases.oneshots(notes, np.random.default_rng(0), 6.0)
+    assert np.array_equal(shots, again)
+
+
 def test_amplifier_chains_distort_and_roll_off_like_a_cabinet() -> None:
     pytest.importorskip("pedalboard")
     from training.amp import amplify
@@ -144,6 +160,35 @@ def test_plan_spreads_every_label_over_its_sources_and_keeps_sources_apart(tone_
     assert "merry_orks/female voice (growl)/phrases" in acc
     for j in jobs:  # a job's notes come from its own source only, so a held-out source stays out
         assert all(n.source == j.subset for n in j.notes)
+
+
+def test_oneshots_plan_holds_out_with_their_source_and_adds_accompaniment_negatives() -> None:
+    try:
+        notes = read_manifest(realdata_root())
+    except FileNotFoundError:
+        pytest.skip("../shared/realdata is not beside the repository")
+    jobs = plan_oneshots(notes, 30, seed=0)
+    assert {j.kind for j in jobs} == {"oneshots"} and all(j.subset.endswith(ONESHOTS) for j in jobs)
+    per_label = {j.label: 0 for j in jobs}
+    for j in jobs:
+        per_label[j.label] += j.clips
+    # every label with real notes gets its clips (the female singer has none: Sinsy sings phrases only)
+    assert set(per_label) - {None} == set(LABELS) - {"female singer"}
+    assert all(n == 30 for label, n in per_label.items() if label is not None), per_label
+    assert {j.group for j in jobs if j.label is None} >= {"tonejs_vso2/harp", "tonejs_vso2/french horn"}
+    for j in jobs:
+        assert all(n.source + ONESHOTS == j.subset for n in j.notes)
+
+
+def test_a_variant_subset_is_selected_and_held_out_with_its_source(tmp_path: Path, tone_notes: list[Note]) -> None:
+    jobs = [Job("tones", "melodic", "tones/flute", "flute", 2, 7, 0, tuple(tone_notes)),
+            Job("tones" + ONESHOTS, "oneshots", "tones/flute", "flute", 2, 7, 0, tuple(tone_notes)),
+            Job("others", "melodic", "others/flute", "flute", 2, 7, 0, tuple(tone_notes))]
+    synthesize(tmp_path / "set", jobs, workers=1)
+    sources = load_dataset("synth", tmp_path / "set").sources
+    assert {s.subset for s in select(sources, "tones")} == {"tones", "tones~oneshots"}
+    assert {s.subset for s in select(sources, "tones~oneshots")} == {"tones~oneshots"}
+    assert {s.subset for s in select(sources, "others")} == {"others"}
 
 
 def test_rendered_clips_load_as_a_dataset(tmp_path: Path, tone_notes: list[Note]) -> None:

@@ -118,11 +118,17 @@ def ensure_synth(root: Path, banks: Sequence[str], clips_per_instrument: int, ac
         raise RuntimeError(f"{len(failed)} synthesis jobs failed; rerun to retry them")
 
 
+def _source_of(subset: str) -> str:
+    return subset.split("~", 1)[0]
+
+
 def select(sources: Sequence[ClipSource], names: str | Sequence[str]) -> list[ClipSource]:
-    """Sources whose subset or family is one of ``names`` (comma-separated string or list)."""
+    """Sources whose subset or family is one of ``names`` (comma-separated string or list). A variant subset
+    (``TimGM6mb~textures``, ``weresax~oneshots``) goes with its source: it is the same bank or player, so
+    holding out a source holds out its variants too."""
     wanted = {n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()}
-    chosen = [s for s in sources if s.subset in wanted or s.family in wanted]
-    known = {s.subset for s in sources} | {s.family for s in sources}
+    chosen = [s for s in sources if s.subset in wanted or _source_of(s.subset) in wanted or s.family in wanted]
+    known = {s.subset for s in sources} | {_source_of(s.subset) for s in sources} | {s.family for s in sources}
     unknown = wanted - known
     if unknown:
         raise ValueError(f"no clips in subset or family {', '.join(sorted(unknown))} "

@@ -2,6 +2,7 @@
 
     python -m training.evaluate clips --model M.safetensors --data synth --root DIR --subsets gm6 --out REPORTS
     python -m training.evaluate takes --model M.safetensors --takes TAKES_DIR --out REPORTS
+    python -m training.evaluate notes --model M.safetensors --sources mtg_solosax,splendid_piano --out REPORTS
 
 Clips: each clip is scored the way the analyzer scores a file (2 s windows every 0.5 s, window
 probabilities overlap-added into 0.5 s bins, the clip's score per label = the mean over bins, as
@@ -14,7 +15,9 @@ with accompaniment clips of the same subsets as negatives.
 Takes: for each ground-truth JSON from `training.takes`, `Analyzer.analyze` + `find_regions` (defaults
 of `RegionParams` unless overridden), scored per solo (found when one region of its label covers half
 of it; onset error) and on 1 s segments (sed_eval's segment-based micro F1), with per-label figures.
-Reports go to ``--out`` as .txt, .json and .png.
+Notes: each single-note recording of the named realdata sources, one file at a time through
+`Analyzer.analyze`, named by its best label as `studio-tagger classify` names it: how a sample library's
+one-shots fare. Reports go to ``--out`` as .txt, .json and .png.
 """
 
 from __future__ import annotations
@@ -186,6 +189,33 @@ def _clips(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notes(args: argparse.Namespace) -> int:
+    from training.realdata import read_manifest, realdata_root
+
+    model = load_model(args.model)
+    try:
+        notes = read_manifest(realdata_root(args.realdata))
+    except FileNotFoundError as e:
+        print(e, file=sys.stderr)
+        return 2
+    wanted = {s.strip() for s in args.sources.split(",") if s.strip()}
+    chosen = [n for n in notes if n.source in wanted and n.kind == "note" and n.label in model.labels]
+    missing = wanted - {n.source for n in chosen}
+    if missing:
+        print(f"no labelled notes from {', '.join(sorted(missing))}", file=sys.stderr)
+        return 2
+    analyzer = Analyzer(model, device=args.device, hop=args.hop)
+    scores = analyzer_scores(analyzer, [n.path for n in chosen], args.progress)
+    label_ids = np.array([model.labels.index(n.label) for n in chosen])
+    table, _ = clip_metrics(scores, label_ids, model.labels, "softmax")
+    title = f"{model.name} on single real notes of {', '.join(sorted(wanted))} (one file each)"
+    write_clip_report(args.out, table, None, title, {
+        "model": str(model.path), "sources": sorted(wanted), "scoring": "Analyzer.analyze per file",
+        "hop": args.hop, "device": str(analyzer.device), "summary": metrics_summary(table, None)})
+    print(f"{title}\n{table.to_text()}\nreport in {args.out}")
+    return 0
+
+
 def take_files(paths: Sequence[Path]) -> list[Path]:
     """Ground-truth JSON files: the given files, and every *.json in the given folders."""
     out: list[Path] = []
@@ -262,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     clips.add_argument("--cache", type=Path, default=None, help="decoded-clip cache folder (--in-memory)")
     clips.add_argument("--jobs", type=int, default=2, help="decoding processes (--in-memory)")
     clips.set_defaults(func=_clips)
+
+    notes = sub.add_parser("notes", parents=[common],
+                           help="real notes one file each, as `classify` names them (sample-library use)")
+    notes.add_argument("--sources", default="mtg_solosax,splendid_piano",
+                       help="realdata sources (default: the ones make model holds out)")
+    notes.add_argument("--realdata", type=Path, default=None, help="realdata folder (default ../shared/realdata)")
+    notes.set_defaults(func=_notes)
 
     takes = sub.add_parser("takes", parents=[common], help="solo detection and segment F1 on long takes")
     takes.add_argument("--takes", type=Path, nargs="+", required=True, help="ground-truth JSON files or folders")

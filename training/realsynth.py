@@ -1,6 +1,7 @@
 """Render a Medley-solos-DB-shaped set from real notes and from timbre families outside the GM banks.
 
     python -m training.realsynth --out DIR [--realdata DIR] [--salamander DIR] --clips 600 --seed 0 --jobs 2
+    python -m training.realsynth --oneshots --out DIR2 --clips 150 --seed 0 --jobs 2
 
 Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,splendid_piano``):
 
@@ -8,7 +9,9 @@ Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,s
   (``weresax``, ``bear_sax``, ``mtg_solosax``, ``emily_guitar`` through random amplifier chains,
   ``ixox_flute``, ``splendid_piano``, ``tonejs_vso2``) and ``salamander`` (Salamander Grand Piano);
 * ``stk``: the Synthesis ToolKit's physical models (`training.physical`), family ``physical``;
-* ``sinsy``: a singing voice modelled on a real soprano (`training.singing`), family ``sinsy``.
+* ``sinsy``: a singing voice modelled on a real soprano (`training.singing`), family ``sinsy``;
+* with ``--oneshots`` only: ``SOURCE~oneshots``, the same real notes played one at a time with silence
+  between, as sample libraries hold them (`training.notephrases.oneshots`).
 
 DIR/accompaniment holds the negatives: real horn, bassoon, tuba and trombone lines, harp arpeggios, the female
 growl voice, and key, breath and handling noises. Clips are 16-bit mono WAV at 22.05 kHz (the rate of the
@@ -60,13 +63,15 @@ ACCOMPANIMENT_SHARE = 0.3
 """Accompaniment clips, as a share of all labelled clips."""
 FAMILY = {"stk": "physical", "sinsy": "sinsy"}
 SINSY_CLIPS_PER_PHRASE = 4
+ONESHOTS = "~oneshots"
+"""Suffix of the subsets `plan_oneshots` renders."""
 
 
 @dataclass(frozen=True)
 class Job:
     subset: str
     kind: str
-    """melodic, piano, guitar, arpeggios, passages, stk or sinsy"""
+    """melodic, piano, guitar, arpeggios, passages, oneshots, stk or sinsy"""
     group: str
     """The note group (source/instrument) or the STK voice."""
     label: str | None
@@ -133,6 +138,32 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
         for k, size in enumerate(_split(count, -(-count // chunk))):
             if size:
                 jobs.append(Job(subset, kind, group, label, size, seed, k, members))
+    return jobs
+
+
+def plan_oneshots(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50) -> list[Job]:
+    """Jobs for ``clips`` clips per label of real notes played one at a time (`notephrases.oneshots`), and
+    accompaniment notes played so as negatives; subsets are ``SOURCE~oneshots``, which `training.data.select`
+    takes with their source, so a held-out source's one-shots are held out with it."""
+    by_group = groups(notes)
+    wanted: list[tuple[str, str, str | None, int]] = []
+    for label in LABELS:
+        real = [g for g, v in by_group.items() if v[0].label == label]
+        sources = sorted({g.split("/")[0] for g in real})
+        for source, n_source in zip(sources, _split(clips, len(sources)), strict=True):
+            mine = [g for g in real if g.startswith(source + "/")]
+            wanted += [(source, g, label, n) for g, n in zip(mine, _split(n_source, len(mine)), strict=True)]
+    taught = len({label for _, _, label, _ in wanted})
+    accompaniment = [g for g, v in by_group.items() if v[0].instrument in ACCOMPANIMENT]
+    acc_total = round(clips * taught * ACCOMPANIMENT_SHARE)
+    wanted += [(by_group[g][0].source, g, None, n)
+               for g, n in zip(accompaniment, _split(acc_total, len(accompaniment)), strict=True)]
+    jobs = []
+    for source, group, label, count in wanted:
+        for k, size in enumerate(_split(count, -(-count // chunk))):
+            if size:
+                jobs.append(Job(f"{source}{ONESHOTS}", "oneshots", group, label, size, seed, k,
+                                tuple(by_group[group])))
     return jobs
 
 
@@ -212,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="female-singer clips (default --clips; Sinsy sings at about real time)")
     parser.add_argument("--no-stk", action="store_true", help="leave out the physical models")
     parser.add_argument("--no-sinsy", action="store_true", help="leave out the Sinsy voice")
+    parser.add_argument("--oneshots", action="store_true",
+                        help="render only real notes played one at a time (subsets SOURCE~oneshots), and "
+                             "accompaniment notes so played as negatives")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--progress", action="store_true")
@@ -224,16 +258,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if str(args.salamander) != "none":
         folder = args.salamander or fetch_salamander(SALAMANDER_CACHE)
         notes += salamander_notes(folder)
+    if args.oneshots:
+        return _render(args.out, plan_oneshots(notes, args.clips, args.seed), args.jobs, args.progress)
     stk = not args.no_stk and physical.available()
     sinsy = not args.no_sinsy and singing.available()
     if not args.no_stk and not stk:
         parser.exit(2, f"{parser.prog}: stk-demo is missing (Debian package stk); or pass --no-stk\n")
     if not args.no_sinsy and not sinsy:
         parser.exit(2, f"{parser.prog}: pysinsy is missing (pip install pysinsy 'setuptools<81'); or pass --no-sinsy\n")
-    jobs = plan(notes, args.clips, args.seed, stk, sinsy, singing_clips=args.singing_clips)
+    return _render(args.out, plan(notes, args.clips, args.seed, stk, sinsy, singing_clips=args.singing_clips),
+                   args.jobs, args.progress)
+
+
+def _render(out: Path, jobs: Sequence[Job], workers: int, show_progress: bool) -> int:
     start = time.monotonic()
-    count, failed = synthesize(args.out, jobs, args.jobs, args.progress)
-    print(f"{count} clips in {args.out} ({len(jobs)} jobs, {len(failed)} failed) in "
+    count, failed = synthesize(out, jobs, workers, show_progress)
+    print(f"{count} clips in {out} ({len(jobs)} jobs, {len(failed)} failed) in "
           f"{time.monotonic() - start:.0f} s", file=sys.stderr)
     return 1 if failed else 0
 
