@@ -206,7 +206,7 @@ def test_piano_texture_variants_play_what_the_two_handed_phrases_do_not() -> Non
     """Single lines, comping chords in the middle, a melody over sparse bass: within the piano's range,
     and far less often than `_piano` two hands sounding at once over a low left hand."""
     rng = np.random.default_rng(5)
-    style = TEXTURE_VARIANTS["piano"]
+    style = TEXTURE_VARIANTS["piano"]["piano"]
     assert style.name == "piano" and style.programs == LABEL_STYLES["piano"].programs
     single, low_hand = 0, 0
     for _ in range(60):
@@ -219,6 +219,17 @@ def test_piano_texture_variants_play_what_the_two_handed_phrases_do_not() -> Non
     assert single >= 5 and sum(min(n.pitch for n in p.notes) < 48 for p in two_hands) > 2 * low_hand
 
 
+def test_oneshot_variants_play_single_notes_with_silence_between() -> None:
+    rng = np.random.default_rng(2)
+    assert set(TEXTURE_VARIANTS["oneshots"]) == set(LABELS)
+    for style in TEXTURE_VARIANTS["oneshots"].values():
+        phrase = random_phrase(style, rng)
+        notes = sorted(phrase.notes, key=lambda n: n.start)
+        assert notes and all(style.low <= n.pitch <= style.high for n in notes)
+        assert all(0.5 <= n.end - n.start <= 4.1 for n in notes)
+        assert all(b.start - a.end >= 0.35 for a, b in zip(notes, notes[1:], strict=False))  # one at a time
+
+
 @needs_tim
 def test_texture_variants_are_subsets_of_their_own(tmp_path: Path) -> None:
     jobs = plan(["TimGM6mb"], 2, 0, seed=0, variants=["piano"])
@@ -229,3 +240,10 @@ def test_texture_variants_are_subsets_of_their_own(tmp_path: Path) -> None:
     textured = [r for r in rows if r.subset == "TimGM6mb~textures"]
     assert len(textured) == 2 and all(r.label == "piano" and r.extra["family"] == "gm6" for r in textured)
     assert len({r.song_id for r in rows}) == len(rows), "song ids stay unique beside the plain bank's"
+    shots = plan(["TimGM6mb"], 1, 0, seed=0, variants=["oneshots"])
+    assert {j.subset for j in shots} == {"TimGM6mb~oneshots"} and {j.instrument for j in shots} == set(LABELS)
+    _, failed = synthesize(tmp_path, shots, workers=2)
+    assert not failed
+    ids = {r.song_id for r in read_metadata(tmp_path) if r.subset == "TimGM6mb~oneshots"}
+    assert len(ids) == len(LABELS) and not ids & {r.song_id for r in rows}, \
+        "one-shot song ids stay apart from the textures' and the bank's"

@@ -137,11 +137,14 @@ ACCOMPANIMENT_STYLES: dict[str, Style] = {
 }
 
 
-TEXTURE_VARIANTS: dict[str, Style] = {
-    # The labels' styles with textures their phrases above do not hold; rendered only when asked
-    # (`training.synth --variants piano`), so the sets `make model` renders stay as they were.
-    "piano": replace(LABEL_STYLES["piano"], texture="piano textures"),
+TEXTURE_VARIANTS: dict[str, dict[str, Style]] = {
+    # The labels' styles in textures their phrases above do not hold, by variant; rendered only when asked
+    # (`training.synth --variants piano,oneshots`), so the sets `make model` renders stay as they were.
+    "piano": {"piano": replace(LABEL_STYLES["piano"], texture="piano textures")},
+    "oneshots": {name: replace(style, texture="oneshots") for name, style in LABEL_STYLES.items()},
 }
+VARIANT_SUBSETS = {"piano": "textures", "oneshots": "oneshots"}
+"""The subset suffix of each variant (``BANK~textures``, ``BANK~oneshots``)."""
 
 
 def get_style(name: str) -> Style:
@@ -497,6 +500,19 @@ def _arpeggio(style: Style, w: _Writer, bars: int) -> None:
 KICK, SNARE, HAT, OPEN_HAT, CRASH, RIDE, TOMS = 36, 38, 42, 46, 49, 51, (45, 47, 50)
 
 
+def _oneshots(style: Style, w: _Writer, bars: int) -> None:
+    """Single notes anywhere in the instrument's range, each held 0.6-4 s and left to ring out, with silence
+    between: a sample library's one-shots, or a player's test notes. Every other texture is a phrase, and
+    0.4.2 named 3 of 62 real piano notes played one at a time (`python -m training.evaluate notes`)."""
+    rng, beat = w.rng, w.harmony.beat
+    end = bars * BEATS_PER_BAR
+    t = float(rng.uniform(0.0, 0.5)) / beat
+    while t < end:
+        held = float(rng.uniform(0.6, 4.0)) / beat
+        w.note(t, held, int(rng.integers(style.low, style.high + 1)), float(rng.uniform(45, 120)))
+        t += held + float(rng.uniform(0.4, 1.6)) / beat  # the release rings into the gap
+
+
 def _drums(style: Style, w: _Writer, bars: int) -> None:
     """A sixteenth-note grid groove with a crash on the first bar and a tom fill every fourth bar."""
     rng = w.rng
@@ -525,7 +541,7 @@ def _drums(style: Style, w: _Writer, bars: int) -> None:
 
 _TEXTURES = {
     "melody": _melodic, "voice": _melodic, "violin": _melodic, "guitar": _guitar, "piano": _piano,
-    "piano textures": _piano_textures, "bass": _bass, "pad": _pad, "arpeggio": _arpeggio, "drums": _drums,
+    "piano textures": _piano_textures, "oneshots": _oneshots, "bass": _bass, "pad": _pad, "arpeggio": _arpeggio, "drums": _drums,
 }
 
 

@@ -2,11 +2,11 @@
 
     python -m training.synth --out DIR --banks FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank \\
         --clips-per-instrument N --accompaniment-clips M --seed 0 --jobs 2 [--timbre-shifts=-3,3]
-        [--variants piano]
+        [--variants piano,oneshots]
 
 DIR is a Medley-solos-DB root for the eight labels (subset = bank name, or BANK+K / BANK-K for a render
-with its timbre shifted by K semitones, BANK~textures for a label played in the textures of
-`training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
+with its timbre shifted by K semitones, BANK~textures or BANK~oneshots for labels played in the textures
+of `training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
 second root in the same layout for other instruments (instrument_id -1).
 Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1 dBFS.
 
@@ -52,6 +52,7 @@ from training.phrases import (
     ACCOMPANIMENT_STYLES,
     LABEL_STYLES,
     TEXTURE_VARIANTS,
+    VARIANT_SUBSETS,
     Style,
     get_style,
     random_phrase,
@@ -89,18 +90,19 @@ class Job:
     seed: int
     shift: int = 0
     """Timbre shift in semitones (see `training.render.render`); 0 renders the bank as it is."""
-    variant: bool = False
-    """Played in the label's `TEXTURE_VARIANTS` style instead of its own."""
+    variant: str = ""
+    """A `TEXTURE_VARIANTS` name: played in that variant's style instead of the label's own."""
 
     @property
     def subset(self) -> str:
         """The metadata subset: the bank, with the shift appended (``FluidR3_GM+3``) for shifted renders
-        and ``~textures`` for a texture variant."""
-        return (f"{self.bank}{self.shift:+d}" if self.shift else self.bank) + ("~textures" if self.variant else "")
+        and the variant's suffix (``~textures``, ``~oneshots``) for a texture variant."""
+        bank = f"{self.bank}{self.shift:+d}" if self.shift else self.bank
+        return f"{bank}~{VARIANT_SUBSETS[self.variant]}" if self.variant else bank
 
     @property
     def style(self) -> Style:
-        return TEXTURE_VARIANTS[self.instrument] if self.variant else get_style(self.instrument)
+        return TEXTURE_VARIANTS[self.variant][self.instrument] if self.variant else get_style(self.instrument)
 
     @property
     def label_id(self) -> int:
@@ -134,23 +136,23 @@ def plan(banks: Sequence[str], clips_per_instrument: int, accompaniment_clips: i
          shifts: Sequence[int] = (0,), variants: Sequence[str] = ()) -> list[Job]:
     """Every job: per bank and timbre shift, ``clips_per_instrument`` clips of each label and
     ``accompaniment_clips`` clips spread evenly over the accompaniment instruments, each split over the
-    programs the bank has. With ``variants`` (labels of `TEXTURE_VARIANTS`), only those labels, in their
-    variant textures."""
+    programs the bank has. With ``variants`` (names of `TEXTURE_VARIANTS`), only the labels each variant
+    plays, in its textures."""
     jobs = []
     for bank, shift in ((b, k) for b in banks for k in shifts):
         if variants:
-            wanted = [(TEXTURE_VARIANTS[label], clips_per_instrument) for label in variants]
+            wanted = [(style, clips_per_instrument, v) for v in variants for style in TEXTURE_VARIANTS[v].values()]
         else:
-            wanted = [(s, clips_per_instrument) for s in LABEL_STYLES.values()]
+            wanted = [(s, clips_per_instrument, "") for s in LABEL_STYLES.values()]
             per_acc = split_counts(accompaniment_clips, [1.0] * len(ACCOMPANIMENT_STYLES))
-            wanted += list(zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True))
-        for style, count in wanted:
+            wanted += [(s, n, "") for s, n in zip(ACCOMPANIMENT_STYLES.values(), per_acc, strict=True)]
+        for style, count, variant in wanted:
             programs = style_programs(style, get_soundfont(bank))
             if not programs or count == 0:
                 continue
             for (program, _), n in zip(programs, split_counts(count, [w for _, w in programs]), strict=True):
                 for chunk, size in enumerate(split_counts(n, [1.0] * -(-n // CHUNK_CLIPS))):
-                    jobs.append(Job(bank, style.name, program, chunk, size, seed, shift, bool(variants)))
+                    jobs.append(Job(bank, style.name, program, chunk, size, seed, shift, variant))
     return jobs
 
 
@@ -164,7 +166,7 @@ def _song_base(job: Job) -> int:
     slot = job.program + (128 if job.style.drums else 0)
     variant = job.shift % (2 * MAX_SHIFT + 1)  # 0 unshifted, so those ids are what they always were
     if job.variant:  # a texture variant: ids of their own, past every shift's
-        variant += 2 * MAX_SHIFT + 1
+        variant += (2 * MAX_SHIFT + 1) * (1 + list(TEXTURE_VARIANTS).index(job.variant))
     return (((variant * 100 + bank_index) * 256 + slot) * 1000 + job.chunk) * 1000
 
 
@@ -293,8 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "a non-zero one moving its spectral envelope (same pitches) as subset BANK+K "
                              "(write a leading minus as --timbre-shifts=-3,3)")
     parser.add_argument("--variants", default="",
-                        help=f"render only these labels, in the textures their own phrases lack "
-                             f"(comma-separated: {', '.join(TEXTURE_VARIANTS)})")
+                        help="render only texture variants the plain phrases lack (comma-separated): piano "
+                             "(single lines, comping chords, melody over sparse bass), oneshots (every label's "
+                             "single notes with silence between)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel renders")
     parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
     args = parser.parse_args(argv)
