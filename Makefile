@@ -97,7 +97,8 @@ model-accurate: setup
 # in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then
 # banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only);
 # the held-out real sources as clips and as solos in long takes over a real bed; accompaniment-only takes of
-# every family (false regions per minute).
+# every family (false regions per minute); then what the phrases do not play: FreePats piano in single lines
+# and comping chords, FreePats single notes of every label, and the held-out real notes one file each.
 MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
@@ -131,6 +132,15 @@ evaluate: setup
 			--accompaniment-only; done
 	$(PY) -m training.realtakes --out $(DATA)/accompaniment_takes --accompaniment-only --minutes 3 --seed 600 --count 2
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/accompaniment_takes --out reports/accompaniment
+	$(PY) -m training.synth --out $(DATA)/synth_pianotex_freepats --banks FreePats --variants piano \
+		--clips-per-instrument 200 --seed 50 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_pianotex_freepats --in-memory \
+		--no-negatives --out reports/clips-pianotex-freepats
+	$(PY) -m training.synth --out $(DATA)/synth_oneshots_freepats --banks FreePats --variants oneshots \
+		--clips-per-instrument 100 --seed 50 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_oneshots_freepats --in-memory \
+		--no-negatives --out reports/clips-oneshots-freepats
+	$(PY) -m training.evaluate notes --model $(MODEL) --sources $(HELD_OUT) --out reports/notes-heldout-real
 
 clean:
 	rm -rf $(VENV) .pytest_cache
