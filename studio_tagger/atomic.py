@@ -110,7 +110,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *, encoding: st
         raise _refused(target, errno.EISDIR)
     tmp, fd = _create_temp(target)
     try:
-        text_args = {} if mode == "wb" else {"encoding": encoding, "newline": newline}
+        # A file name that is not valid UTF-8 (a Latin-1 name on a Linux disk) reaches Python as lone
+        # surrogates; written back as the bytes it was, a record or export naming it never fails to save.
+        text_args = {} if mode == "wb" else {"encoding": encoding, "newline": newline, "errors": "surrogateescape"}
         with os.fdopen(fd, mode, **text_args) as f:
             try:
                 yield f

@@ -58,7 +58,7 @@ def read_autosave(folder: str | os.PathLike, recording: str | os.PathLike) -> Au
     autosave file is left where it is, but never stops a recording from opening)."""
     path = autosave_path(folder, recording)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8", errors="surrogateescape"))
         if not isinstance(data, dict) or data.get("format") != AUTOSAVE_FORMAT:
             return None
         edits = data["edits"]

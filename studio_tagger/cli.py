@@ -331,7 +331,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     params = region_params_from(args)
     ahead = _decode_ahead(args.file, args.model, args.device)
     try:
-        from .analysis import Analyzer, find_regions
+        from .analysis import Analyzer
         from .outputs import export_result, write_analysis_json
 
         analyzer = Analyzer(args.model, device=args.device, hop=args.hop)
@@ -350,11 +350,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     finally:
         if ahead is not None:
             ahead.close()
-    # A file shorter than one window only fills a window with padding: whatever it scores is not a
-    # finding, so it gets no regions and the summary says why instead of "0 regions".
-    too_short = result.duration < result.window
-    regions = [] if too_short else find_regions(result.times, result.activity, result.labels, params,
-                                                duration=result.duration)
+    # A file shorter than one window only fills a window with padding: it gets no regions, and the summary
+    # says why instead of "0 regions".
+    too_short = result.shorter_than_window
+    regions = result.regions(params)
     written = []
     if args.json:
         with _open_output(args.json) as f:
@@ -377,7 +376,8 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
     from .timefmt import clock
 
     if too_short:
-        print(f"{file}: {result.duration:.2f} s, shorter than the {result.window:g} s window: nothing to analyse")
+        print(f"{file}: {result.duration:.2f} s, shorter than the {result.window:g} s window: scored as one "
+              f"window filled out with silence (classify names it), no regions")
     else:
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
         print(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
@@ -717,6 +717,9 @@ def run() -> None:
     are flushed first."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as its bytes, as ls does
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape")
     argv = sys.argv[1:]
     if argv and argv[0] in (*QUICK_EXIT, "batch"):
         # batch too: it then writes its summary and ends its workers as on Ctrl+C (they are spawned, not

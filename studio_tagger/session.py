@@ -256,7 +256,7 @@ def load_session(path: str | os.PathLike) -> Session:
     """Read a session; a missing or stale cache is dropped silently (views rebuild it)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(p.read_text(encoding="utf-8", errors="surrogateescape"))
     except FileNotFoundError as exc:
         raise SessionError(f"{p}: no such file") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

@@ -75,14 +75,18 @@ def check_results(out: Path, root: Path, good: list[Path], bad: list[Path], mode
         row = by_path[str(path)]
         assert row["status"] == "done" and row["error"] is None and row["key"] == key
         assert row["duration"] == expected["duration"] and row["regions"] == len(expected["regions"])
+        means = {}
         for label in expected["labels"]:
             active = sum(r["end"] - r["start"] for r in expected["regions"] if r["label"] == label)
             column = [a[expected["labels"].index(label)] for a in expected["activity"]]
-            mean = sum(column) / len(column)
+            means[label] = sum(column) / len(column)
             assert abs(row[f"{label}: seconds active"] - active) < 1e-3
-            assert abs(row[f"{label}: mean score"] - mean) < 1e-4
+            assert abs(row[f"{label}: mean score"] - means[label]) < 1e-4
+        best = max(means, key=means.get)  # the label classify gives it
+        assert row["label"] == best and abs(row["score"] - means[best]) < 1e-4
         assert rows[str(path)]["status"] == "done"
     for path in bad:
         row = by_path[str(path)]
         assert row["status"] == "failed" and row["error"].startswith(f"{path}: ") and row["duration"] is None
+        assert row["label"] is None
         assert not (out / f"{path.relative_to(root).as_posix()}.json").exists()

@@ -395,3 +395,29 @@ def test_threads_per_worker_can_be_chosen_for_local_workers_only(tmp_path, capsy
     assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--threads", "1",
                  "--scheduler", "tcp://127.0.0.1:1"]) == 2
     assert "--nthreads" in capsys.readouterr().err
+
+
+def test_a_file_name_that_is_not_utf8_is_tagged_like_any_other(tmp_path, random_model_path, capsys):
+    # A Latin-1 name on a Linux disk ('Crescendo' with é as byte 0xE9): Python holds it with a surrogate.
+    # It stopped a whole batch (its record could not be written) and classify called the file unreadable.
+    root = tmp_path / "library"
+    root.mkdir()
+    from audiogen import tone_burst
+    import soundfile as sf
+
+    data = tone_burst(2.5, 16000, 0.2, 2.3)[:, 0]
+    try:
+        odd = Path(os.fsdecode(bytes(root) + b"/Cr\xe9scendo.wav"))
+        sf.write(os.fsencode(odd), data, 16000)
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    sf.write(str(root / "plain.wav"), data, 16000)
+    model = ["--model", str(random_model_path)]
+    assert main(["classify", str(odd), *model, "--csv", str(tmp_path / "c.csv"), "-q"]) == 0
+    assert (tmp_path / "c.csv").read_bytes().count(b"Cr\xe9scendo.wav") == 1  # named as the disk names it
+    assert main(["analyze", str(odd), *model, "--json", str(tmp_path / "a.json"), "-q"]) == 0
+    argv = ["batch", str(root), "--out", str(tmp_path / "out"), *model, "--workers", "1", "--export", "audacity"]
+    assert main(argv) == 0
+    assert "2 recordings (2 tagged now, 0 already done), 0 failed" in capsys.readouterr().out
+    assert main(argv) == 0  # its record reads back: nothing is redone
+    assert "(0 tagged now, 2 already done)" in capsys.readouterr().out

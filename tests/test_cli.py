@@ -249,8 +249,13 @@ def test_a_file_shorter_than_one_window_says_so(tmp_path, write_audio, random_mo
     assert main(["analyze", str(short), "--model", str(random_model_path), "--threshold", "0.0",
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "shorter than the 2 s window: nothing to analyse" in printed and "0 regions" not in printed
+    assert "shorter than the 2 s window: scored as one window" in printed and "0 regions" not in printed
     assert json.loads(out.read_text(encoding="utf-8"))["regions"] == []  # even a threshold of 0 finds nothing
+    # batch writes what analyze writes: no region over the padding either (it had one per lane)
+    results = tmp_path / "results"
+    assert main(["batch", str(short), "--out", str(results), "--model", str(random_model_path), "--threshold",
+                 "0.0", "--min-duration", "0", "--workers", "1", "-q"]) == 0
+    assert json.loads((results / "blip.wav.json").read_text(encoding="utf-8"))["regions"] == []
 
 
 def test_a_json_export_finds_its_recording_from_anywhere(tmp_path, take, random_model_path, monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..audio import AudioError, AudioInfo
 from ..features.params import FeatureParams
-from .regions import Region
+from .regions import Region, RegionParams, find_regions
 
 
 class Cancelled(Exception):
@@ -52,6 +52,19 @@ class AnalysisResult:
             "activity": [[round(float(p), 5) for p in row] for row in self.activity],
             "regions": [r.to_dict() for r in (regions or [])],
         }
+
+    @property
+    def shorter_than_window(self) -> bool:
+        """Whether the file fills less than one window: its scores still say what it sounds like (a
+        one-shot's label), but a region over padding is not a finding."""
+        return self.duration < self.window
+
+    def regions(self, params: RegionParams | None = None) -> list[Region]:
+        """The file's regions (`find_regions` with ``params``); none for a file shorter than one window,
+        as `analyze` and `batch` both report it."""
+        if self.shorter_than_window:
+            return []
+        return find_regions(self.times, self.activity, self.labels, params, duration=self.duration)
 
     def mean_scores(self) -> dict[str, float]:
         """One score per label for the whole file: the mean activity (what `classify` reports)."""

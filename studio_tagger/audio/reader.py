@@ -93,7 +93,9 @@ def _check_path(path: Path) -> None:
 def _open(path: Path) -> sf.SoundFile | FfmpegReader:
     _check_path(path)
     try:
-        return sf.SoundFile(str(path))
+        # libsndfile takes bytes as they are; a str it encodes strictly, which fails on a name that is not
+        # valid UTF-8 (Python holds its bytes as surrogates). Windows paths are UTF-16 and go as str.
+        return sf.SoundFile(str(path) if os.name == "nt" else os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         what = _looks_like(path)
         if what is None and ffmpeg.wanted(path):

@@ -76,7 +76,7 @@ def export_path(out: Path, key: str, fmt: str) -> Path:
 def read_record(path: Path) -> dict | None:
     """A record, or None when there is none or it is not one (a stray or damaged file is redone)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8", errors="surrogateescape"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if isinstance(data, dict) and data.get("format") == RECORD_FORMAT and data.get("status") in ("done", "failed"):

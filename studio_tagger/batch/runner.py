@@ -195,6 +195,6 @@ def _lost(task: Task, exc: BaseException | None) -> dict:
     with suppress(OSError):  # the recording's identity, so that the next run keeps this failure
         st = Path(task.path).stat()
         record.update(size=st.st_size, mtime_ns=st.st_mtime_ns, content_hash=content_hash(task.path))
-    with suppress(OSError):  # else it stays in this run's summary only, and the next run tries again
+    with suppress(OSError, ValueError):  # else it stays in this run's summary only; the next run tries again
         write_record(record_path(Path(task.out), task.key), record)
     return record

@@ -1,7 +1,8 @@
 """The archive's summary table, rebuilt from the per-recording records on every run.
 
 One row per recording found (and one per entry the walk could not read): path, result key, content hash,
-size, duration, model, status, error, regions, then two columns per instrument, the seconds it is active
+size, duration, model, status, error, regions, the label `classify` would give it and its score, then two
+columns per instrument, the seconds it is active
 (the total length of its regions) and its mean score over the recording. Written as CSV always and as
 Parquet when pyarrow is installed (the `cluster` extra), both atomically.
 """
@@ -16,9 +17,9 @@ from ..atomic import atomic_write
 
 SUMMARY_STEM = "summary"
 BASE_COLUMNS = ("path", "key", "content_hash", "size", "duration", "sample_rate", "model", "status", "error",
-                "notices", "regions")
+                "notices", "regions", "label", "score")
 _INTS = {"size", "sample_rate", "regions"}
-_STRINGS = {"path", "key", "content_hash", "model", "status", "error", "notices"}
+_STRINGS = {"path", "key", "content_hash", "model", "status", "error", "notices", "label"}
 
 
 def active_column(label: str) -> str:
@@ -43,13 +44,25 @@ def summary_rows(records: Sequence[dict], problems: Sequence[tuple[str, str]] = 
         row = {name: r.get(name) for name in BASE_COLUMNS}
         row["model"] = r.get("model", {}).get("id")
         row["notices"] = "; ".join(r.get("notices") or []) or None  # e.g. a WAV cut short of its header
+        means = r.get("mean_score") or {}
+        if means:  # what `classify` names the recording: its best mean score (a sample library's one-shots)
+            row["label"] = max(means, key=means.get)
+            row["score"] = means[row["label"]]
         for label in labels:
             row[active_column(label)] = r.get("seconds_active", {}).get(label)
-            row[score_column(label)] = r.get("mean_score", {}).get(label)
+            row[score_column(label)] = means.get(label)
         rows.append(row)
     for path, reason in problems:
         rows.append({"path": path, "status": "unreadable", "error": reason})
     return rows
+
+
+def _utf8(value: object) -> object:
+    """Parquet strings must be UTF-8: a file name that is not (Python holds its bytes as surrogates) gets
+    U+FFFD where its odd bytes were; the CSV keeps the bytes themselves."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def write_summary(out: Path, records: Sequence[dict], problems: Sequence[tuple[str, str]] = ()) -> list[Path]:
@@ -71,7 +84,8 @@ def write_summary(out: Path, records: Sequence[dict], problems: Sequence[tuple[s
         return written
     schema = pa.schema([(c, pa.int64() if c in _INTS else pa.string() if c in _STRINGS else pa.float64())
                         for c in columns])
-    table = pa.table({c: [row.get(c) for row in rows] for c in columns}, schema=schema)
+    table = pa.table({c: [_utf8(row.get(c)) if c in _STRINGS else row.get(c) for row in rows] for c in columns},
+                     schema=schema)
     parquet_path = out / f"{SUMMARY_STEM}.parquet"
     with atomic_write(parquet_path, "wb") as f:
         pq.write_table(table, f)

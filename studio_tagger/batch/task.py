@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..analysis import Analyzer, RegionParams, find_regions
+from ..analysis import Analyzer, RegionParams
 from ..atomic import atomic_write
 from ..oneline import one_line
 from ..outputs import export_result, write_analysis_json
@@ -120,8 +120,7 @@ def tag_file(task: Task) -> dict:
         record["content_hash"] = content_hash(source)
         analyzer = analyzer_for(task.model, task.device, task.hop)
         result = analyzer.analyze(source)
-        regions = find_regions(result.times, result.activity, result.labels, RegionParams(**task.params),
-                               duration=result.duration)
+        regions = result.regions(RegionParams(**task.params))
         target = result_path(out, task.key)
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(target, "w") as f:

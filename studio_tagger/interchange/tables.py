@@ -100,7 +100,7 @@ def load_json_document(path: Path, what: str) -> object:
     """A parsed UTF-8 JSON file; MarkerFileError "PATH: no such file" or "PATH: not WHAT (reason)" when it
     cannot be read or parsed (``what``: the kinds of document the caller accepts)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8", errors="surrogateescape"))
     except FileNotFoundError as exc:
         raise MarkerFileError(f"{path}: no such file") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -45,7 +45,7 @@ def text_writer(render: Callable[[Sequence[Marker], ExportContext], str]) -> Wri
     """A format writer from a function that renders the whole file as text (UTF-8, no BOM)."""
 
     def write(out: BinaryIO, markers: Sequence[Marker], ctx: ExportContext) -> None:
-        out.write(render(markers, ctx).encode("utf-8"))
+        out.write(render(markers, ctx).encode("utf-8", errors="surrogateescape"))  # see atomic_write
 
     return write
 
