@@ -402,8 +402,8 @@ def test_a_file_name_that_is_not_utf8_is_tagged_like_any_other(tmp_path, random_
     # It stopped a whole batch (its record could not be written) and classify called the file unreadable.
     root = tmp_path / "library"
     root.mkdir()
-    from audiogen import tone_burst
     import soundfile as sf
+    from audiogen import tone_burst
 
     data = tone_burst(2.5, 16000, 0.2, 2.3)[:, 0]
     try:
