@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .analysis.regions import RegionParams
 from .atomic import atomic_write
+from .counted import counted
 from .session import Edit, params_from_dict, params_to_dict
 
 AUTOSAVE_FORMAT = "studio-tagger-autosave"
@@ -79,4 +80,4 @@ def remove_autosave(folder: str | os.PathLike, recording: str | os.PathLike) -> 
 
 def describe(edits: Sequence[Edit]) -> str:
     """'3 region edits' for a dialog."""
-    return f"{len(edits)} region edit{'s' if len(edits) != 1 else ''}"
+    return counted(len(edits), "region edit")

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .counted import counted
 from .oneline import one_line
 
 if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
@@ -238,25 +239,32 @@ def cmd_classify(args: argparse.Namespace) -> int:
     _refuse_overwriting(args.files, [args.json, args.csv])
     analyzer = Analyzer(args.model, device=args.device)
     rows, failed = [], 0
-    for path in args.files:
-        bar = _progress(Path(path).name, args.quiet)
-        try:
-            result = analyzer.analyze(path, progress=bar.update, notice=_notice(bar, path))
-        except Exception as exc:  # one unreadable file of many: the others are still named and written
-            if args.debug or len(args.files) == 1:
-                raise
-            bar.message(f"studio-tagger: error: {_naming(path, one_line(exc))}")
-            failed += 1
-            continue
-        finally:
-            bar.close()
-        scores = result.mean_scores()
-        label = max(scores, key=scores.get)
-        rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
-        if not args.quiet and args.json != "-" and args.csv != "-":
-            print(f"{path}\t{label}\t{scores[label]:.3f}")
-    if failed == len(args.files):  # nothing to write: an empty table would read like a result
-        raise CliError(f"none of the {failed} files could be read (named above)")
+    n = len(args.files)
+    # One bar for a library of files (files done, overall ETA); a single file's bar names it.
+    bar = _progress(Path(args.files[0]).name if n == 1 else "classify", args.quiet)
+    try:
+        for i, path in enumerate(args.files):
+            def step(fraction: float, rate: str = "", i: int = i) -> None:
+                bar.update((i + fraction) / n, rate if n == 1 else f"{i + (fraction >= 1.0)}/{n} files")
+
+            try:
+                result = analyzer.analyze(path, progress=step, notice=_notice(bar, path))
+            except Exception as exc:  # one unreadable file of many: the others are still named and written
+                if args.debug or n == 1:
+                    raise
+                bar.message(f"studio-tagger: error: {_naming(path, one_line(exc))}")
+                failed += 1
+                rows.append({"file": path, "label": None, "scores": {}, "error": one_line(exc)})
+                continue
+            scores = result.mean_scores()
+            label = max(scores, key=scores.get)
+            rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
+            if not args.quiet and args.json != "-" and args.csv != "-":
+                bar.message(f"{path}\t{label}\t{scores[label]:.3f}", stream=sys.stdout)
+    finally:
+        bar.close()
+    if failed == n:  # nothing to write: an empty table would read like a result
+        raise CliError(f"none of the {failed} files could be classified (named above)")
     if args.json:
         with _open_output(args.json) as f:
             json.dump(rows, f, indent=2, ensure_ascii=False)
@@ -265,12 +273,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
         labels = list(analyzer.model.labels)
         with _open_output(args.csv) as f:
             writer = csv.writer(f)
-            writer.writerow(["file", "label", *labels])
-            for row in rows:
-                writer.writerow([row["file"], row["label"], *(row["scores"][k] for k in labels)])
+            writer.writerow(["file", "label", *labels, "error"])
+            for row in rows:  # a file that failed keeps its row, so a library's table misses none
+                writer.writerow([row["file"], row["label"] or "", *(row["scores"].get(k, "") for k in labels),
+                                 row.get("error", "")])
     if failed:
-        raise CliError(f"{failed} of {len(args.files)} files could not be read (named above); the others "
-                       "were classified")
+        raise CliError(f"{failed} of {n} files could not be classified (named above, and in the outputs' "
+                       "error field); the others were")
     return 0
 
 
@@ -381,7 +390,7 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
     else:
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
         print(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
-              f"{len(regions)} region{'' if len(regions) == 1 else 's'}")
+              f"{counted(len(regions), 'region')}")
         counts = Counter(r.label for r in regions)
         if counts:
             print("  " + ", ".join(f"{label} {counts[label]}" for label in result.labels if label in counts))
@@ -440,6 +449,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _check_exports([(f, "") for f in exports])
     # Absolute: Dask workers write the results from their own working folder.
     out = Path(os.path.abspath(args.out))
+    if out.exists() and not out.is_dir():
+        raise CliError(f"{out}: is a file; --out names the folder the results go to")
     for root in args.roots:
         if out.exists() and Path(root).exists() and os.path.samefile(out, root):
             raise CliError(f"{out}: is a folder of the archive; choose a separate results folder")
@@ -466,6 +477,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         bar.close()
     if not args.quiet:
         _print_batch_report(report, out)
+    if not report.records and report.passed_over:
+        patterns = ", ".join(parse_include(args.include))
+        raise CliError(f"no recordings: {counted(report.passed_over, 'file')} under the roots matched none of "
+                       f"--include {patterns} (patterns match whole names, as in '*.wav')")
     failed, unreadable = len(report.failed), len(report.problems)
     if failed or unreadable:
         raise CliError(f"{failed} of {len(report.records)} recordings failed and {unreadable} entries were "
@@ -478,11 +493,15 @@ def _print_batch_report(report, out: Path) -> None:
     tally = report.tally
     for path, reason in report.problems:
         print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
-    print(f"{out}: {len(report.records)} recordings ({tally.files} tagged now, {report.skipped} already done), "
-          f"{len(report.failed)} failed, {len(report.problems)} unreadable")
+    passed = f", {counted(report.passed_over, 'other file')} passed over" if report.passed_over else ""
+    print(f"{out}: {counted(len(report.records), 'recording')} ({tally.files} tagged now, {report.skipped} "
+          f"already done), {len(report.failed)} failed, {len(report.problems)} unreadable{passed}")
     if tally.files:
-        print(f"tagged {tally.audio_seconds / 3600:.2f} h of audio in {report.wall:.1f} s "
-              f"({tally.speed:.0f}x real time) on {report.backend}")
+        # a sample library is minutes of audio, an archive hours: "0.00 h ... (0x real time)" said nothing
+        audio = tally.audio_seconds
+        amount = f"{audio / 3600:.2f} h" if audio >= 3600 else f"{audio / 60:.1f} min" if audio >= 60 else f"{audio:.1f} s"
+        speed = f"{tally.speed:.0f}" if tally.speed >= 10 else f"{tally.speed:.1f}"
+        print(f"tagged {amount} of audio in {report.wall:.1f} s ({speed}x real time) on {report.backend}")
     print(f"summary: {', '.join(str(p) for p in report.summary)}")
 
 

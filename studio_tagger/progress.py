@@ -41,12 +41,15 @@ class ProgressBar:
         self.stream.flush()
         self._drawn = True
 
-    def message(self, text: str) -> None:
-        """One line on the stream (always, even when the bar is off), the bar redrawn below it."""
+    def message(self, text: str, stream: TextIO | None = None) -> None:
+        """One line on ``stream`` (default the bar's; always, even when the bar is off), the bar redrawn
+        below it at its next update."""
         if self._drawn:
             self.stream.write("\r\033[K")  # clear the bar's line first
-        self.stream.write(text + "\n")
-        self.stream.flush()
+            self.stream.flush()
+        out = stream or self.stream
+        out.write(text + "\n")
+        out.flush()
         self._last_draw = 0.0
 
     def close(self) -> None:

@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from archivegen import check_results, make_archive
+from audiogen import tone_burst
 
 from studio_tagger.batch import BatchOptions, parse_include, run_batch, walk
 from studio_tagger.batch.backends import PoolBackend
+from studio_tagger.batch.ledger import record_path
 from studio_tagger.cli import main
 
 pytest.importorskip("pyarrow")
@@ -240,6 +243,46 @@ def test_batch_usage_errors(tmp_path, capsys):
     assert "take a FORMAT only" in capsys.readouterr().err
     assert main(["batch", str(tmp_path), "--out", str(tmp_path / "r"), "--export", "nope"]) == 2
     assert "unknown export format 'nope'" in capsys.readouterr().err
+    (tmp_path / "victim.wav").write_bytes(b"RIFF")
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "victim.wav")]) == 1
+    assert "victim.wav: is a file; --out names the folder" in capsys.readouterr().err
+    assert (tmp_path / "victim.wav").read_bytes() == b"RIFF"
+
+
+def test_mac_metadata_is_passed_over_and_an_include_that_matches_nothing_says_so(tmp_path, random_model_path,
+                                                                                capsys):
+    kit = tmp_path / "lib" / "Kit"
+    (tmp_path / "lib" / "__MACOSX" / "Kit").mkdir(parents=True)
+    kit.mkdir(parents=True)
+    sf.write(str(kit / "snare.wav"), tone_burst(2.5, 16000, 0.2, 2.3)[:, 0], 16000)
+    apple_double = b"\x00\x05\x16\x07" + bytes(60)  # a Mac's resource fork beside the sample
+    (kit / "._snare.wav").write_bytes(apple_double)
+    (tmp_path / "lib" / "__MACOSX" / "Kit" / "._snare.wav").write_bytes(apple_double)
+    (kit / "notes.txt").write_text("kick and snare")
+    argv = ["batch", str(tmp_path / "lib"), "--out", str(tmp_path / "r"), "--model", str(random_model_path),
+            "--workers", "1"]
+    assert main(argv) == 0  # the metadata files are neither recordings nor failures
+    out = capsys.readouterr().out
+    assert "1 recording (1 tagged now, 0 already done), 0 failed, 0 unreadable, 2 other files passed over" in out
+    assert main([*argv, "--include", "wav"]) == 1  # a pattern without its star matches no name
+    assert "no recordings: 3 files under the roots matched none of --include wav" in capsys.readouterr().err
+
+
+def test_a_name_too_long_for_its_results_is_cut_and_hashed(tmp_path, random_model_path, capsys):
+    root = tmp_path / "lib"
+    root.mkdir()
+    names = ["Violin_sustain_C4_ff_" + "x" * 220 + ".wav", "Violin_sustain_C4_ff_" + "x" * 219 + "y.wav"]
+    for name in names:  # 245 bytes: fine as a sample, too long with .record.json after it
+        sf.write(str(root / name), tone_burst(2.5, 16000, 0.2, 2.3)[:, 0], 16000)
+    argv = ["batch", str(root), "--out", str(tmp_path / "r"), "--model", str(random_model_path), "--workers", "1",
+            "--export", "audacity"]
+    assert main(argv) == 0
+    assert "2 recordings (2 tagged now, 0 already done), 0 failed" in capsys.readouterr().out
+    records = [record_path(tmp_path / "r", name) for name in names]
+    assert all(p.exists() and len(p.name.encode()) <= 255 for p in records) and records[0] != records[1]
+    assert len(list((tmp_path / "r").glob("*.audacity.txt"))) == 2
+    assert main(argv) == 0
+    assert "(0 tagged now, 2 already done)" in capsys.readouterr().out
 
 
 def test_local_workers_are_one_per_gpu_or_one_per_core(monkeypatch):
@@ -284,9 +327,6 @@ class DyingBackend:
 
 
 def test_a_recording_that_kills_its_worker_every_time_is_failed_after_three_tries(tmp_path, random_model_path):
-    import soundfile as sf
-    from audiogen import tone_burst
-
     root, out = tmp_path / "archive", tmp_path / "results"
     root.mkdir()
     sf.write(str(root / "crash.wav"), tone_burst(1.0, 16000, 0.2, 0.8), 16000)
@@ -305,9 +345,6 @@ def test_a_recording_that_kills_its_worker_every_time_is_failed_after_three_trie
 
 def test_a_worker_with_another_model_records_a_failure_instead_of_mixing_models(tmp_path, random_model_path):
     from dataclasses import asdict
-
-    import soundfile as sf
-    from audiogen import tone_burst
 
     from studio_tagger.analysis import RegionParams
     from studio_tagger.batch.task import Task, tag_file
@@ -402,9 +439,6 @@ def test_a_file_name_that_is_not_utf8_is_tagged_like_any_other(tmp_path, random_
     # It stopped a whole batch (its record could not be written) and classify called the file unreadable.
     root = tmp_path / "library"
     root.mkdir()
-    import soundfile as sf
-    from audiogen import tone_burst
-
     data = tone_burst(2.5, 16000, 0.2, 2.3)[:, 0]
     try:
         odd = Path(os.fsdecode(bytes(root) + b"/Cr\xe9scendo.wav"))

@@ -41,7 +41,7 @@ def test_classify_writes_json_and_csv(tmp_path, take, random_model_path, capsys)
     assert rows[0]["scores"] == rows[1]["scores"]
     with out_csv.open(encoding="utf-8", newline="") as f:
         table = list(csv.reader(f))
-    assert table[0] == ["file", "label", *LABELS] and len(table) == 3
+    assert table[0] == ["file", "label", *LABELS, "error"] and len(table) == 3 and table[1][-1] == ""
     assert table[1][1] == rows[0]["label"]
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].split("\t")[:2] == [str(take), rows[0]["label"]]
@@ -313,3 +313,17 @@ def test_an_m4a_is_analysed_and_copied_with_markers_like_any_recording(tmp_path,
     np.testing.assert_allclose(np.asarray(aac["activity"]), np.asarray(flac["activity"]), atol=0.05)
     copy = sf.info(str(tmp_path / "copy.wav"))
     assert (copy.samplerate, copy.channels, copy.frames) == (44100, 2, probe(m4a).frames)
+
+
+def test_classify_draws_one_bar_for_many_files(tmp_path, take, random_model_path, capsys, monkeypatch):
+    clips = []
+    for i in range(3):
+        clips.append(tmp_path / f"clip{i}.wav")
+        clips[-1].write_bytes(take.read_bytes())
+    monkeypatch.setenv("STUDIO_TAGGER_PROGRESS", "1")  # the bar, as on a terminal
+    assert main(["classify", *map(str, clips), "--model", str(random_model_path)]) == 0
+    captured = capsys.readouterr()
+    draws = [d for d in captured.err.replace("\n", "\r").split("\r") if d.strip() and not d.startswith("\033")]
+    assert draws and all(d.startswith("classify [") for d in draws)  # no bar per file
+    assert "3/3 files" in draws[-1]
+    assert [line.split("\t")[0] for line in captured.out.splitlines()] == list(map(str, clips))

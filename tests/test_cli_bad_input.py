@@ -68,9 +68,11 @@ def test_classify_tags_the_good_files_and_names_each_bad_one(folders, random_mod
     assert main(["classify", str(good), str(bad), "--model", str(random_model_path),
                  "--json", str(outputs / "tags.json")]) == 1
     assert capsys.readouterr().err == (f"studio-tagger: error: {bad}: {BAD[4].reason}\n"
-                                       "studio-tagger: error: 1 of 2 files could not be read (named above); "
-                                       "the others were classified\n")
-    assert [row["file"] for row in json.loads((outputs / "tags.json").read_text(encoding="utf-8"))] == [str(good)]
+                                       "studio-tagger: error: 1 of 2 files could not be classified (named above, "
+                                       "and in the outputs' error field); the others were\n")
+    rows = json.loads((outputs / "tags.json").read_text(encoding="utf-8"))
+    assert [row["file"] for row in rows] == [str(good), str(bad)]
+    assert rows[1]["label"] is None and rows[1]["error"] == f"{bad}: {BAD[4].reason}" and "error" not in rows[0]
 
 
 def _model(folder, name, card_change=None, module=None, arch="activity_cnn"):

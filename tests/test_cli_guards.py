@@ -3,6 +3,7 @@ scores NaN, no pipe that blocks an archive run, no half-written file when a job 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -166,9 +167,13 @@ def test_classify_names_the_readable_files_when_one_fails(tmp_path, take, random
     assert main(["classify", str(take), str(broken), str(take), "--model", str(random_model_path),
                  "--csv", str(out), "-q"]) == 1
     err = capsys.readouterr().err
-    assert str(broken) in err and "1 of 3 files could not be read" in err
-    rows = out.read_text(encoding="utf-8").splitlines()
-    assert len(rows) == 3 and all(r.startswith(str(take)) for r in rows[1:])
+    assert str(broken) in err and "1 of 3 files could not be classified" in err
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # the broken file keeps its row, with the reason and no label, so a library's table misses none
+    assert [r["file"] for r in rows] == [str(take), str(broken), str(take)]
+    assert rows[1]["label"] == "" and "not a readable audio file" in rows[1]["error"]
+    assert rows[0]["error"] == "" and rows[0]["label"] in rows[0]
 
 
 @pytest.mark.parametrize("argv", [["--merge-gap", "inf"], ["--smoothing", "1e300"], ["--min-duration", "-5"],
@@ -293,4 +298,4 @@ def test_classify_writes_nothing_when_no_file_can_be_read(tmp_path, random_model
     for path in bad:
         path.write_bytes(b"RIFF....WAVEnot audio")
     assert main(["classify", *map(str, bad), "--model", str(random_model_path), "--csv", str(tmp_path / "t.csv")]) == 1
-    assert "none of the 2 files could be read" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
+    assert "none of the 2 files could be classified" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()

@@ -27,6 +27,7 @@ from torch import nn
 from ..analysis.aggregate import BinAggregator
 from ..analysis.analyzer import AnalysisResult, Analyzer, bin_times
 from ..analysis.regions import Region, RegionParams, find_regions, lane_name
+from ..counted import counted
 from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
 from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
@@ -243,7 +244,7 @@ def lane_from_examples(
     n = sum(len(ex) for ex in examples)
     score = adapted.figures["labels"].get(lane, {}).get("f1_after")
     how = f": they now score F1 {score:.2f}" if score is not None else ""
-    adapted.summary = (f"new lane {lane!r} from {n} example{'s' if n != 1 else ''} "
+    adapted.summary = (f"new lane {lane!r} from {counted(n, 'example')} "
                        f"({adapted.figures['reviewed_seconds']:.0f} s){how}")
     return adapted
 

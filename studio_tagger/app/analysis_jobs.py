@@ -14,6 +14,7 @@ from ..analysis import ActivityChunk, AnalysisResult, Cancelled
 from ..analysis.device import DeviceError
 from ..audio.peaks import PeakPyramid, PeaksCancelled
 from ..audio.reader import AudioError
+from ..counted import counted
 from ..models import ModelError
 from ..session import Session
 from .activity import ActivityModel
@@ -186,7 +187,7 @@ class AnalysisJobs(QObject):
         else:
             n = len(self.doc.regions)
             self.message.emit(f"Analysed {clock(result.duration, 0)} in {result.elapsed:.1f} s on {result.device}: "
-                              f"{n} region{'' if n == 1 else 's'}", 8000)
+                              f"{counted(n, 'region')}", 8000)
         self.analysed.emit(result)
         self.finished.emit()
 

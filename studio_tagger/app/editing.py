@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from ..analysis.regions import Region, lane_name
+from ..counted import counted
 from ..interchange import FORMATS, InterchangeError, detect_import_format, import_regions
 from .document import Document
 
@@ -70,7 +71,7 @@ class Editor(QObject):
         skipped = f" ({len(regions) - len(added)} outside the recording left out)" if len(added) < len(regions) else ""
         points = sum(r.start == r.end for r in added)
         points_text = f", {points} of them point markers (no length)" if points else ""
-        self.message.emit(f"Imported {_count(len(added), 'region')}{points_text} from {path.name}{skipped}{lanes}",
+        self.message.emit(f"Imported {counted(len(added), 'region')}{points_text} from {path.name}{skipped}{lanes}",
                           8000)
         return added
 
@@ -118,11 +119,6 @@ class Editor(QObject):
         if self.doc is not None:
             self.doc.set_time_selection(None)
             self.doc.select_region(None)
-
-
-def _count(n: int, noun: str) -> str:
-    """"1 region", "2 regions"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 NAMES_ONLY = frozenset({"audacity", "reaper", "audition", "sonic-visualiser"})

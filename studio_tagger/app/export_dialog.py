@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..analysis.regions import Region
+from ..counted import counted
 from ..interchange import DEFAULT_NAME_TEMPLATE, FORMATS, ExportOptions, InterchangeError, prepare_markers
 
 
@@ -134,7 +135,7 @@ class ExportDialog(QDialog):
             self.count.setText(f"Cannot export: {exc}")
             self.export_button.setEnabled(False)
             return
-        self.count.setText(f"{n} region{'s' if n != 1 else ''} will be written"
+        self.count.setText(f"{counted(n, 'region')} will be written"
                            + ("" if n else " (only the file's header)"))
         self.export_button.setEnabled(bool(self.path.text().strip()))
 

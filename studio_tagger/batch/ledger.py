@@ -5,7 +5,8 @@
     RESULTS/<key>.record.json        written last: the source's size, mtime and content hash, the model's
                                      identity, the settings, the status (done or failed) and the summary row
 
-``key`` is the recording's path below its root, extension kept (take.wav and take.flac differ). Every file
+``key`` is the recording's path below its root, extension kept (take.wav and take.flac differ); a name that
+would pass 255 bytes with its suffix is cut and ends in a hash of the whole name. Every file
 is written atomically and the record after the outputs, so a run killed at any moment leaves each
 recording either recorded or not: a resumed run redoes only the recordings that were in flight. No
 single shared file is appended to, so workers on many machines can write into one shared folder.
@@ -13,6 +14,7 @@ single shared file is appended to, so workers on many machines can write into on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -56,21 +58,38 @@ def model_identity(path: str | os.PathLike | None = None) -> ModelIdentity:
     return ModelIdentity(str(card.get("name", weights.stem)), str(card.get("version", "")), digest)
 
 
+NAME_MAX = 255
+"""Bytes in one file name on the file systems archives live on (ext4, XFS, APFS, NTFS in UTF-16 units)."""
+
+
+def _named(out: Path, key: str, suffix: str) -> Path:
+    """``out/key`` + ``suffix``; a name that would pass NAME_MAX bytes (a long sample name plus
+    ``.record.json``) keeps its start and gets a hash of the whole name instead of failing to save."""
+    folder, _, name = key.rpartition("/")
+    full = name + suffix
+    if len(os.fsencode(full)) > NAME_MAX:
+        tag = "~" + hashlib.sha1(os.fsencode(name)).hexdigest()[:10]
+        room = NAME_MAX - len(os.fsencode(tag + suffix))
+        head = os.fsencode(name)[:room].decode("utf-8", "ignore")  # never half a character
+        full = head + tag + suffix
+    return out / folder / full if folder else out / full
+
+
 def result_path(out: Path, key: str) -> Path:
-    return out / f"{key}.json"
+    return _named(out, key, ".json")
 
 
 RECORD_SUFFIX = ".record.json"
 
 
 def record_path(out: Path, key: str) -> Path:
-    return out / f"{key}{RECORD_SUFFIX}"
+    return _named(out, key, RECORD_SUFFIX)
 
 
 def export_path(out: Path, key: str, fmt: str) -> Path:
     from ..interchange import FORMATS
 
-    return out / f"{key}.{fmt}{FORMATS[fmt].extensions[0]}"
+    return _named(out, key, f".{fmt}{FORMATS[fmt].extensions[0]}")
 
 
 def read_record(path: Path) -> dict | None:

@@ -23,7 +23,7 @@ from ..oneline import one_line
 from .ledger import model_identity, needs_work, read_record, record_path, write_record
 from .summary import write_summary
 from .task import Task, settings_of
-from .walk import DEFAULT_INCLUDE, Found, walk
+from .walk import DEFAULT_INCLUDE, Walk, walk
 
 ATTEMPTS = 3
 
@@ -82,14 +82,16 @@ class BatchReport:
     summary: list[Path]
     backend: str = ""
     wall: float = 0.0
+    passed_over: int = 0  # files under the roots that are not recordings by --include (or Mac metadata)
 
     @property
     def failed(self) -> list[dict]:
         return [r for r in self.records if r["status"] == "failed"]
 
 
-def plan(options: BatchOptions, model_id: str) -> tuple[list[Found], list[tuple[str, str]], list[Task], dict]:
-    """The recordings found, the walk's problems, the tasks to run and the records that stand."""
+def plan(options: BatchOptions, model_id: str) -> tuple[Walk, list[Task], dict]:
+    """The walk (recordings found, problems, files passed over), the tasks to run and the records that
+    stand."""
     out = options.out
     found = walk([Path(os.path.abspath(r)) for r in options.roots], options.include, exclude=[out])
     settings = settings_of(options.hop, options.params)
@@ -103,7 +105,7 @@ def plan(options: BatchOptions, model_id: str) -> tuple[list[Found], list[tuple[
                               params, options.exports))
         else:
             standing[f.key] = record
-    return found.files, found.problems, tasks, standing
+    return found, tasks, standing
 
 
 def open_backend(options: BatchOptions):
@@ -125,11 +127,12 @@ def run_batch(options: BatchOptions, *, backend=None,
     started = time.monotonic()
     identity = model_identity(options.model)
     options.out.mkdir(parents=True, exist_ok=True)
-    files, problems, tasks, records = plan(options, identity.id)
+    found, tasks, records = plan(options, identity.id)
+    files, problems = found.files, found.problems
     sizes = {f.key: f.size for f in files}
     tally = Tally(files=len(tasks), bytes=sum(sizes[t.key] for t in tasks))
     own = backend is None
-    report = BatchReport([], problems, skipped=len(records), tally=tally, summary=[])
+    report = BatchReport([], problems, skipped=len(records), tally=tally, summary=[], passed_over=found.passed_over)
 
     def arrived(record: dict) -> None:
         records[record["key"]] = record

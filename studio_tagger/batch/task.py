@@ -14,6 +14,7 @@ import queue
 import signal
 import threading
 import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -155,4 +156,5 @@ def remove_outputs(out: Path, key: str, keep: tuple[str, ...] = (), result: bool
 
     stale = [export_path(out, key, fmt) for fmt in FORMATS if fmt not in keep]
     for path in ([result_path(out, key)] if result else []) + stale:
-        path.unlink(missing_ok=True)
+        with suppress(OSError):  # a folder in its place, a vanished parent: nothing of ours to remove
+            path.unlink(missing_ok=True)

@@ -20,6 +20,11 @@ from .summary import BASE_COLUMNS, SUMMARY_STEM
 DEFAULT_INCLUDE = ("*.wav", "*.flac", "*.ogg", "*.oga", "*.opus", "*.mp3", "*.aif", "*.aiff", "*.aifc", "*.rf64", "*.w64")
 
 
+MAC_FORKS = "__MACOSX"
+"""The folder a Mac's zip keeps resource forks in; they and the ``._NAME`` files beside recordings copied
+from a Mac (AppleDouble metadata, not audio) are never recordings."""
+
+
 @dataclass(frozen=True)
 class Found:
     """One recording: ``path`` as reached from its root, ``key`` its name inside the results folder."""
@@ -34,6 +39,8 @@ class Found:
 class Walk:
     files: list[Found] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
+    passed_over: int = 0
+    """Files left out: not matching the include patterns, or a Mac's AppleDouble companions."""
 
 
 def parse_include(text: str | None) -> tuple[str, ...]:
@@ -67,7 +74,8 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
          exclude: Iterable[str | os.PathLike] = ()) -> Walk:
     """Every file under ``roots`` whose name matches ``include``, in a stable order.
 
-    A root that is a file is taken whatever its name. Folders in ``exclude`` (the results folder, when
+    A root that is a file is taken whatever its name; Mac metadata (`MAC_FORKS`) is passed over. Folders in
+    ``exclude`` (the results folder, when
     it lies inside the archive) are skipped, and so is any results folder of an earlier run found below a
     root (`is_results_folder`): its `.wav.wav` copies with markers are not recordings of the archive.
     """
@@ -123,9 +131,11 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
                 path = Path(entry.path)
                 try:
                     if entry.is_dir():
-                        subfolders.append((path, _join(key, entry.name)))
+                        if entry.name != MAC_FORKS:
+                            subfolders.append((path, _join(key, entry.name)))
                         continue
-                    if not _matches(entry.name, include):
+                    if entry.name.startswith("._") or not _matches(entry.name, include):
+                        out.passed_over += 1
                         continue
                     if entry.is_symlink() and not path.exists():
                         out.problems.append((str(path), "a broken link"))
