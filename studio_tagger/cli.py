@@ -256,11 +256,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 failed += 1
                 rows.append({"file": path, "label": None, "scores": {}, "error": one_line(exc)})
                 continue
-            scores = result.mean_scores()
-            label = max(scores, key=scores.get)
+            scores, label = result.mean_scores(), result.best_label()
             rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
             if not args.quiet and args.json != "-" and args.csv != "-":
-                bar.message(f"{path}\t{label}\t{scores[label]:.3f}", stream=sys.stdout)
+                said = f"{label}\t{scores[label]:.3f}" if label is not None else "silent\t"
+                bar.message(f"{path}\t{said}", stream=sys.stdout)
     finally:
         bar.close()
     if failed == n:  # nothing to write: an empty table would read like a result

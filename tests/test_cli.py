@@ -327,3 +327,18 @@ def test_classify_draws_one_bar_for_many_files(tmp_path, take, random_model_path
     assert draws and all(d.startswith("classify [") for d in draws)  # no bar per file
     assert "3/3 files" in draws[-1]
     assert [line.split("\t")[0] for line in captured.out.splitlines()] == list(map(str, clips))
+
+
+def test_a_silent_file_is_told_not_named(tmp_path, write_audio, random_model_path, capsys):
+    silent = write_audio("silent.wav", np.zeros(3 * 16000, np.float32), 16000, subtype="FLOAT")
+    nans = write_audio("nan.wav", np.full(3 * 16000, np.nan, np.float32), 16000, subtype="FLOAT")
+    quiet = write_audio("quiet.wav", 10 ** (-80 / 20) * tone_burst(3.0, 16000, 0.0, 3.0)[:, 0], 16000, subtype="FLOAT")
+    out = tmp_path / "tags.json"
+    assert main(["classify", str(silent), str(nans), str(quiet), "--model", str(random_model_path),
+                 "--json", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == f"{silent}\tsilent\t"
+    assert f"notice: {silent}: it is silent (no sample above -90 dBFS)" in captured.err
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["label"] for r in rows[:2]] == [None, None] and rows[2]["label"] in LABELS  # -80 dBFS is a sound
+    assert f"notice: {quiet}" not in captured.err

@@ -126,6 +126,11 @@ class Pace:
                     and self._per_sample(self._waits) > self._per_sample(self._log_mel))
 
 
+SILENT_PEAK = 10 ** (-90 / 20)
+"""Below this peak a recording is silence (digital zero, dither, a disconnected input): whatever the lanes
+score there, most from the model's biases, is not a finding."""
+
+
 class Analyzer:
     """Runs one model over recordings. Reuse it: the model and front end stay loaded on the device."""
 
@@ -256,6 +261,7 @@ class Analyzer:
                 raise Cancelled(f"analysis of {info.path} cancelled")
 
         pace = Pace()
+        loudest = [0.0]  # the recording's peak: a silent file is told, not named
 
         def features():
             # Decoding and resampling run on the helper thread, the model on this one, and the log-mel on
@@ -270,6 +276,8 @@ class Analyzer:
             try:
                 with torch.inference_mode():
                     for block in source:
+                        if len(block):
+                            loudest[0] = max(loudest[0], float(np.abs(block).max()))
                         handed_over = handed_over or (self.overlap_decoding and pace.decoder_is_slower())
                         if handed_over:
                             yield len(block), block
@@ -316,8 +324,11 @@ class Analyzer:
             torch.set_num_threads(threads)
         if progress is not None:
             progress(1.0)
+        silent = not loudest[0] > SILENT_PEAK  # NaN samples read as silence too
+        if silent:
+            tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS): no instrument to name")
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
-        extra: dict = {"notices": notices}
+        extra: dict = {"notices": notices, "silent": silent}
         if self.embeddings:
             width = feature_width(self.model.module)
             extra["embeddings"] = np.concatenate(embedded) if embedded else np.zeros((0, width), np.float16)

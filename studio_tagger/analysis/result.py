@@ -66,6 +66,14 @@ class AnalysisResult:
             return []
         return find_regions(self.times, self.activity, self.labels, params, duration=self.duration)
 
+    def best_label(self) -> str | None:
+        """What `classify` names the file: the label of the best mean score; None for a silent recording
+        (the analyzer said so in a notice), where every score is the model's guess at nothing."""
+        if self.extra.get("silent"):
+            return None
+        scores = self.mean_scores()
+        return max(scores, key=scores.get) if scores else None
+
     def mean_scores(self) -> dict[str, float]:
         """One score per label for the whole file: the mean activity (what `classify` reports)."""
         if len(self.activity) == 0:

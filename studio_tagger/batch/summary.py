@@ -45,9 +45,10 @@ def summary_rows(records: Sequence[dict], problems: Sequence[tuple[str, str]] = 
         row["model"] = r.get("model", {}).get("id")
         row["notices"] = "; ".join(r.get("notices") or []) or None  # e.g. a WAV cut short of its header
         means = r.get("mean_score") or {}
-        if means:  # what `classify` names the recording: its best mean score (a sample library's one-shots)
-            row["label"] = max(means, key=means.get)
-            row["score"] = means[row["label"]]
+        # What `classify` names the recording (a sample library's one-shots): its best mean score, none when
+        # silent; a record of an earlier version has no label and gets the best score's.
+        row["label"] = r["label"] if "label" in r else max(means, key=means.get) if means else None
+        row["score"] = means.get(row["label"]) if row["label"] else None
         for label in labels:
             row[active_column(label)] = r.get("seconds_active", {}).get(label)
             row[score_column(label)] = means.get(label)
