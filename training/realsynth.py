@@ -1,7 +1,7 @@
 """Render a Medley-solos-DB-shaped set from real notes and from timbre families outside the GM banks.
 
     python -m training.realsynth --out DIR [--realdata DIR] [--salamander DIR] --clips 600 --seed 0 --jobs 2
-    python -m training.realsynth --oneshots --out DIR2 --clips 150 --seed 0 --jobs 2
+    python -m training.realsynth --oneshots --out DIR2 --clips 200 --seed 0 --jobs 2
 
 Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,splendid_piano``):
 
