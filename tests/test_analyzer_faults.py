@@ -110,7 +110,8 @@ def test_cancel_at_random_moments_a_hundred_times(recording, random_model):
         timer.join()
         assert not [t for t in threading.enumerate() if t.name == "prefetch"]
     assert cancelled >= 50  # most requests land while the analysis runs
-    assert _open_fds() == fds
+    # none left open (one an earlier test left to the garbage collector may close meanwhile)
+    assert _open_fds() <= fds
     np.testing.assert_array_equal(analyzer.analyze(recording).activity, reference.activity)
 
 
