@@ -71,7 +71,9 @@ def _refused(target: Path, code: int) -> AtomicWriteError:
 def _create_temp(target: Path) -> tuple[Path, int]:
     # os.open with mode 0o666 lets the umask decide permissions, as for any new file (mkstemp would
     # force 0o600). The name is hidden and ends in .tmp so no DAW or file watcher picks it up.
-    stem = target.name[:200]
+    # Cut in bytes, between characters: 200 characters of a Japanese name are 600 bytes, past a file
+    # name's 255.
+    stem = os.fsencode(target.name)[:200].decode("utf-8", "ignore") if os.name != "nt" else target.name[:200]
     for _ in range(100):
         tmp = target.with_name(f".{stem}.{secrets.token_hex(4)}.tmp")
         try:

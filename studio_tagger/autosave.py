@@ -36,7 +36,7 @@ class Autosave:
 
 
 def autosave_path(folder: str | os.PathLike, recording: str | os.PathLike) -> Path:
-    key = hashlib.sha256(str(Path(recording).resolve()).encode("utf-8")).hexdigest()[:20]
+    key = hashlib.sha256(os.fsencode(Path(recording).resolve())).hexdigest()[:20]  # bytes: any name
     return Path(folder) / f"{key}.autosave.json"
 
 

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("classify", help="name the instrument of each file (archive tagging)")
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", metavar="OUT", help="write [{file, label, scores}] as JSON ('-' for stdout)")
-    c.add_argument("--csv", metavar="OUT", help="write file,label,<score per label> as CSV ('-' for stdout)")
+    c.add_argument("--csv", metavar="OUT",
+                   help="write file,label,<score per label>,error as CSV ('-' for stdout)")
     _add_common(c)
 
     a = sub.add_parser("analyze", help="instrument activity over time and regions for one file")
@@ -385,8 +386,7 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
     from .timefmt import clock
 
     if too_short:
-        print(f"{file}: {result.duration:.2f} s, shorter than the {result.window:g} s window: scored as one "
-              f"window filled out with silence (classify names it), no regions")
+        print(f"{file}: {result.duration:.2f} s, {result.short_notice()}")
     else:
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
         print(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
@@ -477,9 +477,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         bar.close()
     if not args.quiet:
         _print_batch_report(report, out)
-    if not report.records and report.passed_over:
+    if not report.records and not report.problems and report.unmatched:
         patterns = ", ".join(parse_include(args.include))
-        raise CliError(f"no recordings: {counted(report.passed_over, 'file')} under the roots matched none of "
+        raise CliError(f"no recordings: {counted(report.unmatched, 'file')} under the roots matched none of "
                        f"--include {patterns} (patterns match whole names, as in '*.wav')")
     failed, unreadable = len(report.failed), len(report.problems)
     if failed or unreadable:
@@ -493,7 +493,9 @@ def _print_batch_report(report, out: Path) -> None:
     tally = report.tally
     for path, reason in report.problems:
         print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
-    passed = f", {counted(report.passed_over, 'other file')} passed over" if report.passed_over else ""
+    passed = f", {counted(report.unmatched, 'other file')} passed over" if report.unmatched else ""
+    if report.mac_metadata:
+        passed += f", {counted(report.mac_metadata, 'Mac metadata file')} (._NAME) passed over"
     print(f"{out}: {counted(len(report.records), 'recording')} ({tally.files} tagged now, {report.skipped} "
           f"already done), {len(report.failed)} failed, {len(report.problems)} unreadable{passed}")
     if tally.files:
@@ -737,8 +739,9 @@ def run() -> None:
     global _OWN_PROCESS
     _OWN_PROCESS = True
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as its bytes, as ls does
-        with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="surrogateescape")
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8":  # else keep its own
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="surrogateescape")
     argv = sys.argv[1:]
     if argv and argv[0] in (*QUICK_EXIT, "batch"):
         # batch too: it then writes its summary and ends its workers as on Ctrl+C (they are spawned, not

@@ -51,6 +51,7 @@ class ProgressBar:
         out.write(text + "\n")
         out.flush()
         self._last_draw = 0.0
+        self._drawn = False  # its line was cleared: close() owes no newline until it is drawn again
 
     def close(self) -> None:
         if self.enabled and self._drawn:

@@ -200,7 +200,10 @@ class Session:
         return list(dict.fromkeys(found))
 
     def detected(self) -> list[Region]:
-        """The regions the analysis shows before the user's edits."""
+        """The regions the analysis shows before the user's edits; none for a recording shorter than one
+        window, as `AnalysisResult.regions` (a region over padding is not a finding)."""
+        if self.duration < self.window:
+            return []
         return find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
 
     def regions(self) -> list[Region]:

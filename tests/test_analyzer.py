@@ -218,3 +218,23 @@ def test_decoding_started_ahead_gives_the_same_activity(write_audio, random_mode
     with pytest.raises(AudioError, match="no such file"):
         analyzer.analyze(missing, decoded=gone)
     assert not gone._thread.is_alive()
+
+
+def test_a_recording_of_one_block_is_decoded_in_line(write_audio, random_model_path, monkeypatch):
+    """A helper thread per one-shot sample cost a sample library a third of its time: one block has nothing
+    to overlap. A longer recording still decodes on the helper thread."""
+    import studio_tagger.analysis.analyzer as analyzer_module
+
+    started = []
+    real = analyzer_module.Prefetch
+    monkeypatch.setattr(analyzer_module, "Prefetch", lambda *a, **k: started.append(1) or real(*a, **k))
+    analyzer = Analyzer(random_model_path, device="cpu", block_seconds=2.0)
+    assert analyzer.overlap_decoding
+    one_shot = write_audio("shot.wav", tone_burst(1.5, 16000, 0.1, 1.4), 16000)
+    take = write_audio("take.wav", tone_burst(5.0, 16000, 0.1, 4.9), 16000)
+    in_line = analyzer.analyze(one_shot)
+    assert started == []
+    analyzer.analyze(take)
+    assert started == [1]
+    analyzer.overlap_decoding = False
+    np.testing.assert_array_equal(analyzer.analyze(one_shot).activity, in_line.activity)

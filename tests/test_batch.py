@@ -263,26 +263,29 @@ def test_mac_metadata_is_passed_over_and_an_include_that_matches_nothing_says_so
             "--workers", "1"]
     assert main(argv) == 0  # the metadata files are neither recordings nor failures
     out = capsys.readouterr().out
-    assert "1 recording (1 tagged now, 0 already done), 0 failed, 0 unreadable, 2 other files passed over" in out
+    assert ("1 recording (1 tagged now, 0 already done), 0 failed, 0 unreadable, 1 other file passed over, "
+            "1 Mac metadata file (._NAME) passed over") in out
     assert main([*argv, "--include", "wav"]) == 1  # a pattern without its star matches no name
-    assert "no recordings: 3 files under the roots matched none of --include wav" in capsys.readouterr().err
+    assert "no recordings: 2 files under the roots matched none of --include wav" in capsys.readouterr().err
 
 
 def test_a_name_too_long_for_its_results_is_cut_and_hashed(tmp_path, random_model_path, capsys):
     root = tmp_path / "lib"
     root.mkdir()
-    names = ["Violin_sustain_C4_ff_" + "x" * 220 + ".wav", "Violin_sustain_C4_ff_" + "x" * 219 + "y.wav"]
-    for name in names:  # 245 bytes: fine as a sample, too long with .record.json after it
+    names = ["Violin_sustain_C4_ff_" + "x" * 220 + ".wav", "Violin_sustain_C4_ff_" + "x" * 219 + "y.wav",
+             "バイオリン" + "音" * 75 + ".wav"]  # three bytes a character: cut between characters, never inside
+    for name in names:  # 245-244 bytes: fine as a sample, too long with .record.json after it
         sf.write(str(root / name), tone_burst(2.5, 16000, 0.2, 2.3)[:, 0], 16000)
     argv = ["batch", str(root), "--out", str(tmp_path / "r"), "--model", str(random_model_path), "--workers", "1",
             "--export", "audacity"]
     assert main(argv) == 0
-    assert "2 recordings (2 tagged now, 0 already done), 0 failed" in capsys.readouterr().out
+    assert "3 recordings (3 tagged now, 0 already done), 0 failed" in capsys.readouterr().out
     records = [record_path(tmp_path / "r", name) for name in names]
-    assert all(p.exists() and len(p.name.encode()) <= 255 for p in records) and records[0] != records[1]
-    assert len(list((tmp_path / "r").glob("*.audacity.txt"))) == 2
+    assert all(p.exists() and len(p.name.encode()) <= 255 for p in records) and len(set(records)) == 3
+    assert records[2].name.startswith("バイオリン音")
+    assert len(list((tmp_path / "r").glob("*.audacity.txt"))) == 3
     assert main(argv) == 0
-    assert "(0 tagged now, 2 already done)" in capsys.readouterr().out
+    assert "(0 tagged now, 3 already done)" in capsys.readouterr().out
 
 
 def test_local_workers_are_one_per_gpu_or_one_per_core(monkeypatch):

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,6 +257,8 @@ def test_a_file_shorter_than_one_window_says_so(tmp_path, write_audio, random_mo
     assert main(["batch", str(short), "--out", str(results), "--model", str(random_model_path), "--threshold",
                  "0.0", "--min-duration", "0", "--workers", "1", "-q"]) == 0
     assert json.loads((results / "blip.wav.json").read_text(encoding="utf-8"))["regions"] == []
+    record = json.loads((results / "blip.wav.record.json").read_text(encoding="utf-8"))
+    assert record["notices"] == ["shorter than the 2 s window: scored as one window filled out with silence, no regions"]
 
 
 def test_a_json_export_finds_its_recording_from_anywhere(tmp_path, take, random_model_path, monkeypatch):
@@ -342,3 +345,9 @@ def test_a_silent_file_is_told_not_named(tmp_path, write_audio, random_model_pat
     rows = json.loads(out.read_text(encoding="utf-8"))
     assert [r["label"] for r in rows[:2]] == [None, None] and rows[2]["label"] in LABELS  # -80 dBFS is a sound
     assert f"notice: {quiet}" not in captured.err
+    results = tmp_path / "results"  # batch's summary leaves a silent recording's label empty too
+    assert main(["batch", str(silent), str(quiet), "--out", str(results), "--model", str(random_model_path),
+                 "--workers", "1", "-q"]) == 0
+    with (results / "summary.csv").open(encoding="utf-8", newline="") as f:
+        labels = {Path(r["path"]).name: r["label"] for r in csv.DictReader(f)}
+    assert labels["silent.wav"] == "" and labels["quiet.wav"] in LABELS

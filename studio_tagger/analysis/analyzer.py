@@ -264,9 +264,10 @@ class Analyzer:
         loudest = [0.0]  # the recording's peak: a silent file is told, not named
 
         def features():
-            # Decoding and resampling run on the helper thread, the model on this one, and the log-mel on
-            # the helper thread until it shows itself the slower (see `Pace`); the log-mel streams, so it
-            # moves once, at a block's edge, and never back. inference_mode is per thread.
+            # Decoding and resampling run on the helper thread (in line for a recording of one block), the
+            # model on this one, and the log-mel on the helper thread until it shows itself the slower (see
+            # `Pace`); the log-mel streams, so it moves once, at a block's edge, and never back.
+            # inference_mode is per thread.
             source = decoded if decoded is not None else iter_blocks(info.path, params.sample_rate,
                                                                      self.block_seconds)
             # Decoded ahead on a thread of its own, a compressed file keeps that thread busier than the

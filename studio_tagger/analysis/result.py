@@ -59,6 +59,10 @@ class AnalysisResult:
         one-shot's label), but a region over padding is not a finding."""
         return self.duration < self.window
 
+    def short_notice(self) -> str:
+        """What `analyze`, `batch` and the app say of a file shorter than one window."""
+        return f"shorter than the {self.window:g} s window: scored as one window filled out with silence, no regions"
+
     def regions(self, params: RegionParams | None = None) -> list[Region]:
         """The file's regions (`find_regions` with ``params``); none for a file shorter than one window,
         as `analyze` and `batch` both report it."""

@@ -181,9 +181,9 @@ class AnalysisJobs(QObject):
         self.ended.emit()
         self.speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
         self.speedChanged.emit(f"{self.speed:.0f}× real time")
-        if result.duration < result.window:  # as `analyze` says it: its scores are the padding's as much as its own
-            self.message.emit(f"{result.duration:.2f} s, shorter than the {result.window:g} s window: nothing to "
-                              "analyse (regions can still be drawn by hand)", 8000)
+        if result.shorter_than_window:  # as `analyze` says it, and no regions over the padding (Session.detected)
+            self.message.emit(f"{result.duration:.2f} s, {result.short_notice()} (they can still be drawn by hand)",
+                              8000)
         else:
             n = len(self.doc.regions)
             self.message.emit(f"Analysed {clock(result.duration, 0)} in {result.elapsed:.1f} s on {result.device}: "

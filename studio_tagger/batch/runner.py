@@ -82,7 +82,8 @@ class BatchReport:
     summary: list[Path]
     backend: str = ""
     wall: float = 0.0
-    passed_over: int = 0  # files under the roots that are not recordings by --include (or Mac metadata)
+    unmatched: int = 0  # files under the roots that --include leaves out
+    mac_metadata: int = 0  # a Mac's ._NAME companions, passed over
 
     @property
     def failed(self) -> list[dict]:
@@ -132,7 +133,8 @@ def run_batch(options: BatchOptions, *, backend=None,
     sizes = {f.key: f.size for f in files}
     tally = Tally(files=len(tasks), bytes=sum(sizes[t.key] for t in tasks))
     own = backend is None
-    report = BatchReport([], problems, skipped=len(records), tally=tally, summary=[], passed_over=found.passed_over)
+    report = BatchReport([], problems, skipped=len(records), tally=tally, summary=[], unmatched=found.unmatched,
+                         mac_metadata=found.mac_metadata)
 
     def arrived(record: dict) -> None:
         records[record["key"]] = record

@@ -135,7 +135,7 @@ def tag_file(task: Task) -> dict:
             seconds_active={label: round(float(sum(r.duration for r in regions if r.label == label)), 3)
                             for label in result.labels},
             mean_score={label: round(means[label], 5) for label in result.labels}, label=result.best_label(),
-            notices=list(result.extra.get("notices", [])),
+            notices=[*result.extra.get("notices", []), *([result.short_notice()] if result.shorter_than_window else [])],
         )
         # Exports of formats this run did not ask for are an earlier run's, of an earlier analysis.
         remove_outputs(out, task.key, keep=task.exports, result=False)

@@ -39,8 +39,10 @@ class Found:
 class Walk:
     files: list[Found] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line reason)
-    passed_over: int = 0
-    """Files left out: not matching the include patterns, or a Mac's AppleDouble companions."""
+    unmatched: int = 0
+    """Files left out for not matching the include patterns."""
+    mac_metadata: int = 0
+    """A Mac's AppleDouble companions (``._NAME``) left out; files inside ``__MACOSX`` are not counted."""
 
 
 def parse_include(text: str | None) -> tuple[str, ...]:
@@ -134,8 +136,11 @@ def walk(roots: Sequence[str | os.PathLike], include: Sequence[str] = DEFAULT_IN
                         if entry.name != MAC_FORKS:
                             subfolders.append((path, _join(key, entry.name)))
                         continue
-                    if entry.name.startswith("._") or not _matches(entry.name, include):
-                        out.passed_over += 1
+                    if entry.name.startswith("._"):
+                        out.mac_metadata += 1
+                        continue
+                    if not _matches(entry.name, include):
+                        out.unmatched += 1
                         continue
                     if entry.is_symlink() and not path.exists():
                         out.problems.append((str(path), "a broken link"))
@@ -154,7 +159,7 @@ def is_results_folder(folder: Path, names: set[str]) -> bool:
     if f"{SUMMARY_STEM}.csv" not in names:
         return False
     try:
-        with open(folder / f"{SUMMARY_STEM}.csv", encoding="utf-8") as f:
+        with open(folder / f"{SUMMARY_STEM}.csv", encoding="utf-8", errors="surrogateescape") as f:
             return f.readline().startswith(",".join(BASE_COLUMNS[:3]))
     except (OSError, UnicodeDecodeError):
         return False

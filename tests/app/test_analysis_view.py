@@ -138,4 +138,5 @@ def test_a_take_shorter_than_the_window_says_so(qtbot, window, tmp_path) -> None
     short = write_take(tmp_path / "short.wav", 0.5)
     with qtbot.waitSignal(window.analysisFinished, timeout=30_000):
         assert window.open_path(short)
-    assert "shorter than the 2 s window: nothing to analyse" in window.statusBar().currentMessage()
+    assert "shorter than the 2 s window: scored as one window" in window.statusBar().currentMessage()
+    assert window.doc.regions == []  # none over the padding, even where a lane scores high
