@@ -20,6 +20,7 @@ from pathlib import Path
 from .analysis.regions import RegionParams
 from .atomic import atomic_write
 from .counted import counted
+from .jsontext import json_text
 from .session import Edit, params_from_dict, params_to_dict
 
 AUTOSAVE_FORMAT = "studio-tagger-autosave"
@@ -50,7 +51,7 @@ def write_autosave(folder: str | os.PathLike, autosave: Autosave) -> Path:
         "params": params_to_dict(autosave.params), "edits": [e.to_dict() for e in autosave.edits],
     }
     with atomic_write(target, "w") as f:
-        json.dump(data, f, ensure_ascii=False)
+        f.write(json_text(data))
     return target
 
 

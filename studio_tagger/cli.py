@@ -12,7 +12,6 @@ import contextlib
 import csv
 import gc
 import io
-import json
 import os
 import signal
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .counted import counted
+from .jsontext import json_text
 from .oneline import one_line
 
 if TYPE_CHECKING:  # the engine imports torch: loaded only when a command needs it
@@ -268,7 +268,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise CliError(f"none of the {failed} files could be classified (named above)")
     if args.json:
         with _open_output(args.json) as f:
-            json.dump(rows, f, indent=2, ensure_ascii=False)
+            f.write(json_text(rows, indent=2))
             f.write("\n")
     if args.csv:
         labels = list(analyzer.model.labels)
@@ -280,7 +280,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                                  row.get("error", "")])
     if failed:
         raise CliError(f"{failed} of {n} files could not be classified (named above, and in the outputs' "
-                       "error field); the others were")
+                       "error field); the others were classified")
     return 0
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from .analysis import AnalysisResult, Region
+from .jsontext import json_text
 
 
 def write_analysis_json(result: AnalysisResult, regions: Sequence[Region], out: IO[str]) -> None:
     """The analysis document (see the README's `analyze` contract) as one line of JSON."""
-    json.dump(result.to_json_dict(list(regions)), out, ensure_ascii=False)
+    out.write(json_text(result.to_json_dict(list(regions))))
     out.write("\n")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from .analysis.regions import Region, RegionParams, find_regions
 from .atomic import atomic_write
+from .jsontext import json_text
 
 SESSION_FORMAT = "studio-tagger-session"
 SESSION_VERSION = 1
@@ -250,7 +251,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         with atomic_write(cache_path(target), "wb") as f:
             np.savez(f, **session.cache)
     with atomic_write(target, "w") as f:
-        json.dump(data, f, ensure_ascii=False)
+        f.write(json_text(data))
         f.write("\n")
     return target
 

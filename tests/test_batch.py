@@ -453,8 +453,15 @@ def test_a_file_name_that_is_not_utf8_is_tagged_like_any_other(tmp_path, random_
     assert main(["classify", str(odd), *model, "--csv", str(tmp_path / "c.csv"), "-q"]) == 0
     assert (tmp_path / "c.csv").read_bytes().count(b"Cr\xe9scendo.wav") == 1  # named as the disk names it
     assert main(["analyze", str(odd), *model, "--json", str(tmp_path / "a.json"), "-q"]) == 0
+    # JSON stays valid UTF-8 for every reader (the odd byte escaped) and reads back to the very name
+    assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["file"] == str(odd)
     argv = ["batch", str(root), "--out", str(tmp_path / "out"), *model, "--workers", "1", "--export", "audacity"]
     assert main(argv) == 0
     assert "2 recordings (2 tagged now, 0 already done), 0 failed" in capsys.readouterr().out
     assert main(argv) == 0  # its record reads back: nothing is redone
     assert "(0 tagged now, 2 already done)" in capsys.readouterr().out
+    record = json.loads((tmp_path / "out" / "Cr\udce9scendo.wav.record.json").read_text(encoding="utf-8"))
+    assert record["path"] == str(odd)
+    from studio_tagger.jsontext import json_text
+
+    assert json_text({"name": "音.wav"}) == '{"name": "音.wav"}'  # a UTF-8 name stays readable

@@ -341,7 +341,7 @@ def test_a_silent_file_is_told_not_named(tmp_path, write_audio, random_model_pat
                  "--json", str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0] == f"{silent}\tsilent\t"
-    assert f"notice: {silent}: it is silent (no sample above -90 dBFS)" in captured.err
+    assert f"notice: {silent}: it is silent (no sample above -90 dBFS" in captured.err
     rows = json.loads(out.read_text(encoding="utf-8"))
     assert [r["label"] for r in rows[:2]] == [None, None] and rows[2]["label"] in LABELS  # -80 dBFS is a sound
     assert f"notice: {quiet}" not in captured.err

@@ -69,7 +69,7 @@ def test_classify_tags_the_good_files_and_names_each_bad_one(folders, random_mod
                  "--json", str(outputs / "tags.json")]) == 1
     assert capsys.readouterr().err == (f"studio-tagger: error: {bad}: {BAD[4].reason}\n"
                                        "studio-tagger: error: 1 of 2 files could not be classified (named above, "
-                                       "and in the outputs' error field); the others were\n")
+                                       "and in the outputs' error field); the others were classified\n")
     rows = json.loads((outputs / "tags.json").read_text(encoding="utf-8"))
     assert [row["file"] for row in rows] == [str(good), str(bad)]
     assert rows[1]["label"] is None and rows[1]["error"] == f"{bad}: {BAD[4].reason}" and "error" not in rows[0]

@@ -330,7 +330,8 @@ class Analyzer:
             progress(1.0)
         silent = not loudest[0] > SILENT_PEAK  # NaN samples read as silence too
         if silent:
-            tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS): no instrument to name")
+            tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS, samples that are not "
+                 "numbers counted as silence): no instrument to name")
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
         extra: dict = {"notices": notices, "silent": silent}
         if self.embeddings:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..jsontext import json_text
 from .walk import Found
 
 RECORD_FORMAT = "studio-tagger-batch-record"
@@ -106,8 +107,7 @@ def read_record(path: Path) -> dict | None:
 def write_record(path: Path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "w") as f:
-        json.dump({"format": RECORD_FORMAT, "format_version": RECORD_VERSION, **record}, f, indent=1,
-                  ensure_ascii=False)
+        f.write(json_text({"format": RECORD_FORMAT, "format_version": RECORD_VERSION, **record}, indent=1))
         f.write("\n")
 
 

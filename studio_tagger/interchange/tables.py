@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio_tagger.analysis.regions import Region
+from studio_tagger.jsontext import json_text
 
 from .context import ExportContext
 from .errors import ExportError, MarkerFileError
@@ -42,7 +43,7 @@ def render_json(markers: Sequence[Marker], ctx: ExportContext) -> str:
             # 6 decimals is far below the model's precision and keeps long recordings' files small.
             "values": [[round(float(v), 6) for v in row] for row in ctx.activity.activity],
         }
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    return json_text(doc, indent=1) + "\n"
 
 
 def render_csv(markers: Sequence[Marker], ctx: ExportContext) -> str:
