@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save
 
 from .. import __version__
 from ..atomic import atomic_write
+from ..jsontext import json_text
 from ..features import FeatureParams, window_frames
 from ..shipped import model_files, model_paths
 from .errors import ModelError
@@ -69,7 +70,7 @@ def write_card(card: dict, path: str | Path) -> Path:
     """Write (or rewrite) a model card atomically beside its weights; returns the card's path."""
     _, card_path = model_paths(Path(path))
     with atomic_write(card_path, "w") as f:
-        json.dump(card, f, indent=2, ensure_ascii=False)
+        f.write(json_text(card, indent=2))  # an adapted card names reviews by path: any path
         f.write("\n")
     return card_path
 
