@@ -18,8 +18,8 @@ from safetensors.torch import load_file, save
 
 from .. import __version__
 from ..atomic import atomic_write
-from ..jsontext import json_text
 from ..features import FeatureParams, window_frames
+from ..jsontext import json_text
 from ..shipped import model_files, model_paths
 from .errors import ModelError
 from .registry import build_model
