@@ -231,7 +231,7 @@ def _progress(desc: str, quiet: bool):
 def _notice(bar, path: str):
     """Where the analyzer's notices go (a change of course, such as falling back to the CPU): one line
     on stderr each, shown even with --quiet because they explain a slower run."""
-    return lambda text: bar.message(f"studio-tagger: notice: {path}: {text}")
+    return lambda text: bar.message(_printable(f"studio-tagger: notice: {path}: {text}"))
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -253,7 +253,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             except Exception as exc:  # one unreadable file of many: the others are still named and written
                 if args.debug or n == 1:
                     raise
-                bar.message(f"studio-tagger: error: {_naming(path, one_line(exc))}")
+                bar.message(_printable(f"studio-tagger: error: {_naming(path, one_line(exc))}"))
                 failed += 1
                 rows.append({"file": path, "label": None, "scores": {}, "error": one_line(exc)})
                 continue
@@ -261,7 +261,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             rows.append({"file": path, "label": label, "scores": {k: round(v, 5) for k, v in scores.items()}})
             if not args.quiet and args.json != "-" and args.csv != "-":
                 said = f"{label}\t{scores[label]:.3f}" if label is not None else "silent\t"
-                bar.message(f"{path}\t{said}", stream=sys.stdout)
+                bar.message(f"{_printable(path)}\t{said}", stream=sys.stdout)
     finally:
         bar.close()
     if failed == n:  # nothing to write: an empty table would read like a result
@@ -282,6 +282,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise CliError(f"{failed} of {n} files could not be classified (named above, and in the outputs' "
                        "error field); the others were classified")
     return 0
+
+
+def _printable(name: str) -> str:
+    """A file name for a line of text: control characters (a tab would split the line into more fields, an
+    escape sequence would reach the terminal) written as Python escapes, as `repr` does; CSV and JSON
+    outputs quote the name itself."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in name)
 
 
 def _naming(path: str, error: str) -> str:
@@ -449,6 +456,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _check_exports([(f, "") for f in exports])
     # Absolute: Dask workers write the results from their own working folder.
     out = Path(os.path.abspath(args.out))
+    if not any(os.path.lexists(root) for root in args.roots):
+        # A mistyped root would otherwise rewrite an existing results folder's summary with nothing in it.
+        raise CliError(f"{', '.join(args.roots)}: no such file or folder; nothing was tagged or written")
     if out.exists() and not out.is_dir():
         raise CliError(f"{out}: is a file; --out names the folder the results go to")
     for root in args.roots:
@@ -465,7 +475,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def arrived(record: dict, tally) -> None:
         if record["status"] == "failed" and not args.quiet:
-            bar.message(f"studio-tagger: failed: {_naming(record['path'], record['error'])}")
+            bar.message(_printable(f"studio-tagger: failed: {_naming(record['path'], record['error'])}"))
         bar.update(tally.fraction, tally.describe())
 
     try:
@@ -492,7 +502,7 @@ def _print_batch_report(report, out: Path) -> None:
     """The final summary: counts on stdout, each unreadable entry on stderr."""
     tally = report.tally
     for path, reason in report.problems:
-        print(f"studio-tagger: unreadable: {path}: {reason}", file=sys.stderr)
+        print(_printable(f"studio-tagger: unreadable: {path}: {reason}"), file=sys.stderr)
     passed = f", {counted(report.unmatched, 'other file')} passed over" if report.unmatched else ""
     if report.mac_metadata:
         passed += f", {counted(report.mac_metadata, 'Mac metadata file')} (._NAME) passed over"

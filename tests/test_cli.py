@@ -351,3 +351,28 @@ def test_a_silent_file_is_told_not_named(tmp_path, write_audio, random_model_pat
     with (results / "summary.csv").open(encoding="utf-8", newline="") as f:
         labels = {Path(r["path"]).name: r["label"] for r in csv.DictReader(f)}
     assert labels["silent.wav"] == "" and labels["quiet.wav"] in LABELS
+
+
+def test_control_characters_of_a_file_name_are_escaped_on_lines_of_text(tmp_path, take, random_model_path, capsys):
+    # A tab split classify's line into four fields; an escape sequence reached the terminal.
+    odd = tmp_path / "a\ttab\x1b[2J.wav"
+    odd.write_bytes(take.read_bytes())
+    broken = tmp_path / "bad\x1b[31m.wav"
+    broken.write_bytes(b"RIFF....WAVEnot audio")
+    out = tmp_path / "tags.csv"
+    assert main(["classify", str(odd), str(broken), "--model", str(random_model_path), "--csv", str(out)]) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.out.splitlines()
+    assert len(line.split("\t")) == 3 and line.startswith(str(tmp_path / "a\\ttab\\x1b[2J.wav"))
+    assert "\x1b" not in captured.err and "bad\\x1b[31m.wav" in captured.err
+    with out.open(encoding="utf-8", newline="") as f:
+        assert [r["file"] for r in csv.DictReader(f)] == [str(odd), str(broken)]  # the CSV keeps the names
+
+
+def test_batch_with_no_root_there_writes_nothing(tmp_path, random_model_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.csv").write_text("path,key,content_hash\nearlier,run,kept\n")
+    assert main(["batch", str(tmp_path / "typo"), "--out", str(results), "--model", str(random_model_path)]) == 1
+    assert "typo: no such file or folder; nothing was tagged or written" in capsys.readouterr().err
+    assert (results / "summary.csv").read_text() == "path,key,content_hash\nearlier,run,kept\n"
