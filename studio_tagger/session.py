@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis.regions import Region, RegionParams, find_regions
+from .analysis.regions import Region, RegionParams, file_regions
 from .atomic import atomic_write
 from .jsontext import json_text
 
@@ -203,9 +203,7 @@ class Session:
     def detected(self) -> list[Region]:
         """The regions the analysis shows before the user's edits; none for a recording shorter than one
         window, as `AnalysisResult.regions` (a region over padding is not a finding)."""
-        if self.duration < self.window:
-            return []
-        return find_regions(self.times, self.activity, self.labels, self.params, duration=self.duration)
+        return file_regions(self.times, self.activity, self.labels, self.params, self.duration, self.window)
 
     def regions(self) -> list[Region]:
         return apply_edits(self.detected(), self.edits)

@@ -207,7 +207,7 @@ def _notes(args: argparse.Namespace) -> int:
     analyzer = Analyzer(model, device=args.device, hop=args.hop)
     scores = analyzer_scores(analyzer, [n.path for n in chosen], args.progress)
     label_ids = np.array([model.labels.index(n.label) for n in chosen])
-    table, _ = clip_metrics(scores, label_ids, model.labels, "softmax")
+    table = classification_report(label_ids, scores.argmax(axis=1), model.labels)  # no negatives: no detection
     title = f"{model.name} on single real notes of {', '.join(sorted(wanted))} (one file each)"
     write_clip_report(args.out, table, None, title, {
         "model": str(model.path), "sources": sorted(wanted), "scoring": "Analyzer.analyze per file",

@@ -261,9 +261,10 @@ class Analyzer:
                 raise Cancelled(f"analysis of {info.path} cancelled")
 
         pace = Pace()
-        loudest = [0.0]  # the recording's peak: a silent file is told, not named
+        loudest = 0.0  # the recording's peak: a silent file is told, not named
 
         def features():
+            nonlocal loudest
             # Decoding and resampling run on the helper thread (in line for a recording of one block), the
             # model on this one, and the log-mel on the helper thread until it shows itself the slower (see
             # `Pace`); the log-mel streams, so it moves once, at a block's edge, and never back.
@@ -278,7 +279,7 @@ class Analyzer:
                 with torch.inference_mode():
                     for block in source:
                         if len(block):
-                            loudest[0] = max(loudest[0], float(np.abs(block).max()))
+                            loudest = max(loudest, float(np.abs(block).max()))
                         handed_over = handed_over or (overlap and pace.decoder_is_slower())
                         if handed_over:
                             yield len(block), block
@@ -328,7 +329,7 @@ class Analyzer:
             torch.set_num_threads(threads)
         if progress is not None:
             progress(1.0)
-        silent = not loudest[0] > SILENT_PEAK  # NaN samples read as silence too
+        silent = not loudest > SILENT_PEAK  # NaN samples read as silence too
         if silent:
             tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS, samples that are not "
                  "numbers counted as silence): no instrument to name")

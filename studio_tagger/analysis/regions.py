@@ -126,6 +126,16 @@ def _hysteresis(curve: np.ndarray, on: float, off: float) -> list[tuple[int, int
     return list(zip(first[keep].tolist(), ends[keep].tolist(), strict=True))
 
 
+def file_regions(times: np.ndarray, activity: np.ndarray, labels: Sequence[str], params: RegionParams | None,
+                 duration: float, window: float) -> list[Region]:
+    """A whole recording's regions; none for one shorter than the model's window, whose single window is
+    filled out with silence (a region over padding is not a finding). `AnalysisResult.regions` and
+    `Session.detected` both answer with this."""
+    if duration < window:
+        return []
+    return find_regions(times, activity, labels, params, duration=duration)
+
+
 def find_regions(
     times: np.ndarray, activity: np.ndarray, labels: Sequence[str], params: RegionParams | None = None,
     duration: float | None = None,

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..audio import AudioError, AudioInfo
 from ..features.params import FeatureParams
-from .regions import Region, RegionParams, find_regions
+from .regions import Region, RegionParams, file_regions
 
 
 class Cancelled(Exception):
@@ -66,9 +66,7 @@ class AnalysisResult:
     def regions(self, params: RegionParams | None = None) -> list[Region]:
         """The file's regions (`find_regions` with ``params``); none for a file shorter than one window,
         as `analyze` and `batch` both report it."""
-        if self.shorter_than_window:
-            return []
-        return find_regions(self.times, self.activity, self.labels, params, duration=self.duration)
+        return file_regions(self.times, self.activity, self.labels, params, self.duration, self.window)
 
     def best_label(self) -> str | None:
         """What `classify` names the file: the label of the best mean score; None for a silent recording
