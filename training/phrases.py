@@ -140,6 +140,7 @@ ACCOMPANIMENT_STYLES: dict[str, Style] = {
 TEXTURE_VARIANTS: dict[str, dict[str, Style]] = {
     # The labels' styles in textures their phrases above do not hold, by variant; rendered only when asked
     # (`training.synth --variants piano,oneshots`), so the sets `make model` renders stay as they were.
+    # Append only: a variant's place in this order sets its song ids (`training.synth._song_base`).
     "piano": {"piano": replace(LABEL_STYLES["piano"], texture="piano textures")},
     "oneshots": {name: replace(style, texture="oneshots") for name, style in LABEL_STYLES.items()},
 }
