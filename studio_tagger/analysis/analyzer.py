@@ -292,8 +292,8 @@ class Analyzer:
                 source.close()
 
         # Cancel is looked at before each block and while waiting for a slow decoder. A recording of one
-        # block has nothing to overlap, and a thread per one-shot sample cost a sample library a third of
-        # its time (4-9 ms a file against 4.5 here).
+        # block has nothing to overlap, and starting a thread per one-shot sample cost a sample library
+        # more than it saved.
         overlap = self.overlap_decoding and info.duration > self.block_seconds
         blocks = Prefetch(features(), poll=check_cancel) if overlap else features()
         threads = torch.get_num_threads()
