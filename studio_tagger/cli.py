@@ -393,16 +393,16 @@ def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], 
     from .timefmt import clock
 
     if too_short:
-        print(f"{file}: {result.duration:.2f} s, {result.short_notice()}")
+        print(_printable(f"{file}: {result.duration:.2f} s, {result.short_notice()}"))
     else:
         speed = result.duration / result.elapsed if result.elapsed > 0 else 0.0
-        print(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
-              f"{counted(len(regions), 'region')}")
+        print(_printable(f"{file}: {result.duration:.1f} s analysed on {result.device} ({speed:.0f}x real time), "
+                         f"{counted(len(regions), 'region')}"))
         counts = Counter(r.label for r in regions)
         if counts:
             print("  " + ", ".join(f"{label} {counts[label]}" for label in result.labels if label in counts))
     if written:
-        print("  wrote " + ", ".join(written))
+        print(_printable("  wrote " + ", ".join(written)))
     if list_regions:
         for r in regions:
             print(f"  {clock(r.start)} - {clock(r.end)}  {r.label:<26} {r.score:.2f}")
@@ -506,15 +506,16 @@ def _print_batch_report(report, out: Path) -> None:
     passed = f", {counted(report.unmatched, 'other file')} passed over" if report.unmatched else ""
     if report.mac_metadata:
         passed += f", {counted(report.mac_metadata, 'Mac metadata file')} (._NAME) passed over"
-    print(f"{out}: {counted(len(report.records), 'recording')} ({tally.files} tagged now, {report.skipped} "
-          f"already done), {len(report.failed)} failed, {len(report.problems)} unreadable{passed}")
+    print(_printable(f"{out}: {counted(len(report.records), 'recording')} ({tally.files} tagged now, "
+                     f"{report.skipped} already done), {len(report.failed)} failed, "
+                     f"{len(report.problems)} unreadable{passed}"))
     if tally.files:
         # a sample library is minutes of audio, an archive hours: "0.00 h ... (0x real time)" said nothing
         audio = tally.audio_seconds
         amount = f"{audio / 3600:.2f} h" if audio >= 3600 else f"{audio / 60:.1f} min" if audio >= 60 else f"{audio:.1f} s"
         speed = f"{tally.speed:.0f}" if tally.speed >= 10 else f"{tally.speed:.1f}"
         print(f"tagged {amount} of audio in {report.wall:.1f} s ({speed}x real time) on {report.backend}")
-    print(f"summary: {', '.join(str(p) for p in report.summary)}")
+    print(_printable(f"summary: {', '.join(str(p) for p in report.summary)}"))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -369,6 +369,28 @@ def test_control_characters_of_a_file_name_are_escaped_on_lines_of_text(tmp_path
         assert [r["file"] for r in csv.DictReader(f)] == [str(odd), str(broken)]  # the CSV keeps the names
 
 
+def test_analyze_and_batch_summaries_escape_control_characters_of_names(tmp_path, take, random_model_path,
+                                                                      capsys):
+    # analyze's and batch's summary lines printed the names as they were: an escape sequence in a file or
+    # folder name reached the terminal.
+    folder = tmp_path / "in\x1b[2J"
+    folder.mkdir()
+    odd = folder / "take\x1b[31m.wav"
+    odd.write_bytes(take.read_bytes())
+    labels = tmp_path / "out\x07.txt"
+    assert main(["analyze", str(odd), "--model", str(random_model_path), "--export", f"audacity={labels}"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.startswith(str(folder).replace("\x1b", "\\x1b") + "/take\\x1b[31m.wav: ")
+    assert "out\\x07.txt (audacity)" in out
+    assert labels.exists()  # the file itself keeps its name
+    results = tmp_path / "results\x1b[0m"
+    assert main(["batch", str(folder), "--out", str(results), "--model", str(random_model_path),
+                 "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "results\\x1b[0m" in out and (results / "summary.csv").exists()
+
+
 def test_batch_with_no_root_there_writes_nothing(tmp_path, random_model_path, capsys):
     results = tmp_path / "results"
     results.mkdir()
