@@ -537,14 +537,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _chosen_labels(text: str, vocabulary: Sequence[str]) -> set[str]:
     """The instruments named in ``--labels`` (any case), as the analysis spells them; a name that is not
     one of them would silently export nothing, so it is a usage error that lists the valid names."""
-    by_folded = {name.casefold(): name for name in vocabulary}
+    by_folded = {name.strip().casefold(): name for name in vocabulary}
     chosen = set()
-    for name in (part.strip() for part in text.split(",")):
-        if not name:
-            continue
-        if name.casefold() not in by_folded:
-            raise UsageError(f"unknown instrument {name!r} in --labels; choose from {', '.join(vocabulary)}")
-        chosen.add(by_folded[name.casefold()])
+    parts = text.split(",")
+    i = 0
+    while i < len(parts):
+        # A lane taught from examples may be named with a comma ("strings, low"): the longest run of
+        # parts that names a lane is that lane, so such a name needs no quoting.
+        for j in range(len(parts), i, -1):
+            name = ",".join(parts[i:j]).strip()
+            if name.casefold() in by_folded:
+                chosen.add(by_folded[name.casefold()])
+                i = j
+                break
+        else:
+            name = parts[i].strip()
+            if name:
+                raise UsageError(f"unknown instrument {name!r} in --labels; choose from {', '.join(vocabulary)}")
+            i += 1
     if not chosen:
         raise UsageError(f"--labels names no instrument; choose from {', '.join(vocabulary)}")
     return chosen

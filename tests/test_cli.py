@@ -204,6 +204,18 @@ def _one_usage_line(capsys) -> str:
     return err
 
 
+def test_labels_option_takes_a_lane_named_with_a_comma():
+    # A lane taught from examples may be called "strings, low": --labels used to split it into two unknown names.
+    from studio_tagger.cli import UsageError, _chosen_labels
+
+    vocabulary = [*LABELS, "strings, low", "strings"]
+    assert _chosen_labels("Strings, Low,violin", vocabulary) == {"strings, low", "violin"}
+    assert _chosen_labels("strings,violin", vocabulary) == {"strings", "violin"}
+    assert _chosen_labels("violin, strings, low", vocabulary) == {"violin", "strings, low"}
+    with pytest.raises(UsageError, match="'low'"):
+        _chosen_labels("violin, low", vocabulary)
+
+
 def test_unknown_labels_and_formats_are_usage_errors(tmp_path, take, random_model_path, capsys):
     analysis = tmp_path / "a.json"
     assert main(["analyze", str(take), "--model", str(random_model_path), "--threshold", "0.01", "--quiet",
