@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ..atomic import AtomicWriteError
-from ..autosave import Autosave, describe, read_autosave, remove_autosave, write_autosave
+from ..autosave import Autosave, autosaved_elsewhere, describe, read_autosave, remove_autosave, write_autosave
 from .analysis_jobs import single_shot
 from .document import Document
 from .settings import AppSettings
@@ -81,6 +81,11 @@ class Autosaver(QObject):
         re-exported under the same name) still gets them offered, with that said: kept quietly aside, they
         were lost to the editor, who may well want them back on the new version."""
         doc = self.doc
+        if autosaved_elsewhere(self.settings.autosave_dir, doc.path):
+            # Its edits are that window's own work in progress, not a crash's leftover: not offered here,
+            # and this window's edits are autosaved apart from them.
+            self.message.emit(f"{doc.path.name} is also open, with unsaved edits, in another studio-tagger "
+                              "window; edits made here are kept apart from those", 10000)
         saved = read_autosave(self.settings.autosave_dir, doc.path)
         if saved is None or saved.edits == doc.edits:
             return

@@ -295,6 +295,44 @@ def test_edits_survive_a_killed_process(qtbot, settings, output, take, monkeypat
     window.shutdown()
 
 
+def test_two_instances_keep_their_own_autosaves(qtbot, settings, output, take, monkeypatch) -> None:
+    """Two app instances with the same recording open each autosave their own edits: the running one's are
+    neither offered to the other as a crash's leftover nor overwritten or removed by it; once it is gone
+    (killed), they are offered."""
+    monkeypatch.setattr(Files, "confirm_discard", lambda self: True)
+    settings.store.sync()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, settings.store.fileName(), str(take)],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        assert child.stdout.readline().strip() == "autosaved"
+        theirs = autosave_path(settings.autosave_dir, take, pid=child.pid)
+        assert theirs.exists()
+        before = theirs.read_bytes()
+        window, offered = _open_accepting_restore(qtbot, settings, output, take)
+        messages: list[str] = []
+        window.autosaver.message.connect(lambda text, ms: messages.append(text))
+        window.autosaver.offer_restore()  # as opening does
+        assert offered == [] and window.doc.edits == []
+        assert messages and "another studio-tagger window" in messages[0]
+        with qtbot.waitSignal(window.autosaved, timeout=5000):
+            window.doc.add_region("piano", 30.0, 36.0)
+        ours = autosave_path(settings.autosave_dir, take)
+        assert ours.exists() and ours != theirs and theirs.read_bytes() == before
+        window.doc.undo.undo()  # back at the opened state: our file goes, theirs stays
+        qtbot.waitUntil(lambda: not ours.exists(), timeout=5000)
+        assert theirs.read_bytes() == before
+        window.shutdown()
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    again, offered = _open_accepting_restore(qtbot, settings, output, take)
+    assert [s.edits for s in offered] == [[Edit("add", new=Region("trumpet", 5.0, 11.5, 1.0)),
+                                          Edit("add", new=Region("flute", 20.0, 24.0, 1.0))]]
+    again.doc.undo.undo()  # the restored edits undone: the dead instance's file is gone with them
+    qtbot.waitUntil(lambda: not theirs.exists(), timeout=5000)
+    again.shutdown()
+
+
 def test_the_app_never_writes_the_recording(qtbot, window, take, tmp_path) -> None:
     before = _sha(take)
     with qtbot.waitSignals([window.analysisFinished, window.summaryFinished], timeout=30_000):
