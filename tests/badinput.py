@@ -90,6 +90,7 @@ BAD = [
     Case("png-named-wav", "picture.wav", _bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300)),
          "not a readable audio file (it looks like a PNG image)"),
     Case("random-bytes", "noise.bin", _random_bytes, "not a readable audio file (Format not recognised)"),
+    Case("broken-link", "link.wav", lambda p: p.symlink_to(p.with_name("moved-away.wav")), "a broken link"),
 ]
 
 VALID = [

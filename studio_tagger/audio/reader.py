@@ -79,7 +79,8 @@ def _looks_like(path: Path) -> str | None:
 
 def _check_path(path: Path) -> None:
     if not path.exists():
-        raise AudioError(f"{path}: no such file")
+        # a link whose target is gone is there to see in the folder: "no such file" would puzzle
+        raise AudioError(f"{path}: {'a broken link' if path.is_symlink() else 'no such file'}")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
     if not path.is_file():  # a pipe or device would block the reader or never end
