@@ -121,7 +121,8 @@ def _parse(data: dict, path: Path) -> Autosave | None:
 def read_autosave(folder: str | os.PathLike, recording: str | os.PathLike) -> Autosave | None:
     """The newest autosave of ``recording`` left by this process or by one that is no longer running (a
     crash, a killed process), or None when there is none or none can be used (a damaged autosave file is
-    left where it is, but never stops a recording from opening)."""
+    left where it is, but never stops a recording from opening). Of two instances that both crashed with
+    edits of one recording, the later edits are offered: the editor's last work."""
     found = []
     for path in _files(folder, recording):
         data = _load(path)
