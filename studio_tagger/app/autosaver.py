@@ -49,6 +49,11 @@ class Autosaver(QObject):
         if not self._timer.isActive():
             self._timer.start()
 
+    def stop(self) -> None:
+        """No more autosaves from this window (it is closing): a timer left running wrote or removed the
+        file after the window had gone, under another window of this process with the recording open."""
+        self._timer.stop()
+
     def drop(self) -> None:
         """Forget the autosave (saved as a session, or the user discarded the edits)."""
         self._timer.stop()

@@ -428,6 +428,7 @@ class MainWindow(QMainWindow):
         """Stop playback and every job, and wait (briefly) for the pool threads to let go."""
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.player.stop()
+        self.autosaver.stop()
         slots = (*self.jobs.slots, self.exports.slot, self.timeline.waveform.excerpts)
         for slot in slots:
             slot.cancel()

@@ -16,6 +16,7 @@ pytest.importorskip("pytestqt")
 
 import soundfile as sf  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox  # noqa: E402
 
 from studio_tagger.app.files import Files  # noqa: E402
 from studio_tagger.app.main import make_app  # noqa: E402
@@ -24,6 +25,27 @@ from studio_tagger.app.settings import AppSettings  # noqa: E402
 from studio_tagger.features import FeatureParams  # noqa: E402
 from studio_tagger.labels import LABELS  # noqa: E402
 from studio_tagger.models import ActivityCNN, save_model  # noqa: E402
+
+
+def _modal_refused(owner: str, name: str):
+    def refuse(*args, **kwargs):
+        texts = [a for a in args if isinstance(a, str)]
+        raise AssertionError(f"a test reached a real modal dialog ({owner}.{name}: {texts}); it would wait for a "
+                             "click that never comes: replace the method that asks, as the tests do")
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """A modal dialog runs Qt's own event loop in C++, where neither pytest-timeout's alarm nor Ctrl+C
+    reaches: one the test did not expect blocks the whole run until CI kills it. Here it fails the test
+    instead, naming the dialog; a test that wants one patches the static method itself afterwards."""
+    for owner, names in ((QMessageBox, ("question", "warning", "critical", "information", "about")),
+                         (QFileDialog, ("getOpenFileName", "getSaveFileName", "getExistingDirectory")),
+                         (QInputDialog, ("getItem", "getText", "getInt", "getDouble"))):
+        for name in names:
+            monkeypatch.setattr(owner, name, _modal_refused(owner.__name__, name))
+    monkeypatch.setattr(QDialog, "exec", _modal_refused("QDialog", "exec"))
 
 
 @pytest.fixture(scope="session")
