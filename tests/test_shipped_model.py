@@ -87,3 +87,25 @@ def test_shipped_model_names_rendered_solos_of_every_instrument(tmp_path, model)
         per_label.setdefault(r.label, []).append(np.array([scores[k] for k in LABELS]))
     for label, rows in per_label.items():
         assert LABELS[int(np.mean(rows, axis=0).argmax())] == label, label
+
+
+@needs_tim
+def test_a_silent_tail_after_a_rendered_phrase_keeps_its_label_and_score(tmp_path):
+    """A sample library's one-shots and phrases often end in seconds of silence: the file's label and
+    score come from the stretch that sounds."""
+    import soundfile as sf
+
+    synthesize(tmp_path, plan(["TimGM6mb"], 1, 0, seed=20261201), workers=2)
+    analyzer = Analyzer(None, device="cpu")
+    kept, lost, plain_lost = 0, [], []
+    for r in read_metadata(tmp_path):
+        x, rate = sf.read(r.path, dtype="float32", always_2d=True)
+        tailed = tmp_path / f"tailed-{r.path.name}"
+        sf.write(tailed, np.concatenate([x, np.zeros((8 * rate, x.shape[1]), np.float32)]), rate)
+        alone, after = analyzer.analyze(r.path), analyzer.analyze(tailed)
+        kept += after.best_label() == alone.best_label()
+        lost.append(alone.mean_scores()[r.label] - after.mean_scores()[r.label])
+        plain_lost.append(alone.mean_scores()[r.label] - float(after.activity[:, LABELS.index(r.label)].mean()))
+    assert kept == len(LABELS)
+    assert np.mean(plain_lost) > 0.3  # over every bin, the silence would take most of the score
+    assert np.mean(lost) < 0.25 * np.mean(plain_lost)

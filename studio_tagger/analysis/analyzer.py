@@ -29,6 +29,7 @@ from ..models.activity_cnn import LANE_BANDS
 from .aggregate import DEFAULT_HOP, BinAggregator
 from .device import place_module, resolve_device
 from .frontend import ResilientLogMel
+from .levels import BinPeaks
 from .result import ActivityChunk, AnalysisResult, Cancelled, bin_times, require_analysable
 from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
 
@@ -262,6 +263,7 @@ class Analyzer:
 
         pace = Pace()
         loudest = 0.0  # the recording's peak: a silent file is told, not named
+        peaks = BinPeaks(max(1, round(self.hop * params.sample_rate)))  # each bin's, for the file's scores
 
         def features():
             nonlocal loudest
@@ -279,7 +281,9 @@ class Analyzer:
                 with torch.inference_mode():
                     for block in source:
                         if len(block):
-                            loudest = max(loudest, float(np.abs(block).max()))
+                            magnitude = np.abs(block)
+                            loudest = max(loudest, float(magnitude.max()))
+                            peaks.push(magnitude)
                         handed_over = handed_over or (overlap and pace.decoder_is_slower())
                         if handed_over:
                             yield len(block), block
@@ -334,7 +338,7 @@ class Analyzer:
             tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS, samples that are not "
                  "numbers counted as silence): no instrument to name")
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
-        extra: dict = {"notices": notices, "silent": silent}
+        extra: dict = {"notices": notices, "silent": silent, "bin_peaks": peaks.peaks(len(activity))}
         if self.embeddings:
             width = feature_width(self.model.module)
             extra["embeddings"] = np.concatenate(embedded) if embedded else np.zeros((0, width), np.float16)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..audio import AudioError, AudioInfo
 from ..features.params import FeatureParams
+from .levels import sounding_bins
 from .regions import Region, RegionParams, file_regions
 
 
@@ -77,10 +78,15 @@ class AnalysisResult:
         return max(scores, key=scores.get) if scores else None
 
     def mean_scores(self) -> dict[str, float]:
-        """One score per label for the whole file: the mean activity (what `classify` reports)."""
+        """One score per label for the whole file (what `classify` and `batch` report): the mean activity
+        over the bins that sound (peak within `SOUNDING_DB` of the file's), so a sample's silent tail or
+        the silence around a take does not water it down; over every bin when all sound alike, or when
+        the analysis kept no levels."""
         if len(self.activity) == 0:
             return dict.fromkeys(self.labels, 0.0)
-        means = self.activity.mean(axis=0)
+        peaks = self.extra.get("bin_peaks")
+        sounding = sounding_bins(peaks) if peaks is not None and len(peaks) == len(self.activity) else None
+        means = (self.activity if sounding is None else self.activity[sounding]).mean(axis=0)
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
 

@@ -3,8 +3,8 @@
 One row per recording found (and one per entry the walk could not read): path, result key, content hash,
 size, duration, model, status, error, regions, the label `classify` would give it and its score, then two
 columns per instrument, the seconds it is active (the total length of its regions) and its mean score over
-the recording. Written as CSV always and as Parquet when pyarrow is installed (the `cluster` extra), both
-atomically.
+the stretches of the recording that sound (as `classify` scores it). Written as CSV always and as Parquet
+when pyarrow is installed (the `cluster` extra), both atomically.
 """
 
 from __future__ import annotations
