@@ -50,8 +50,9 @@ class Autosaver(QObject):
             self._timer.start()
 
     def stop(self) -> None:
-        """No more autosaves from this window (it is closing): a timer left running wrote or removed the
-        file after the window had gone, under another window of this process with the recording open."""
+        """No more autosaves from this window (it is closing): a timer left running would write or remove
+        the file after the window had gone, under another window of this process with the same recording
+        open (they share this process's file)."""
         self._timer.stop()
 
     def drop(self) -> None:
