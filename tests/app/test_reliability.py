@@ -234,6 +234,18 @@ def test_edits_are_autosaved_and_offered_back(qtbot, analysed, settings, output)
     declined.shutdown()
 
 
+def test_a_window_that_shut_down_writes_no_more_autosaves(qtbot, analysed, settings) -> None:
+    """An edit made just before the window closed (and was saved or discarded there) is not written a
+    moment later by a timer the window left behind."""
+    from studio_tagger.app.autosaver import AUTOSAVE_AFTER_MS
+
+    w = analysed
+    w.doc.add_region("flute", 2.0, 6.0)
+    w.shutdown()
+    qtbot.wait(AUTOSAVE_AFTER_MS + 500)
+    assert not autosave_path(settings.autosave_dir, w.doc.path).exists()
+
+
 def test_autosaved_edits_are_offered_though_the_recording_changed(qtbot, window, take, tmp_path, settings,
                                                                   output) -> None:
     """Re-exported under the same name (trimmed, normalised), the recording's hash changes: its autosaved
