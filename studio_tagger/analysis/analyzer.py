@@ -29,7 +29,7 @@ from ..models.activity_cnn import LANE_BANDS
 from .aggregate import DEFAULT_HOP, BinAggregator
 from .device import place_module, resolve_device
 from .frontend import ResilientLogMel
-from .levels import BinPeaks
+from .levels import BinLevels
 from .result import ActivityChunk, AnalysisResult, Cancelled, bin_times, require_analysable
 from .windows import ClipWindowScorer, FrameWindowScorer, ModelRunner, silence_level
 
@@ -263,7 +263,7 @@ class Analyzer:
 
         pace = Pace()
         loudest = 0.0  # the recording's peak: a silent file is told, not named
-        peaks = BinPeaks(max(1, round(self.hop * params.sample_rate)))  # each bin's, for the file's scores
+        levels = BinLevels(max(1, round(self.hop * params.sample_rate)))  # each bin's, for the file's scores
 
         def features():
             nonlocal loudest
@@ -281,9 +281,8 @@ class Analyzer:
                 with torch.inference_mode():
                     for block in source:
                         if len(block):
-                            magnitude = np.abs(block)
-                            loudest = max(loudest, float(magnitude.max()))
-                            peaks.push(magnitude)
+                            loudest = max(loudest, float(np.abs(block).max()))
+                            levels.push(block)
                         handed_over = handed_over or (overlap and pace.decoder_is_slower())
                         if handed_over:
                             yield len(block), block
@@ -338,7 +337,7 @@ class Analyzer:
             tell(f"it is silent (no sample above {20 * math.log10(SILENT_PEAK):.0f} dBFS, samples that are not "
                  "numbers counted as silence): no instrument to name")
         activity = np.concatenate(rows) if rows else np.zeros((0, len(self.model.labels)), np.float32)
-        extra: dict = {"notices": notices, "silent": silent, "bin_peaks": peaks.peaks(len(activity))}
+        extra: dict = {"notices": notices, "silent": silent, "bin_levels": levels.rms(len(activity))}
         if self.embeddings:
             width = feature_width(self.model.module)
             extra["embeddings"] = np.concatenate(embedded) if embedded else np.zeros((0, width), np.float16)

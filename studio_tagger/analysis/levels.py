@@ -2,67 +2,70 @@
 `batch` report) is taken over the stretches that sound, not over a sample's silent tail (no torch).
 
 A one-shot sample or a take with long silences around the playing was scored as the mean over every bin:
-the same note with 8 s of silence after it scored a third of what it scored alone, and the label with the
-best mean could be the model's guess at silence. The peaks come from the samples the analyzer decodes
-anyway, on the pass that already finds the recording's loudest sample.
+8 s of silence after a 3 s phrase took most of its score, and the label with the best mean could be the
+model's guess at silence. The levels come from the samples the analyzer decodes anyway.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# A bin counts as sounding when its peak is within this much of the recording's: a note's audible decay,
-# not the noise floor of a clean sample after it.
+# A bin counts as sounding when its RMS level is within this much of the loudest bin's: a note's audible
+# decay, not the noise floor of a clean sample after it. RMS rather than peak, so that one click at full
+# scale does not push quiet playing out.
 SOUNDING_DB = 40.0
 
 
-class BinPeaks:
-    """The largest absolute sample of each bin of ``hop_samples``, fed block by block in file order
-    (blocks of any length: a bin may straddle two)."""
+class BinLevels:
+    """The RMS level of each bin of ``hop_samples``, fed block by block in file order (blocks of any
+    length: a bin may straddle two). A bin holding a sample that is not a finite number counts as silent."""
 
     def __init__(self, hop_samples: int) -> None:
         if hop_samples < 1:
             raise ValueError("a bin holds at least one sample")
         self.hop = int(hop_samples)
         self._count = 0
-        self._peaks: list[np.ndarray] = []
-        self._open = 0.0  # the peak so far of a bin the last block ended inside
+        self._done: list[np.ndarray] = []  # mean squares of whole bins
+        self._open = (0.0, 0)  # sum of squares and samples of a bin the last block ended inside
 
-    def push(self, magnitude: np.ndarray) -> None:
-        """Add the absolute values of the next block of samples."""
-        n = len(magnitude)
+    def push(self, block: np.ndarray) -> None:
+        """Add the next block of samples (mono)."""
+        n = len(block)
         if n == 0:
             return
         into = self._count % self.hop  # samples of the current bin already seen
         starts = np.arange((self.hop - into) % self.hop, n, self.hop)
         if len(starts) == 0 or starts[0] != 0:
             starts = np.concatenate([[0], starts])
-        # fmax passes over a sample that is not a number (it sounds of nothing); a bin of nothing else is 0
-        maxima = np.nan_to_num(np.fmax.reduceat(magnitude, starts).astype(np.float64), nan=0.0)
+        sums = np.add.reduceat(np.square(block, dtype=np.float64), starts)
+        counts = np.diff(np.append(starts, n))
         if into:
-            maxima[0] = max(maxima[0], self._open)
+            sums[0] += self._open[0]
+            counts[0] += self._open[1]
         ends_inside = (self._count + n) % self.hop != 0  # the last segment's bin goes on in the next block
-        self._peaks.append(maxima[:-1] if ends_inside else maxima)
-        self._open = float(maxima[-1]) if ends_inside else 0.0
+        whole = slice(0, len(sums) - 1) if ends_inside else slice(0, len(sums))
+        self._done.append(sums[whole] / counts[whole])
+        self._open = (float(sums[-1]), int(counts[-1])) if ends_inside else (0.0, 0)
         self._count += n
 
-    def peaks(self, n_bins: int | None = None) -> np.ndarray:
-        """Each bin's peak (the last, partly filled bin included), cut or padded with silence to
+    def rms(self, n_bins: int | None = None) -> np.ndarray:
+        """Each bin's RMS level (the last, partly filled bin included), cut or padded with silence to
         ``n_bins`` (the analysis grid's length) when given."""
-        out = np.concatenate([*self._peaks, [self._open] if self._count % self.hop else []])
+        last = [self._open[0] / self._open[1]] if self._open[1] else []
+        out = np.sqrt(np.nan_to_num(np.concatenate([*self._done, last]), nan=0.0, posinf=0.0))
         if n_bins is not None:
             out = np.pad(out[:n_bins], (0, max(0, n_bins - len(out))))
         return out
 
 
-def sounding_bins(peaks: np.ndarray) -> np.ndarray | None:
-    """A mask of the bins that sound (peak within `SOUNDING_DB` of the loudest), or None when that would
+def sounding_bins(levels: np.ndarray) -> np.ndarray | None:
+    """A mask of the bins that sound (level within `SOUNDING_DB` of the loudest), or None when that would
     keep every bin or none: the file's score is then the plain mean, as before."""
-    peaks = np.asarray(peaks, np.float64)
-    if len(peaks) == 0:
+    levels = np.asarray(levels, np.float64)
+    if len(levels) == 0:
         return None
-    loudest = float(peaks.max())
+    loudest = float(levels.max())
     if not loudest > 0.0:
         return None
-    mask = peaks >= loudest * 10 ** (-SOUNDING_DB / 20)
+    mask = levels >= loudest * 10 ** (-SOUNDING_DB / 20)
     return None if mask.all() else mask

@@ -79,13 +79,13 @@ class AnalysisResult:
 
     def mean_scores(self) -> dict[str, float]:
         """One score per label for the whole file (what `classify` and `batch` report): the mean activity
-        over the bins that sound (peak within `SOUNDING_DB` of the file's), so a sample's silent tail or
-        the silence around a take does not water it down; over every bin when all sound alike, or when
-        the analysis kept no levels."""
+        over the bins that sound (RMS level within `SOUNDING_DB` of the loudest bin's), so a sample's
+        silent tail or the silence around a take does not water it down; over every bin when all sound
+        alike, or when the analysis kept no levels."""
         if len(self.activity) == 0:
             return dict.fromkeys(self.labels, 0.0)
-        peaks = self.extra.get("bin_peaks")
-        sounding = sounding_bins(peaks) if peaks is not None and len(peaks) == len(self.activity) else None
+        levels = self.extra.get("bin_levels")
+        sounding = sounding_bins(levels) if levels is not None and len(levels) == len(self.activity) else None
         means = (self.activity if sounding is None else self.activity[sounding]).mean(axis=0)
         return {label: float(p) for label, p in zip(self.labels, means, strict=True)}
 
