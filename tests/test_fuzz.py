@@ -5,7 +5,7 @@ SessionError, MarkerFileError); never another exception, never a hang (pytest-ti
 pyproject.toml, turns a hang into a failure). CI runs a bounded, derandomised number of examples; a
 longer, random run (no per-test timeout; failures are printed by hypothesis and kept in its database):
 
-    STUDIO_TAGGER_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest -q --timeout=0 tests/test_fuzz.py
+    STUDIO_TAGGER_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest -q --timeout=0 -o faulthandler_timeout=0 tests/test_fuzz.py
 
 """
 

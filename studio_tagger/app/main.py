@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from ..analysis.device import start_cuda
+from .collector import GuiThreadCollector
 from .settings import AppSettings
 from .theme import apply_dark_theme
 
@@ -31,15 +32,30 @@ def make_app() -> QApplication:
     app.setOrganizationName("studio-tagger")
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
+    gc.collect()
     freeze_long_lived()
+    global _collector
+    if _collector is None:  # collections run on this, the GUI, thread only (see `collector`)
+        _collector = GuiThreadCollector(app)
     return app
+
+
+_collector: GuiThreadCollector | None = None
+
+
+def stop_gui_collection() -> None:
+    """Automatic garbage collection back on (code that goes on without the app's event loop)."""
+    global _collector
+    if _collector is not None:
+        _collector.stop()
+        _collector = None
 
 
 def freeze_long_lived() -> None:
     """torch, Qt and pyqtgraph leave a few hundred thousand long-lived objects behind; a full garbage
-    collection walking them all holds the GIL for tens of milliseconds, in whichever thread. Frozen,
-    they are skipped, so collections stay short (a GUI stall probe saw 57 ms pauses drop to a few)."""
-    gc.collect()
+    collection walking them all holds the GIL for tens of milliseconds. Frozen, they are skipped, so
+    collections stay short (a GUI stall probe saw 57 ms pauses drop to a few). Freezing frees nothing,
+    so any thread may do it; collecting is the GUI thread's."""
     gc.freeze()
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox  # noqa: E402
 
 from studio_tagger.app.files import Files  # noqa: E402
-from studio_tagger.app.main import make_app  # noqa: E402
+from studio_tagger.app.main import make_app, stop_gui_collection  # noqa: E402
 from studio_tagger.app.main_window import MainWindow  # noqa: E402
 from studio_tagger.app.settings import AppSettings  # noqa: E402
 from studio_tagger.features import FeatureParams  # noqa: E402
@@ -50,8 +50,15 @@ def no_modal_dialogs(monkeypatch):
 
 @pytest.fixture(scope="session")
 def qapp():
-    """pytest-qt's application, themed as the app is."""
+    """pytest-qt's application, themed as the app is (and collecting garbage on this thread only)."""
     return make_app()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def gui_thread_collection():
+    """The tests after this folder run without the app's event loop: automatic collection comes back."""
+    yield
+    stop_gui_collection()
 
 
 @pytest.fixture(scope="session")
