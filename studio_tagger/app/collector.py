@@ -3,10 +3,11 @@
 Left automatic, a collection runs on whichever thread happens to allocate, an analysis worker included,
 and frees whatever cycles it finds there, Qt objects among them (a closed window, a finished job's
 signals). Destroying a Qt object takes Qt's lock on its connections and, in PySide, the GIL: a worker
-destroying one while the GUI thread destroyed another waited for the lock the GUI thread held, which
-waited for the GIL the worker wanted back, and the app froze for good (caught in the app tests: a
-worker's collection in `QObject::~QObject` waiting for the GIL, the GUI thread in another `~QObject`
-waiting for Qt's lock). Collected from a timer on the GUI thread instead, every Qt object dies there.
+destroying one held that lock and waited for the GIL, while the GUI thread, holding the GIL as it
+destroyed another, waited for the lock, and the app froze for good (caught in the app tests, stacks read
+with gdb: the worker's collection in `QObject::~QObject` waiting for the GIL, the GUI thread in shiboken's
+deferred deletion of a `QMenu`, in another `~QObject`, waiting for Qt's lock). Collected from a timer on
+the GUI thread instead, every Qt object dies there.
 """
 
 from __future__ import annotations
