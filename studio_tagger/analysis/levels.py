@@ -24,7 +24,6 @@ class BinLevels:
         if hop_samples < 1:
             raise ValueError("a bin holds at least one sample")
         self.hop = int(hop_samples)
-        self._count = 0
         self._done: list[np.ndarray] = []  # mean squares of whole bins
         self._open = (0.0, 0)  # sum of squares and samples of a bin the last block ended inside
 
@@ -33,20 +32,20 @@ class BinLevels:
         n = len(block)
         if n == 0:
             return
-        into = self._count % self.hop  # samples of the current bin already seen
+        into = self._open[1]  # samples of the current bin already seen
         starts = np.arange((self.hop - into) % self.hop, n, self.hop)
         if len(starts) == 0 or starts[0] != 0:
             starts = np.concatenate([[0], starts])
         sums = np.add.reduceat(np.square(block, dtype=np.float64), starts)
         counts = np.diff(np.append(starts, n))
-        if into:
-            sums[0] += self._open[0]
-            counts[0] += self._open[1]
-        ends_inside = (self._count + n) % self.hop != 0  # the last segment's bin goes on in the next block
-        whole = slice(0, len(sums) - 1) if ends_inside else slice(0, len(sums))
-        self._done.append(sums[whole] / counts[whole])
-        self._open = (float(sums[-1]), int(counts[-1])) if ends_inside else (0.0, 0)
-        self._count += n
+        sums[0] += self._open[0]
+        counts[0] += into
+        if (into + n) % self.hop:  # the last segment's bin goes on in the next block
+            self._done.append(sums[:-1] / counts[:-1])
+            self._open = (float(sums[-1]), int(counts[-1]))
+        else:
+            self._done.append(sums / counts)
+            self._open = (0.0, 0)
 
     def rms(self, n_bins: int | None = None) -> np.ndarray:
         """Each bin's RMS level (the last, partly filled bin included), cut or padded with silence to
