@@ -90,3 +90,13 @@ def test_point_regions_get_one_marker_and_options_apply(tmp_path: Path) -> None:
                          options=ExportOptions(min_score=0.5, name_template="{label} {n}"))
     # The weak flute region is filtered out, but the strong one keeps its number 2 (stable numbering).
     assert [name for name, _ in read_markers(out)] == ["hit 1", "flute 2", "flute 2 end"]
+
+
+def test_gaps_longer_than_a_delta_can_hold_are_split(tmp_path: Path) -> None:
+    # An archive recording of two days with a gap of 41.7 h: 38.8 h is the longest one four-byte delta holds here.
+    regions = [Region("violin", 10.0, 20.0), Region("piano", 150_000.0, 150_010.0), Region("flute", 172_000.0, 172_800.0)]
+    out = export_regions("midi", regions, tmp_path / "long.mid")
+    (track,) = mido.MidiFile(out).tracks
+    assert max(msg.time for msg in track) <= 0x0FFFFFFF
+    assert [m.type for m in track].count("text") >= 1
+    assert_within_1ms(read_markers(out), expected(regions))

@@ -20,6 +20,10 @@ TICKS_PER_BEAT = 960
 TEMPO_US_PER_BEAT = 500_000  # 120 bpm
 TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / TEMPO_US_PER_BEAT
 TEXT_CHARSET = "utf-8"
+# A delta time is a variable-length number of at most four bytes (the SMF specification), so one gap can
+# hold at most 0x0FFFFFFF ticks, 38.8 h at this resolution. mido writes a larger one in five bytes without
+# a word, which readers then misparse; a longer gap is split by empty text events (FF 01), which mark nothing.
+MAX_DELTA = 0x0FFFFFFF
 
 
 def _tick(seconds: float) -> int:
@@ -41,7 +45,11 @@ def write(out: BinaryIO, markers: Sequence[Marker], ctx: ExportContext) -> None:
     track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     now = 0
     for tick, _, text in events:
-        track.append(mido.MetaMessage("marker", text=text, time=tick - now))
+        delta = tick - now
+        while delta > MAX_DELTA:
+            track.append(mido.MetaMessage("text", text="", time=MAX_DELTA))
+            delta -= MAX_DELTA
+        track.append(mido.MetaMessage("marker", text=text, time=delta))
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=0))
     ctx.check_cancel()
