@@ -18,6 +18,8 @@ from studio_tagger.labels import LABELS
 from studio_tagger.models import PaperCNN, load_model, save_model
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
 from training.evaluate import analyzer_scores, clip_scores, evaluate_takes, main
+from training.medley import Record, read_metadata, write_metadata
+from training.report import group_recalls
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,41 @@ def test_clips_command_writes_tables_for_labelled_clips_and_negatives(random_mod
     assert data["detection"]["negatives"] == 2
     assert "confusion matrix" in (out / "clips.txt").read_text()
     assert (out / "clips.png").stat().st_size > 0
+
+
+def test_group_recall_names_the_member_of_a_label_that_is_missed():
+    labels = ("a", "b", "c")
+    groups = ["sax/alto", "sax/alto", "sax/soprano", "sax/soprano", "sax/soprano", "piano/grand", ""]
+    truth = [1, 1, 1, 1, 1, 2, 0]
+    predicted = [1, 1, 0, 0, 1, 2, 2]  # soprano mostly taken for "a"; the clip with no group is left out
+    rows = {r.group: r for r in group_recalls(groups, truth, predicted, labels)}
+    assert list(rows) == ["piano/grand", "sax/alto", "sax/soprano"]
+    assert rows["sax/alto"].recall == 1.0 and rows["sax/alto"].taken_for == ""
+    soprano = rows["sax/soprano"]
+    assert (soprano.label, soprano.clips) == ("b", 3)
+    assert soprano.recall == pytest.approx(1 / 3) and soprano.taken_for == "a"
+    assert soprano.taken_for_share == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_clip_report_gives_recall_per_group_when_the_metadata_names_groups(random_model_path, tmp_path,
+                                                                           in_memory):
+    root = write_tone_dataset(tmp_path / "tones", banks=("TimGM6mb",), per_label=2, accompaniment=1)
+    # Name two groups per label, as realsynth names one source's instrument ("mtg_solosax/alto saxophone").
+    records = [Record(r.path, r.label, r.label_id, r.subset, r.song_id, r.uuid,
+                      {"group": f"{r.label}/take{i // len(LABELS)}"}) for i, r in enumerate(read_metadata(root))]
+    write_metadata(root, records)
+    out = tmp_path / "report"
+    assert main(["clips", "--model", str(random_model_path), "--data", "medley", "--root", str(root),
+                 "--out", str(out), "--device", "cpu", *(["--in-memory", "--jobs", "1"] if in_memory else [])]) == 0
+    data = json.loads((out / "clips.json").read_text())
+    groups = data["per_group"]
+    assert len(groups) == 16 and all(g["clips"] == 1 for g in groups)  # accompaniment has no group
+    recall = {row["label"]: row["recall"] for row in data["classification"]["per_class"]}
+    for label in LABELS:  # a label's recall is the mean over its two groups of one clip each
+        mine = [g["recall"] for g in groups if g["label"] == label]
+        assert len(mine) == 2 and np.mean(mine) == pytest.approx(recall[label])
+    assert "recall per group" in (out / "clips.txt").read_text()
 
 
 def test_take_evaluation_finds_a_solo_where_the_analyzer_lights_up(energy_model, tmp_path):

@@ -68,7 +68,8 @@ def _family(subset: str, extra: dict) -> str:
 
 def medley_sources(root: str | Path) -> list[ClipSource]:
     """Every clip of a Medley-solos-DB-layout root (labels in LABELS order, accompaniment as -1)."""
-    return [ClipSource(r.path, r.label_id, r.song_id, r.subset, _family(r.subset, dict(r.extra)), r.label)
+    return [ClipSource(r.path, r.label_id, r.song_id, r.subset, _family(r.subset, dict(r.extra)), r.label,
+                       dict(r.extra).get("group", ""))
             for r in read_metadata(root)]
 
 
@@ -82,7 +83,7 @@ def accompaniment_sources(root: str | Path) -> list[ClipSource]:
     """A Medley-layout root's clips, or a plain folder's files, all as accompaniment."""
     root = Path(root)
     if (root / METADATA).is_file():
-        return [ClipSource(s.path, NOT_A_LABEL, s.song_id, s.subset, s.family, s.instrument)
+        return [ClipSource(s.path, NOT_A_LABEL, s.song_id, s.subset, s.family, s.instrument, s.group)
                 for s in medley_sources(root)]
     return plain_folder_sources(root)
 

@@ -17,7 +17,10 @@ of `RegionParams` unless overridden), scored per solo (found when one region of 
 of it; onset error) and on 1 s segments (sed_eval's segment-based micro F1), with per-label figures.
 Notes: each single-note recording of the named realdata sources, one file at a time through
 `Analyzer.analyze`, named by its best label as `studio-tagger classify` names it: how a sample library's
-one-shots fare. Reports go to ``--out`` as .txt, .json and .png.
+one-shots fare. Clips and notes whose metadata names a group (one source's instrument, such as
+"mtg_solosax/soprano saxophone") also get a recall per group, with the label each group is most often
+taken for: a label's recall can hide one member of a family that is always missed. Reports go to
+``--out`` as .txt, .json and .png.
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ from training.report import (
     ClassificationReport,
     DetectionReport,
     Event,
+    GroupRecall,
     TimelineReport,
     TimelineScorer,
     classification_report,
     detection_report,
+    group_recalls,
+    group_table,
     plot_classification,
     plot_timeline,
     write_report,
@@ -142,9 +148,12 @@ def metrics_summary(table: ClassificationReport, detection: DetectionReport | No
 
 
 def write_clip_report(out: Path, table: ClassificationReport, detection: DetectionReport | None,
-                      title: str, extra: dict) -> None:
+                      title: str, extra: dict, groups: Sequence[GroupRecall] = ()) -> None:
     text = [title, "", "classification (best-scoring label per clip)", table.to_text()]
     data = {**extra, "classification": table.to_dict()}
+    if groups:
+        text += ["", "recall per group (one source's instrument, as the metadata names it)", group_table(groups)]
+        data["per_group"] = [g.to_dict() for g in groups]
     if detection is not None:
         text += ["", "detection (label on when its clip score >= threshold)", detection.to_text()]
         data["detection"] = detection.to_dict()
@@ -174,17 +183,22 @@ def _clips(args: argparse.Namespace) -> int:
                              device=analyzer.device, show_progress=args.progress,
                              logit_bias=model.logit_bias)
         label_ids, path = clips.label_ids, "in-memory clip_scores"
+        groups = [clips.sources[i].group for i in clips.source_index]
     else:
         if args.hop != analyzer.hop:
             analyzer = Analyzer(model, device=args.device, hop=args.hop)
         scores = analyzer_scores(analyzer, [s.path for s in sources], args.progress)
         label_ids, path = np.array([s.label_id for s in sources]), "Analyzer.analyze per file"
+        groups = [s.group for s in sources]
     table, detection = clip_metrics(scores, label_ids, model.labels, activation, args.threshold)
+    labelled = np.flatnonzero(np.asarray(label_ids) >= 0)
+    by_group = group_recalls([groups[i] for i in labelled], np.asarray(label_ids)[labelled],
+                             scores[labelled].argmax(axis=1), model.labels)
     title = f"{model.name} on {args.data} {args.root} [{args.subsets or 'all'}]"
     write_clip_report(args.out, table, detection, title, {
         "model": str(model.path), "data": args.data, "root": str(args.root), "subsets": args.subsets,
         "scoring": path, "threshold": args.threshold, "hop": args.hop, "device": str(analyzer.device),
-        "summary": metrics_summary(table, detection)})
+        "summary": metrics_summary(table, detection)}, by_group)
     print(f"{title}\n{json.dumps(metrics_summary(table, detection), indent=2)}\nreport in {args.out}")
     return 0
 
@@ -208,11 +222,12 @@ def _notes(args: argparse.Namespace) -> int:
     scores = analyzer_scores(analyzer, [n.path for n in chosen], args.progress)
     label_ids = np.array([model.labels.index(n.label) for n in chosen])
     table = classification_report(label_ids, scores.argmax(axis=1), model.labels)  # no negatives: no detection
+    by_group = group_recalls([n.group for n in chosen], label_ids, scores.argmax(axis=1), model.labels)
     title = f"{model.name} on single real notes of {', '.join(sorted(wanted))} (one file each)"
     write_clip_report(args.out, table, None, title, {
         "model": str(model.path), "sources": sorted(wanted), "scoring": "Analyzer.analyze per file",
-        "hop": args.hop, "device": str(analyzer.device), "summary": metrics_summary(table, None)})
-    print(f"{title}\n{table.to_text()}\nreport in {args.out}")
+        "hop": args.hop, "device": str(analyzer.device), "summary": metrics_summary(table, None)}, by_group)
+    print(f"{title}\n{table.to_text()}\n\n{group_table(by_group)}\nreport in {args.out}")
     return 0
 
 

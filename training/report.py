@@ -159,6 +159,52 @@ def detection_report(truth: np.ndarray, predicted: np.ndarray, labels: Sequence[
     return DetectionReport(tuple(labels), rows, micro, macro, int(empty.sum()), alarms)
 
 
+@dataclass(frozen=True)
+class GroupRecall:
+    """How the clips of one group (a source and instrument the metadata names, such as
+    "mtg_solosax/soprano saxophone") fare: a label's recall can hide one member of a family, or one source,
+    that is always missed."""
+
+    group: str
+    label: str
+    clips: int
+    recall: float
+    taken_for: str
+    """The wrong label its clips get most often ("" when none is wrong)."""
+    taken_for_share: float
+
+    def to_dict(self) -> dict:
+        return {"group": self.group, "label": self.label, "clips": self.clips, "recall": self.recall,
+                "taken_for": self.taken_for, "taken_for_share": self.taken_for_share}
+
+
+def group_recalls(groups: Sequence[str], y_true: Sequence[int], y_pred: Sequence[int],
+                  labels: Sequence[str]) -> list[GroupRecall]:
+    """Recall per named group of labelled clips (clips with an empty group name are left out), in name
+    order. A group is named for its most common true label."""
+    names = np.asarray(groups, dtype=object)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    rows = []
+    for group in sorted({g for g in groups if g}):
+        rows_of = names == group
+        truth, pred = y_true[rows_of], y_pred[rows_of]
+        label = int(np.bincount(truth, minlength=len(labels)).argmax())
+        wrong = pred[pred != truth]
+        counts = np.bincount(wrong, minlength=len(labels))
+        taken = int(counts.argmax()) if len(wrong) else -1
+        rows.append(GroupRecall(group, labels[label], int(rows_of.sum()), float((pred == truth).mean()),
+                                labels[taken] if taken >= 0 else "", _ratio(counts.max(), rows_of.sum())))
+    return rows
+
+
+def group_table(rows: Sequence[GroupRecall]) -> str:
+    width = max(14, *(len(r.group) for r in rows)) if rows else 14
+    head = f"{'':<{width}} {'clips':>6} {'recall':>7}  most often taken for"
+    lines = [f"{r.group:<{width}} {r.clips:6d} {r.recall:7.3f}  "
+             + (f"{r.taken_for} ({r.taken_for_share:.0%})" if r.taken_for else "-") for r in rows]
+    return "\n".join([head, *lines])
+
+
 def _short(label: str) -> str:
     return {"distorted electric guitar": "dist. guitar", "tenor saxophone": "tenor sax"}.get(label, label)
 

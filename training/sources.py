@@ -21,3 +21,6 @@ class ClipSource:
     instrument: str = ""
     """What plays in it as the metadata names it (for accompaniment: "cello", "french horn", ...); empty
     when unknown. Training may learn accompaniment instruments as auxiliary outputs (`training.train`)."""
+    group: str = ""
+    """A finer name the metadata may give, one source's instrument ("mtg_solosax/soprano saxophone"): the
+    clip reports show recall per group; empty when the metadata has no ``group`` column."""
