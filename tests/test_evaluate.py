@@ -17,7 +17,7 @@ from studio_tagger.features import FeatureParams
 from studio_tagger.labels import LABELS
 from studio_tagger.models import PaperCNN, load_model, save_model
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
-from training.evaluate import analyzer_scores, clip_scores, evaluate_takes, main
+from training.evaluate import analyzer_scores, clip_scores, evaluate_takes, main, solos_found_per_group
 from training.medley import Record, read_metadata, write_metadata
 from training.report import group_recalls
 
@@ -116,6 +116,24 @@ def test_take_evaluation_finds_a_solo_where_the_analyzer_lights_up(energy_model,
     # Every other lane fires on the same stretch: 7 false-alarm regions, segment precision about 1/8.
     assert summary["false_alarm_regions"] == 7
     assert summary["segment_recall"] >= 0.85 and summary["segment_precision"] == pytest.approx(1 / 8, abs=0.03)
+
+
+def test_takes_command_counts_solos_found_per_group_when_the_truth_names_groups(energy_model, tmp_path):
+    # Two takes, the tone at 4-12 s in each; the energy model finds it. The first take's truth names its
+    # solo's group (as realtakes writes it), a second, silent solo is missed; the other take names none.
+    sf.write(str(tmp_path / "a.wav"), tone_burst(20.0, 16000, 4.0, 12.0)[:, 0], 16000)
+    sf.write(str(tmp_path / "b.wav"), tone_burst(20.0, 16000, 4.0, 12.0)[:, 0], 16000)
+    solos = [{"label": "flute", "start": 4.0, "end": 12.0, "group": "ixox_flute/flute"},
+             {"label": "violin", "start": 14.0, "end": 19.0, "group": "tonejs_vso2/violin"}]
+    (tmp_path / "a.json").write_text(json.dumps({"file": "a.wav", "duration": 20.0, "solos": solos}))
+    (tmp_path / "b.json").write_text(json.dumps({"file": "b.wav", "duration": 20.0,
+                                                 "solos": [{"label": "flute", "start": 4.0, "end": 12.0}]}))
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    report, _ = evaluate_takes(Analyzer(energy_model, device="cpu"), files)
+    assert sum(s.found for s in report.solos) == 2  # both flutes; b's is found but names no group
+    assert solos_found_per_group(report, files) == [{"group": "ixox_flute/flute", "solos": 1, "found": 1},
+                                                    {"group": "tonejs_vso2/violin", "solos": 1, "found": 0}]
+    assert solos_found_per_group(report, files[1:]) == []
 
 
 def test_notes_command_names_each_note_file_of_the_chosen_sources(random_model_path, tmp_path):

@@ -255,6 +255,9 @@ def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed() -> None:
     by_group = groups_of(notes)
     take = render_real_take(by_group, ["mtg_solosax/tenor saxophone", "ixox_flute/flute"], 1.0, 3, "real:test")
     assert len(take.audio) == 60 * TAKE_RATE and {s.label for s in take.solos} == {"tenor saxophone", "flute"}
+    # each solo names the source's instrument that plays it, so reports can count solos found per group
+    assert {(s.label, s.group) for s in take.solos} == {("tenor saxophone", "mtg_solosax/tenor saxophone"),
+                                                       ("flute", "ixox_flute/flute")}
     bed_rms = np.sqrt(np.mean(take.bed**2))
     assert bed_rms > 0.01  # the bed plays throughout
     for s in take.solos:

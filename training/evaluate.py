@@ -264,6 +264,22 @@ def evaluate_takes(analyzer: Analyzer, files: Sequence[Path], params: RegionPara
     return scorer.report(), regions_out
 
 
+def solos_found_per_group(report: TimelineReport, files: Sequence[Path]) -> list[dict]:
+    """Solos and solos found per group, for takes whose truth names each solo's group (takes of real notes:
+    one source's instrument); empty when none does."""
+    group_of = {}
+    for path in files:
+        for s in json.loads(path.read_text(encoding="utf-8"))["solos"]:
+            if s.get("group"):
+                group_of[(path.stem, str(s["label"]), float(s["start"]))] = str(s["group"])
+    found: dict[str, list[bool]] = {}
+    for solo in report.solos:
+        group = group_of.get((solo.take, solo.label, solo.start))
+        if group:
+            found.setdefault(group, []).append(solo.found)
+    return [{"group": g, "solos": len(v), "found": sum(v)} for g, v in sorted(found.items())]
+
+
 def _takes(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     analyzer = Analyzer(model, device=args.device, hop=args.hop)
@@ -275,11 +291,17 @@ def _takes(args: argparse.Namespace) -> int:
         return 2
     report, regions = evaluate_takes(analyzer, files, params, args.segment, args.min_overlap, args.progress)
     title = f"{model.name} on {len(files)} takes"
+    by_group = solos_found_per_group(report, files)
     data = {"model": str(model.path), "device": str(analyzer.device), "region_params": asdict(params),
-            **report.to_dict(), "regions": regions}
-    write_report(args.out, "takes", f"{title}\n\n{report.to_text()}", data)
+            **report.to_dict(), "regions": regions} | ({"per_group": by_group} if by_group else {})
+    text = f"{title}\n\n{report.to_text()}"
+    if by_group:
+        width = max(len(g["group"]) for g in by_group)
+        text += "\n\nsolos found per group (one source's instrument)\n" + "\n".join(
+            f"{g['group']:<{width}} {g['found']:3d} of {g['solos']}" for g in by_group)
+    write_report(args.out, "takes", text, data)
     plot_timeline(report, args.out / "takes.png", title)
-    print(f"{title}\n{report.to_text()}\nreport in {args.out}")
+    print(f"{text}\nreport in {args.out}")
     return 0
 
 

@@ -82,7 +82,7 @@ def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str]
             s, e = a + extent[0], a + extent[1]
             gain = rms(backing[s:e]) * 10 ** (rng.uniform(*SOLO_ABOVE_BED_DB) / 20) / max(rms(phrase[extent[0]: extent[1]]), 1e-9)
             stems[a: a + len(phrase)] += phrase[: n - a] * gain
-            solos.append(Solo(str(notes[0].label), round(s / RATE, 3), round(e / RATE, 3)))
+            solos.append(Solo(str(notes[0].label), round(s / RATE, 3), round(e / RATE, 3), notes[0].group))
         t += length + float(rng.uniform(3.0, 8.0))
     mix = backing + stems
     scale = PEAK / max(float(np.abs(mix).max()), 1e-9)

@@ -50,6 +50,9 @@ class Solo:
     label: str
     start: float
     end: float
+    group: str = ""
+    """The source's instrument that plays it ("mtg_solosax/soprano saxophone"), for takes of real notes;
+    written to the truth only when set, so that reports can count solos found per group."""
 
 
 @dataclass
@@ -217,7 +220,8 @@ def write_take(take: Take, audio_path: Path, sample_rate: int = SAMPLE_RATE, pea
         "bank": take.bank,
         "seed": take.seed,
         "peak_db": peak_db,
-        "solos": [{"label": s.label, "start": s.start, "end": s.end} for s in take.solos],
+        "solos": [{"label": s.label, "start": s.start, "end": s.end} | ({"group": s.group} if s.group else {})
+                  for s in take.solos],
     }
     audio_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(audio_path, "wb") as f:
