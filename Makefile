@@ -97,7 +97,8 @@ model-accurate: setup
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
 # in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then
 # banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only);
-# the held-out real sources as clips and as solos in long takes over a real bed; accompaniment-only takes of
+# the held-out real sources as clips and as solos in long takes over a real bed (4 takes, the bars' set, and 24
+# more, whose 204 solos count each member of the saxophone family apart); accompaniment-only takes of
 # every family (false regions per minute); then what the phrases do not play: FreePats piano in single lines
 # and comping chords, FreePats single notes of every label, and the held-out real notes one file each.
 MODEL := resources/models/default.safetensors
@@ -128,6 +129,9 @@ evaluate: setup
 		--in-memory --out reports/clips-heldout-real
 	$(PY) -m training.realtakes --out $(DATA)/takes_real --solo-sources $(HELD_OUT) --minutes 3 --seed 500 --count 4
 	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_real --out reports/takes-real
+	$(PY) -m training.realtakes --out $(DATA)/takes_real_more --solo-sources $(HELD_OUT) --minutes 3 --seed 510 \
+		--count 24
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_real_more --out reports/takes-real-more
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General FreePats OPL3_FM; do \
 		$(PY) -m training.takes --out $(DATA)/accompaniment_takes --bank $$bank --minutes 3 --seed 600 \
 			--accompaniment-only; done
