@@ -231,6 +231,18 @@ def test_oneshot_variants_play_single_notes_with_silence_between() -> None:
 
 
 @needs_tim
+def test_saxophone_variant_plays_the_rest_of_the_family_under_the_tenor_label() -> None:
+    # The real sources count alto, soprano and baritone as "tenor saxophone"; this variant lets the GM banks
+    # do the same with their soprano (64), alto (65) and baritone (67) programs, never the tenor's own 66.
+    (style,) = TEXTURE_VARIANTS["saxophones"].values()
+    assert style.name == "tenor saxophone" and {p for p, _ in style.programs} == {64, 65, 67}
+    jobs = plan(["TimGM6mb"], 100, 0, seed=0, variants=["saxophones"])
+    assert {j.subset for j in jobs} == {"TimGM6mb~saxophones"} and {j.instrument for j in jobs} == {"tenor saxophone"}
+    per_program = {p: sum(j.clips for j in jobs if j.program == p) for p in (64, 65, 67)}
+    assert sum(per_program.values()) == 100 and per_program[64] > per_program[67] > 0
+
+
+@needs_tim
 def test_texture_variants_are_subsets_of_their_own(tmp_path: Path) -> None:
     jobs = plan(["TimGM6mb"], 2, 0, seed=0, variants=["piano"])
     assert {(j.subset, j.instrument) for j in jobs} == {("TimGM6mb~textures", "piano")}

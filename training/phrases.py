@@ -143,8 +143,12 @@ TEXTURE_VARIANTS: dict[str, dict[str, Style]] = {
     # Append only: a variant's place in this order sets its song ids (`training.synth._song_base`).
     "piano": {"piano": replace(LABEL_STYLES["piano"], texture="piano textures")},
     "oneshots": {name: replace(style, texture="oneshots") for name, style in LABEL_STYLES.items()},
+    # The rest of the saxophone family under its label, as the real sources already count it: GM's soprano,
+    # alto and baritone (programs 64, 65, 67), over a range the soprano reaches and the baritone starts in.
+    "saxophones": {"tenor saxophone": replace(LABEL_STYLES["tenor saxophone"],
+                                              programs=((64, 0.4), (65, 0.35), (67, 0.25)), low=40, high=84)},
 }
-VARIANT_SUBSETS = {"piano": "textures", "oneshots": "oneshots"}
+VARIANT_SUBSETS = {"piano": "textures", "oneshots": "oneshots", "saxophones": "saxophones"}
 """The subset suffix of each variant (``BANK~textures``, ``BANK~oneshots``)."""
 
 

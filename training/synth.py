@@ -2,11 +2,11 @@
 
     python -m training.synth --out DIR --banks FluidR3_GM,MuseScore_General,TimGM6mb,sf_GMbank \\
         --clips-per-instrument N --accompaniment-clips M --seed 0 --jobs 2 [--timbre-shifts=-3,3]
-        [--variants piano,oneshots]
+        [--variants piano,oneshots,saxophones]
 
 DIR is a Medley-solos-DB root for the eight labels (subset = bank name, or BANK+K / BANK-K for a render
-with its timbre shifted by K semitones, BANK~textures or BANK~oneshots for labels played in the textures
-of `training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
+with its timbre shifted by K semitones, BANK~textures, BANK~oneshots or BANK~saxophones for labels played
+in the textures or with the instruments of `training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
 second root in the same layout for other instruments (instrument_id -1).
 Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1 dBFS.
 
@@ -297,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variants", default="",
                         help="render only texture variants the plain phrases lack (comma-separated): piano "
                              "(single lines, comping chords, melody over sparse bass), oneshots (every label's "
-                             "single notes with silence between)")
+                             "single notes with silence between), saxophones (the tenor saxophone label played "
+                             "by GM's soprano, alto and baritone saxophones)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel renders")
     parser.add_argument("--progress", action="store_true", help="draw progress even when not a terminal")
     args = parser.parse_args(argv)
