@@ -149,7 +149,7 @@ TEXTURE_VARIANTS: dict[str, dict[str, Style]] = {
                                               programs=((64, 0.4), (65, 0.35), (67, 0.25)), low=40, high=84)},
 }
 VARIANT_SUBSETS = {"piano": "textures", "oneshots": "oneshots", "saxophones": "saxophones"}
-"""The subset suffix of each variant (``BANK~textures``, ``BANK~oneshots``)."""
+"""The subset suffix of each variant (``BANK~textures``, ``BANK~oneshots``, ``BANK~saxophones``)."""
 
 
 def get_style(name: str) -> Style:

@@ -6,8 +6,9 @@
 
 DIR is a Medley-solos-DB root for the eight labels (subset = bank name, or BANK+K / BANK-K for a render
 with its timbre shifted by K semitones, BANK~textures, BANK~oneshots or BANK~saxophones for labels played
-in the textures or with the instruments of `training.phrases.TEXTURE_VARIANTS`; extra columns family, program, preset); DIR/accompaniment is a
-second root in the same layout for other instruments (instrument_id -1).
+in the textures or by the instruments of `training.phrases.TEXTURE_VARIANTS`; extra columns family,
+program, preset); DIR/accompaniment is a second root in the same layout for other instruments
+(instrument_id -1).
 Clips are 16-bit PCM mono 44.1 kHz WAV of 131,072 samples, peak-normalised to -1 dBFS.
 
 Work is split into jobs of at most CHUNK_CLIPS clips of one (bank, program). A job writes its phrases into
