@@ -17,7 +17,7 @@ from studio_tagger.features import FeatureParams
 from studio_tagger.labels import LABELS
 from studio_tagger.models import PaperCNN, load_model, save_model
 from training.data import CLIP_SAMPLES, SAMPLE_RATE
-from training.evaluate import analyzer_scores, clip_scores, evaluate_takes, main, solos_found_per_group
+from training.evaluate import analyzer_scores, clip_scores, evaluate_takes, main
 from training.medley import Record, read_metadata, write_metadata
 from training.report import group_recalls
 
@@ -129,11 +129,15 @@ def test_takes_command_counts_solos_found_per_group_when_the_truth_names_groups(
     (tmp_path / "b.json").write_text(json.dumps({"file": "b.wav", "duration": 20.0,
                                                  "solos": [{"label": "flute", "start": 4.0, "end": 12.0}]}))
     files = [tmp_path / "a.json", tmp_path / "b.json"]
-    report, _ = evaluate_takes(Analyzer(energy_model, device="cpu"), files)
+    analyzer = Analyzer(energy_model, device="cpu")
+    report, _ = evaluate_takes(analyzer, files)
     assert sum(s.found for s in report.solos) == 2  # both flutes; b's is found but names no group
-    assert solos_found_per_group(report, files) == [{"group": "ixox_flute/flute", "solos": 1, "found": 1},
-                                                    {"group": "tonejs_vso2/violin", "solos": 1, "found": 0}]
-    assert solos_found_per_group(report, files[1:]) == []
+    groups = [{"group": "ixox_flute/flute", "solos": 1, "found": 1},
+              {"group": "tonejs_vso2/violin", "solos": 1, "found": 0}]
+    assert report.per_group() == groups and report.to_dict()["per_group"] == groups
+    assert "tonejs_vso2/violin   0 of 1" in report.to_text()
+    ungrouped, _ = evaluate_takes(analyzer, files[1:])
+    assert ungrouped.per_group() == [] and "per_group" not in ungrouped.to_dict()
 
 
 def test_notes_command_names_each_note_file_of_the_chosen_sources(random_model_path, tmp_path):

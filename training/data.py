@@ -69,7 +69,7 @@ def _family(subset: str, extra: dict) -> str:
 def medley_sources(root: str | Path) -> list[ClipSource]:
     """Every clip of a Medley-solos-DB-layout root (labels in LABELS order, accompaniment as -1)."""
     return [ClipSource(r.path, r.label_id, r.song_id, r.subset, _family(r.subset, dict(r.extra)), r.label,
-                       dict(r.extra).get("group", ""))
+                       r.extra.get("group", ""))
             for r in read_metadata(root)]
 
 

@@ -191,9 +191,9 @@ def _clips(args: argparse.Namespace) -> int:
         label_ids, path = np.array([s.label_id for s in sources]), "Analyzer.analyze per file"
         groups = [s.group for s in sources]
     table, detection = clip_metrics(scores, label_ids, model.labels, activation, args.threshold)
-    labelled = np.flatnonzero(np.asarray(label_ids) >= 0)
-    by_group = group_recalls([groups[i] for i in labelled], np.asarray(label_ids)[labelled],
-                             scores[labelled].argmax(axis=1), model.labels)
+    labelled = np.flatnonzero(label_ids >= 0)  # both paths give label_ids as an array
+    by_group = group_recalls([groups[i] for i in labelled], label_ids[labelled], scores[labelled].argmax(axis=1),
+                             model.labels)
     title = f"{model.name} on {args.data} {args.root} [{args.subsets or 'all'}]"
     write_clip_report(args.out, table, detection, title, {
         "model": str(model.path), "data": args.data, "root": str(args.root), "subsets": args.subsets,
@@ -245,7 +245,7 @@ def read_take(path: Path) -> tuple[Path, float, list[Event]]:
     audio = Path(truth["file"])
     if not audio.is_absolute():
         audio = path.parent / audio
-    solos = [Event(str(s["label"]), float(s["start"]), float(s["end"])) for s in truth["solos"]]
+    solos = [Event(str(s["label"]), float(s["start"]), float(s["end"]), str(s.get("group", ""))) for s in truth["solos"]]
     return audio, float(truth["duration"]), solos
 
 
@@ -264,22 +264,6 @@ def evaluate_takes(analyzer: Analyzer, files: Sequence[Path], params: RegionPara
     return scorer.report(), regions_out
 
 
-def solos_found_per_group(report: TimelineReport, files: Sequence[Path]) -> list[dict]:
-    """Solos and solos found per group, for takes whose truth names each solo's group (takes of real notes:
-    one source's instrument); empty when none does."""
-    group_of = {}
-    for path in files:
-        for s in json.loads(path.read_text(encoding="utf-8"))["solos"]:
-            if s.get("group"):
-                group_of[(path.stem, str(s["label"]), float(s["start"]))] = str(s["group"])
-    found: dict[str, list[bool]] = {}
-    for solo in report.solos:
-        group = group_of.get((solo.take, solo.label, solo.start))
-        if group:
-            found.setdefault(group, []).append(solo.found)
-    return [{"group": g, "solos": len(v), "found": sum(v)} for g, v in sorted(found.items())]
-
-
 def _takes(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     analyzer = Analyzer(model, device=args.device, hop=args.hop)
@@ -291,17 +275,11 @@ def _takes(args: argparse.Namespace) -> int:
         return 2
     report, regions = evaluate_takes(analyzer, files, params, args.segment, args.min_overlap, args.progress)
     title = f"{model.name} on {len(files)} takes"
-    by_group = solos_found_per_group(report, files)
     data = {"model": str(model.path), "device": str(analyzer.device), "region_params": asdict(params),
-            **report.to_dict(), "regions": regions} | ({"per_group": by_group} if by_group else {})
-    text = f"{title}\n\n{report.to_text()}"
-    if by_group:
-        width = max(len(g["group"]) for g in by_group)
-        text += "\n\nsolos found per group (one source's instrument)\n" + "\n".join(
-            f"{g['group']:<{width}} {g['found']:3d} of {g['solos']}" for g in by_group)
-    write_report(args.out, "takes", text, data)
+            **report.to_dict(), "regions": regions}
+    write_report(args.out, "takes", f"{title}\n\n{report.to_text()}", data)
     plot_timeline(report, args.out / "takes.png", title)
-    print(f"{text}\nreport in {args.out}")
+    print(f"{title}\n{report.to_text()}\nreport in {args.out}")
     return 0
 
 

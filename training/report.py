@@ -227,6 +227,8 @@ class Event:
     label: str
     start: float
     end: float
+    group: str = ""
+    """For a ground-truth solo of real notes: the source's instrument that plays it (see `GroupRecall`)."""
 
 
 def segment_activity(events: Sequence[Event | Region], labels: Sequence[str], duration: float,
@@ -255,11 +257,14 @@ class SoloResult:
     onset_error: float | None
     """Signed start(region) - start(solo) in seconds of the best-overlapping region, when found."""
     take: str = ""
+    group: str = ""
+    """The solo's group when its truth names one (takes of real notes)."""
 
     def to_dict(self) -> dict:
         return {"take": self.take, "label": self.label, "start": self.start, "end": self.end, "found": self.found,
                 "overlap": round(self.overlap, 4),
-                "onset_error": None if self.onset_error is None else round(self.onset_error, 4)}
+                "onset_error": None if self.onset_error is None else round(self.onset_error, 4)} | (
+                    {"group": self.group} if self.group else {})
 
 
 def match_solos(solos: Sequence[Event], regions: Sequence[Region], min_overlap: float = 0.5,
@@ -276,7 +281,7 @@ def match_solos(solos: Sequence[Event], regions: Sequence[Region], min_overlap: 
                 best, best_region = covered, r
         found = best_region is not None and best >= min_overlap
         onset = best_region.start - s.start if found else None
-        out.append(SoloResult(s.label, s.start, s.end, found, best, onset, take))
+        out.append(SoloResult(s.label, s.start, s.end, found, best, onset, take, s.group))
     return out
 
 
@@ -319,6 +324,14 @@ class TimelineReport:
             })
         return out
 
+    def per_group(self) -> list[dict]:
+        """Solos and solos found per group, for solos whose truth names one; empty when none does."""
+        found: dict[str, list[bool]] = {}
+        for s in self.solos:
+            if s.group:
+                found.setdefault(s.group, []).append(s.found)
+        return [{"group": g, "solos": len(v), "found": sum(v)} for g, v in sorted(found.items())]
+
     def summary(self) -> dict:
         _, micro = self.segment_scores()
         errors = np.array([s.onset_error for s in self.solos if s.onset_error is not None], dtype=float)
@@ -338,8 +351,9 @@ class TimelineReport:
         }
 
     def to_dict(self) -> dict:
+        groups = self.per_group()
         return {"summary": self.summary(), "per_label": self.per_label(), "takes": self.takes,
-                "solos": [s.to_dict() for s in self.solos]}
+                "solos": [s.to_dict() for s in self.solos]} | ({"per_group": groups} if groups else {})
 
     def to_text(self) -> str:
         s = self.summary()
@@ -362,6 +376,11 @@ class TimelineReport:
                 f"{row['label']:<26} {row['solos']:6d} {row['found']:6d} {row['detection_rate']:6.3f} {err:>8} "
                 f"{row['false_alarm_regions']:4d} {row['segment_precision']:7.4f} {row['segment_recall']:7.4f} "
                 f"{row['segment_f1']:7.4f}")
+        groups = self.per_group()
+        if groups:
+            width = max(len(g["group"]) for g in groups)
+            lines += ["", "solos found per group (one source's instrument)"]
+            lines += [f"{g['group']:<{width}} {g['found']:3d} of {g['solos']}" for g in groups]
         return "\n".join(lines)
 
 
