@@ -325,12 +325,16 @@ class TimelineReport:
         return out
 
     def per_group(self) -> list[dict]:
-        """Solos and solos found per group, for solos whose truth names one; empty when none does."""
-        found: dict[str, list[bool]] = {}
+        """Solos and solos found per group, for solos whose truth names one; empty when none does. Beside
+        the count, the mean share of a solo its best region covers (`SoloResult.overlap`): a solo covered
+        45 % counts as missed like one never lit, and models that differ by a few such solos differ far
+        less than their counts say."""
+        mine: dict[str, list[SoloResult]] = {}
         for s in self.solos:
             if s.group:
-                found.setdefault(s.group, []).append(s.found)
-        return [{"group": g, "solos": len(v), "found": sum(v)} for g, v in sorted(found.items())]
+                mine.setdefault(s.group, []).append(s)
+        return [{"group": g, "solos": len(v), "found": sum(s.found for s in v),
+                 "mean_cover": round(float(np.mean([s.overlap for s in v])), 4)} for g, v in sorted(mine.items())]
 
     def summary(self) -> dict:
         _, micro = self.segment_scores()
@@ -379,8 +383,10 @@ class TimelineReport:
         groups = self.per_group()
         if groups:
             width = max(len(g["group"]) for g in groups)
-            lines += ["", "solos found per group (one source's instrument)"]
-            lines += [f"{g['group']:<{width}} {g['found']:3d} of {g['solos']}" for g in groups]
+            lines += ["", "solos found per group (one source's instrument; cover: the mean share of a solo its best "
+                          "region covers)"]
+            lines += [f"{g['group']:<{width}} {g['found']:3d} of {g['solos']:<3d}  cover {g['mean_cover']:.3f}"
+                      for g in groups]
         return "\n".join(lines)
 
 
