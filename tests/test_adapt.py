@@ -24,7 +24,7 @@ from studio_tagger.adapt import (
 )
 from studio_tagger.adapt.adapter import base_head, left_as_shown, needed_width
 from studio_tagger.adapt.embedded import Embedded, embeddings_key, from_cache, to_cache
-from studio_tagger.adapt.head import HeadFit, fit_head
+from studio_tagger.adapt.head import HeadFit, fit_head, fit_member_heads
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.cli import main
@@ -408,6 +408,33 @@ def test_a_lane_already_right_where_the_editor_looked_keeps_its_head_row():
     np.testing.assert_allclose(b[1], bias[1], atol=1e-5)
     late = 1 / (1 + np.exp(-(x[200:] @ w[0] + b[0])))
     assert late[x[200:, 0] > 0.5].mean() > 0.7 and late[x[200:, 0] < -0.5].mean() < 0.3
+
+
+def test_an_ensembles_head_is_fitted_member_by_member():
+    # Two members of three features each; label 0 plays when member A's first feature is positive (member
+    # B's features know nothing of it); label 1 never plays, and the old head (the mean of two member heads)
+    # says so everywhere.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 6)).astype(np.float32)
+    member_a, member_b = np.array([[0, 0, 0], [0.5, 0, 0]], np.float32), np.array([[0, 0, 0], [0, 0.5, 0]], np.float32)
+    weight = np.concatenate([member_a, member_b], axis=1) / 2
+    bias = np.array([0.0, -6.0], np.float32)
+    targets = np.zeros((600, 2), np.float32)
+    targets[:, 0] = x[:, 0] > 0
+    known = np.zeros((600, 2), bool)
+    known[:300] = True
+    w, b = fit_member_heads(x, targets, known, weight, bias, [3, 3])
+    assert w.shape == (2, 6) and b.shape == (2,)
+    # each member's part is that member's head fitted alone on its own features, the parts then averaged
+    wa, ba = fit_head(x[:, :3], targets, known, member_a, bias)
+    wb, bb = fit_head(x[:, 3:], targets, known, member_b, bias)
+    np.testing.assert_allclose(w, np.concatenate([wa, wb], axis=1) / 2, atol=1e-6)
+    np.testing.assert_allclose(b, (ba + bb) / 2, atol=1e-6)
+    np.testing.assert_allclose(w[1], weight[1], atol=1e-5)  # the lane already right keeps its row
+    late = 1 / (1 + np.exp(-(x[300:] @ w[0] + b[0])))
+    assert late[x[300:, 0] > 0.5].mean() > 0.6 and late[x[300:, 0] < -0.5].mean() < 0.4
+    with pytest.raises(ValueError, match="do not add up"):
+        fit_member_heads(x, targets, known, weight, bias, [3, 2])
 
 
 def _taught_once(old_bias: float):

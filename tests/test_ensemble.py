@@ -11,7 +11,7 @@ from audiogen import tone_burst
 from testmodels import random_card
 
 from studio_tagger.adapt import Embedded, Review, lane_from_examples, save_adapted
-from studio_tagger.adapt.adapter import embed_review
+from studio_tagger.adapt.adapter import embed_review, member_widths
 from studio_tagger.analysis import Analyzer
 from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model, save_model
 from training.ensemble import main
@@ -56,6 +56,7 @@ def test_the_analyzer_and_adapting_take_an_ensemble_like_one_network(tmp_path, w
     item, result = embed_review(analyzer, Review(path, [], [(0.0, 24.0)]))
     assert result.activity.shape[1] == 8 and np.isfinite(result.activity).all()
     assert isinstance(item, Embedded) and item.embeddings.shape[1] == 64
+    assert member_widths(analyzer.model) == [32, 32] and member_widths(load_model(a)) == []
     adapted = lane_from_examples(analyzer.model, [item], "tone", [[(4.0, 8.0), (10.0, 14.0)]])
     weights, _ = save_adapted(adapted, tmp_path / "with_tone.safetensors")
     again = load_model(weights)

@@ -31,7 +31,7 @@ from ..counted import counted
 from ..models import LoadedModel, save_model
 from ..models.activity_cnn import LANE_BANDS
 from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
-from .head import HeadFit, fit_head
+from .head import HeadFit, fit_head, fit_member_heads
 from .lanes import check_new_lane, items_on_lanes, lane_in_use
 from .reviews import AdaptError, Review
 
@@ -116,6 +116,13 @@ def embed_width(model: LoadedModel) -> int:
     return int(module.embed_width) if hasattr(module, "embed_parts") else int(module.head.in_channels)
 
 
+def member_widths(model: LoadedModel) -> list[int]:
+    """The embedding widths of an ensemble's member networks, in the order its embedding joins them; empty
+    for a single network."""
+    bodies = getattr(model.module, "bodies", None)
+    return [int(body.embed_width) for body in bodies] if bodies is not None else []
+
+
 def needed_width(model: LoadedModel) -> int:
     """How many features of each window's embeddings the model's head reads."""
     return int(model.module.head.in_channels)
@@ -186,8 +193,12 @@ def adapt_model(
         # model identical to its base, and its figures would read like a success.
         raise AdaptError("no corrections to learn from: in the reviewed spans every lane has the regions the "
                          "model shows (at the default region settings); correct some first")
-    w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
-                    bands_from=n_embed if banded.any() else None, banded=banded, keep=keep)
+    members = member_widths(base)
+    if members and not banded.any():  # an ensemble: each network's part of the head on its own
+        w, b = fit_member_heads(x, targets, known, weight, bias, members, fit, progress, should_cancel, keep=keep)
+    else:
+        w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
+                        bands_from=n_embed if banded.any() else None, banded=banded, keep=keep)
     model = _with_head(base, labels, w, b, items, new, name)
     figures = _figures(x, targets, known, labels, (weight, bias), (w, b))
     seconds = sum(float(np.sum(np.diff(np.asarray(it.review.spans(it.duration)), axis=1)))
