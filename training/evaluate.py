@@ -277,9 +277,10 @@ def _takes(args: argparse.Namespace) -> int:
     title = f"{model.name} on {len(files)} takes"
     data = {"model": str(model.path), "device": str(analyzer.device), "region_params": asdict(params),
             **report.to_dict(), "regions": regions}
-    write_report(args.out, "takes", f"{title}\n\n{report.to_text()}", data)
+    text = f"{title}\n\n{report.to_text()}"
+    write_report(args.out, "takes", text, data)
     plot_timeline(report, args.out / "takes.png", title)
-    print(f"{title}\n{report.to_text()}\nreport in {args.out}")
+    print(f"{text}\nreport in {args.out}")
     return 0
 
 

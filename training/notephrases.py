@@ -105,6 +105,16 @@ def melodic(notes: Sequence[Note], rng: np.random.Generator, seconds: float) -> 
     return out[:total]
 
 
+def _struck(note: Note, pitch: float, length: int, ring: int) -> np.ndarray:
+    """A piano ``note`` moved to ``pitch``, sounding ``ring`` samples, faded from ``length`` on: the damper
+    (or the pedal let go) at the key's release."""
+    shift = float(np.clip(pitch - (note.pitch or pitch), -MAX_SHIFT, MAX_SHIFT))
+    sound = play(load(note.path), shift, ring)
+    if len(sound) > length:
+        sound[length:] *= _fade(len(sound) - length)[::-1]
+    return sound
+
+
 def piano(notes: Sequence[Note], rng: np.random.Generator, seconds: float) -> np.ndarray:
     """Chords in the left hand under a melody in the right; a damper fade at each note-off unless the pedal
     holds it."""
@@ -120,12 +130,8 @@ def piano(notes: Sequence[Note], rng: np.random.Generator, seconds: float) -> np
     def strike(pitch: float, at: int, length: int, db: float) -> None:
         pitch = float(np.clip(pitch, low, high))
         note = nearest(notes, pitch, rng)
-        shift = float(np.clip(pitch - (note.pitch or pitch), -MAX_SHIFT, MAX_SHIFT))
         ring = length + int((rng.uniform(0.6, 1.5) if pedal else rng.uniform(0.08, 0.25)) * RATE)
-        sound = play(load(note.path), shift, ring)
-        if len(sound) > length:
-            sound[length:] *= _fade(len(sound) - length)[::-1]
-        _add(out, at, sound * 10 ** (db / 20))
+        _add(out, at, _struck(note, pitch, length, ring) * 10 ** (db / 20))
 
     while t < total:
         bar = int(beat * 4 * RATE)
@@ -178,12 +184,9 @@ def piano_lines(notes: Sequence[Note], rng: np.random.Generator, seconds: float)
         if style == "melody" and rng.random() < 0.2:
             voices.append(pitch - float(rng.choice([3, 4, 12])))
         ring = length + int((rng.uniform(0.8, 2.0) if pedal or style == "sparse" else rng.uniform(0.06, 0.25)) * RATE)
-        for p in voices:
-            note = nearest(notes, p, rng)
-            sound = play(load(note.path), float(np.clip(p - (note.pitch or p), -MAX_SHIFT, MAX_SHIFT)), ring)
-            if len(sound) > length:  # the damper (or the pedal let go) at the note's end
-                sound[length:] *= _fade(len(sound) - length)[::-1]
-            _add(out, t, sound * 10 ** ((level - (4 if p != pitch else 0)) / 20))
+        for p in voices:  # a note under the melody a little softer
+            db = level - (4 if p != pitch else 0)
+            _add(out, t, _struck(nearest(notes, p, rng), p, length, ring) * 10 ** (db / 20))
         t += length
     return out[:total]
 

@@ -119,6 +119,13 @@ def _spread(groups_of_label: Sequence[str], clips: int) -> list[tuple[str, str, 
     return out
 
 
+def _chunked(subset: str, kind: str, group: str, label: str | None, clips: int, seed: int,
+             members: tuple[Note, ...], chunk: int) -> list[Job]:
+    """``clips`` clips of one group as jobs of at most ``chunk`` clips each (numbered, so each has its own seed)."""
+    return [Job(subset, kind, group, label, size, seed, k, members)
+            for k, size in enumerate(_split(clips, -(-clips // chunk))) if size]
+
+
 def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: bool = True,
          chunk: int = 50, singing_clips: int | None = None) -> list[Job]:
     """Jobs for ``clips`` clips per label over every source that has it, and the accompaniment;
@@ -148,12 +155,8 @@ def plan(notes: Sequence[Note], clips: int, seed: int, stk: bool = True, sinsy: 
         members = noise_groups.get(g) or by_group[g]
         kind = "passages" if g in noise_groups else notephrases.kind_of(members[0])
         wanted.append((members[0].source, kind, g, None, n, tuple(members)))
-    jobs = []
-    for subset, kind, group, label, count, members in wanted:
-        for k, size in enumerate(_split(count, -(-count // chunk))):
-            if size:
-                jobs.append(Job(subset, kind, group, label, size, seed, k, members))
-    return jobs
+    return [job for subset, kind, group, label, count, members in wanted
+            for job in _chunked(subset, kind, group, label, count, seed, members, chunk)]
 
 
 def plan_oneshots(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50) -> list[Job]:
@@ -170,13 +173,9 @@ def plan_oneshots(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50)
     acc_total = round(clips * taught * ACCOMPANIMENT_SHARE)
     wanted += [(by_group[g][0].source, g, None, n)
                for g, n in zip(accompaniment, _split(acc_total, len(accompaniment)), strict=True)]
-    jobs = []
-    for source, group, label, count in wanted:
-        for k, size in enumerate(_split(count, -(-count // chunk))):
-            if size:
-                jobs.append(Job(f"{source}{ONESHOTS}", "oneshots", group, label, size, seed, k,
-                                tuple(by_group[group])))
-    return jobs
+    return [job for source, group, label, count in wanted
+            for job in _chunked(f"{source}{ONESHOTS}", "oneshots", group, label, count, seed,
+                                tuple(by_group[group]), chunk)]
 
 
 def plan_piano_lines(notes: Sequence[Note], clips: int, seed: int, chunk: int = 50) -> list[Job]:
@@ -184,13 +183,9 @@ def plan_piano_lines(notes: Sequence[Note], clips: int, seed: int, chunk: int = 
     line, slow single notes); subsets are ``SOURCE~lines``, held out with their source as one-shots are."""
     by_group = groups(notes)
     pianos = [g for g, v in by_group.items() if v[0].label == "piano" and v[0].kind == "note"]
-    jobs = []
-    for source, group, count in _spread(pianos, clips):
-        for k, size in enumerate(_split(count, -(-count // chunk))):
-            if size:
-                jobs.append(Job(f"{source}{PIANO_LINES}", "piano_lines", group, "piano", size, seed, k,
-                                tuple(by_group[group])))
-    return jobs
+    return [job for source, group, count in _spread(pianos, clips)
+            for job in _chunked(f"{source}{PIANO_LINES}", "piano_lines", group, "piano", count, seed,
+                                tuple(by_group[group]), chunk)]
 
 
 def _phrase(job: Job, members: Sequence[Note], rng: np.random.Generator, seconds: float) -> np.ndarray:
