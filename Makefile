@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := fluidsynth fluid-soundfont-gm musescore-general-soundfont timgm6mb-soundfont \
-	csound-soundfont opl3-soundfont timidity freepats stk libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 \
+	csound-soundfont opl3-soundfont timidity freepats libsonivox3 stk libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 xvfb xauth desktop-file-utils pulseaudio pulseaudio-utils \
 	libasound2-plugins
@@ -96,7 +96,8 @@ model-accurate: setup
 
 # Reports for the shipped model: held-out rendered long takes of every bank (seeds 200-201, never used
 # in training or calibration) and the demo take, the same takes written 24, 36 and 48 dB quieter; then
-# banks it never heard: OPL3 FM takes and clips, FreePats takes and clips (recorded samples; evaluation only);
+# banks it never heard: OPL3 FM takes and clips, FreePats and Sonivox EAS takes and clips (recorded samples;
+# evaluation only);
 # the held-out real sources as clips and as solos in long takes over a real bed (4 takes, the bars' set, and 24
 # more, whose 204 solos count each member of the saxophone family apart); accompaniment-only takes of
 # every family (false regions per minute); then what the phrases do not play: FreePats piano in single lines
@@ -125,6 +126,16 @@ evaluate: setup
 		--accompaniment-clips 300 --seed 0 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_freepats --in-memory \
 		--out reports/clips-freepats
+	$(PY) -m training.takes --out $(DATA)/takes_sonivox --bank Sonivox --minutes 3 --seed 400 --count 8
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_sonivox --out reports/takes-sonivox
+	$(PY) -m training.takes --out $(DATA)/accompaniment_takes_sonivox --bank Sonivox --minutes 3 --seed 600 \
+		--accompaniment-only
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/accompaniment_takes_sonivox \
+		--out reports/accompaniment-sonivox
+	$(PY) -m training.synth --out $(DATA)/synth_sonivox --banks Sonivox --clips-per-instrument 150 \
+		--accompaniment-clips 300 --seed 0 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_sonivox --in-memory \
+		--out reports/clips-sonivox
 	$(PY) -m training.realsynth --out $(DATA)/realsynth --clips 800 --singing-clips 200 --seed 0 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/realsynth --subsets $(HELD_OUT) \
 		--in-memory --out reports/clips-heldout-real
@@ -142,10 +153,18 @@ evaluate: setup
 		--clips-per-instrument 200 --seed 50 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_pianotex_freepats --in-memory \
 		--no-negatives --out reports/clips-pianotex-freepats
+	$(PY) -m training.synth --out $(DATA)/synth_pianotex_sonivox --banks Sonivox --variants piano \
+		--clips-per-instrument 200 --seed 50 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_pianotex_sonivox --in-memory \
+		--no-negatives --out reports/clips-pianotex-sonivox
 	$(PY) -m training.synth --out $(DATA)/synth_oneshots_freepats --banks FreePats --variants oneshots \
 		--clips-per-instrument 100 --seed 50 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_oneshots_freepats --in-memory \
 		--no-negatives --out reports/clips-oneshots-freepats
+	$(PY) -m training.synth --out $(DATA)/synth_oneshots_sonivox --banks Sonivox --variants oneshots \
+		--clips-per-instrument 100 --seed 50 --jobs 2
+	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/synth_oneshots_sonivox --in-memory \
+		--no-negatives --out reports/clips-oneshots-sonivox
 	$(PY) -m training.evaluate notes --model $(MODEL) --sources $(HELD_OUT) --out reports/notes-heldout-real
 	$(PY) -m training.realsynth --piano-lines --out $(DATA)/realpianolines --clips 400 --seed 0 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/realpianolines \

@@ -32,6 +32,8 @@ needs_tim = pytest.mark.skipif(not TIM.path.exists(), reason="TimGM6mb SoundFont
 FREEPATS = get_soundfont("FreePats")
 needs_freepats = pytest.mark.skipif(not (FREEPATS.path.exists() and shutil.which("timidity")),
                                     reason="timidity and freepats not installed")
+SONIVOX = get_soundfont("Sonivox")
+needs_sonivox = pytest.mark.skipif(not SONIVOX.path.exists(), reason="libsonivox3 not installed")
 
 
 @pytest.mark.parametrize("style", [*LABEL_STYLES.values(), *ACCOMPANIMENT_STYLES.values()], ids=lambda s: s.name)
@@ -200,6 +202,21 @@ def test_freepats_renders_a_note_at_its_time_and_pitch() -> None:
     assert abs(onset - 0.25) < 0.05, f"note placed at 0.25 s sounds from {onset:.3f} s"
     f0, _ = _fundamental_and_centroid(audio)
     assert abs(f0 - 440) < 4
+
+
+@needs_sonivox
+def test_sonivox_renders_a_note_at_its_time_and_pitch_and_each_program_its_own_way() -> None:
+    note = Phrase((Note(0.0, 1.5, 69, 100),), ())
+    flute = render([Part(73, (Placement(0.25, note),))], SONIVOX, 2.0)
+    assert len(flute) == 2 * 44100 and flute.dtype == np.float32
+    onset = np.flatnonzero(np.abs(flute) > 0.05 * np.abs(flute).max())[0] / 44100
+    assert abs(onset - 0.25) < 0.05, f"note placed at 0.25 s sounds from {onset:.3f} s"
+    assert 0.01 < np.abs(flute).max() < 1.0  # scaled to about the other banks' level, not clipped
+    f0, flute_centroid = _fundamental_and_centroid(flute)
+    assert abs(f0 - 440) < 4
+    trumpet = render([Part(56, (Placement(0.25, note),))], SONIVOX, 2.0)
+    f0, trumpet_centroid = _fundamental_and_centroid(trumpet)
+    assert abs(f0 - 440) < 4 and trumpet_centroid > 1.3 * flute_centroid  # a brighter instrument, not one sound
 
 
 def test_piano_texture_variants_play_what_the_two_handed_phrases_do_not() -> None:

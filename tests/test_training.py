@@ -67,6 +67,10 @@ def test_an_evaluation_only_bank_is_not_trained_on(tmp_path):
         train.main([*args[:5], "FreePats", "--val", "FluidR3_GM", *args[8:]])
     with pytest.raises(SystemExit, match="FreePats: evaluation-only bank"):  # nor beside a SoundFont
         train.main([*args[:5], "FluidR3_GM,FreePats", "--val", "split:0.5", *args[8:]])
+    root = write_tone_dataset(tmp_path / "tones2", banks=("FluidR3_GM", "Sonivox"), per_label=1)
+    args = _args(root, tmp_path / "run2", tmp_path / "cache", 1)
+    with pytest.raises(SystemExit, match="Sonivox: evaluation-only bank"):
+        train.main([*args[:5], "FluidR3_GM,Sonivox", "--val", "split:0.5", *args[8:]])
 
 
 def _args(root: Path, run: Path, cache: Path, epochs: int, *extra: str) -> list[str]:

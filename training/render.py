@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from training import sonivox
 from training.phrases import PITCHWHEEL, Phrase, retime
 from training.soundfonts import SoundFont
 
@@ -117,6 +118,8 @@ def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: 
         return _fit(soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE * speed, quality="HQ"), frames)
     if soundfont.renderer == "timidity":
         return _fit(_timidity(parts, soundfont, length, gain), frames)
+    if soundfont.renderer == "sonivox":
+        return _fit(_sonivox(parts, length, gain), frames)
     with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
         midi, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
         write_midi(parts, midi, length)
@@ -154,6 +157,18 @@ def _timidity(parts: Sequence[Part], bank: SoundFont, length: float, gain: float
     if rate != SAMPLE_RATE:
         raise RuntimeError(f"timidity wrote {rate} Hz instead of {SAMPLE_RATE}")
     return audio.mean(axis=1)
+
+
+def _sonivox(parts: Sequence[Part], length: float, gain: float) -> np.ndarray:
+    """Mono audio of ``parts`` played by the EAS synthesizer (no reverb), resampled from its rate to ours."""
+    with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
+        midi = Path(tmp) / "in.mid"
+        write_midi(parts, midi, length)
+        rate = sonivox.sample_rate()
+        audio = sonivox.render_midi(midi.read_bytes(), math.ceil(length * rate))
+    # EAS plays a lone line 3-5 times as loud as FluidSynth does at gain 0.4 (flute, sax, piano, violin
+    # phrases): scaled to about FluidSynth's level, so takes mix as they do with the other banks.
+    return soxr.resample(audio * (0.25 * gain / 0.4), rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
 
 
 def _fit(audio: np.ndarray, frames: int) -> np.ndarray:

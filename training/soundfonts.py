@@ -4,11 +4,12 @@ A bank may lack some GM programs (FluidSynth then plays nothing), so every progr
 bank's own preset list, read from the SF2/SF3 ``phdr`` chunk (SF3 keeps the SF2 RIFF layout and only
 compresses the sample data), or from the patch lines of a TiMidity configuration.
 
-One bank is for evaluation only: FreePats (Debian ``freepats``, played by TiMidity++), recorded samples
-of real instruments from a collection that shares nothing with the SoundFonts. The project's rule keeps
-every sample set but the SoundFonts out of training and tuning, so ``training.train`` refuses it; it gives
-an independent sampled family to test on (``training.synth --banks FreePats`` into a separate root,
-``training.takes --bank FreePats``).
+Two banks are for evaluation only: FreePats (Debian ``freepats``, played by TiMidity++), recorded samples
+of real instruments from a collection that shares nothing with the SoundFonts, and Sonivox (Debian
+``libsonivox3``, the EAS wavetable synthesizer with its own built-in samples, `training.sonivox`). The
+project's rule keeps every sample set but the SoundFonts out of training and tuning, so ``training.train``
+refuses them; they give independent sampled families to test on (``training.synth --banks FreePats`` into a
+separate root, ``training.takes --bank Sonivox``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from training import sonivox
 from training.phrases import Style
 
 DRUM_BANK = 128
@@ -31,7 +33,8 @@ class SoundFont:
     family: str
     """Banks of one family share samples; validation across families is the honest cross-collection test."""
     renderer: str = "fluidsynth"
-    """"fluidsynth" for SF2/SF3 files, "timidity" for a TiMidity++ patch configuration."""
+    """"fluidsynth" for SF2/SF3 files, "timidity" for a TiMidity++ patch configuration, "sonivox" for the EAS
+    library (its path)."""
     evaluation_only: bool = False
     """Not a Debian GM SoundFont: never trained or tuned on, only tested on."""
 
@@ -48,6 +51,7 @@ SOUNDFONTS: dict[str, SoundFont] = {
         SoundFont("OPL3_FM", Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"), "opl3"),
         SoundFont("FreePats", Path("/etc/timidity/freepats.cfg"), "freepats", renderer="timidity",
                   evaluation_only=True),
+        SoundFont("Sonivox", sonivox.LIBRARY, "sonivox", renderer="sonivox", evaluation_only=True),
     )
 }
 EVALUATION_ONLY = frozenset(sf.name for sf in SOUNDFONTS.values() if sf.evaluation_only)
@@ -101,6 +105,8 @@ def _phdr(path: Path) -> bytes:
 def read_presets(path: Path) -> dict[tuple[int, int], str]:
     """{(bank, program): preset name} for every preset in the SoundFont (or TiMidity configuration) at
     ``path``."""
+    if Path(path) == sonivox.LIBRARY:
+        return sonivox.PRESETS
     if Path(path).suffix == ".cfg":
         return _timidity_presets(Path(path))
     raw = _phdr(Path(path))
