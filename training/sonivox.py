@@ -106,7 +106,9 @@ def _render(lib: ctypes.CDLL, data: ctypes.c_void_p, stream: ctypes.c_void_p, co
         pieces.append(np.frombuffer(buffer, dtype=np.int16, count=made.value * channels).copy())
         total += made.value
         _check(lib.EAS_State(data, stream, ctypes.byref(state)), "EAS_State")
-        if state.value in (_STATE_STOPPED, _STATE_ERROR) or made.value == 0:
+        if state.value == _STATE_ERROR:
+            raise RuntimeError("Sonivox EAS: the stream stopped with an error")
+        if state.value == _STATE_STOPPED or made.value == 0:  # played out: the caller pads the rest
             break
     pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
     audio = pcm.reshape(-1, channels).astype(np.float32).mean(axis=1) / 32768.0

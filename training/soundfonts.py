@@ -103,8 +103,8 @@ def _phdr(path: Path) -> bytes:
 
 @cache
 def read_presets(path: Path) -> dict[tuple[int, int], str]:
-    """{(bank, program): preset name} for every preset in the SoundFont (or TiMidity configuration) at
-    ``path``."""
+    """{(bank, program): preset name} for every preset in the SoundFont (or TiMidity configuration, or the
+    EAS library's built-in set) at ``path``."""
     if Path(path) == sonivox.LIBRARY:
         return sonivox.PRESETS
     if Path(path).suffix == ".cfg":
