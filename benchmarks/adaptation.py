@@ -16,6 +16,11 @@ worth of windows.
     python benchmarks/adaptation.py                      # 3 OPL3 takes of 8 minutes, 1/3/10 corrections
     python benchmarks/adaptation.py --takes 2 --minutes 4 --corrections 3
     python benchmarks/adaptation.py --corrections 1 --new-lanes "" --real-lanes "french horn,trombone"
+    python benchmarks/adaptation.py --take-dir DIR --new-lanes ""   # corrections on takes rendered before
+
+With ``--take-dir`` the corrections are played on the takes of a folder (each audio file with its truth JSON,
+as `training.takes` and `training.realtakes` write them) instead of rendered ``--bank`` takes: e.g. the
+held-out real piano played with one hand, over a real bed (`training.realtakes --piano-lines`).
 """
 
 from __future__ import annotations
@@ -277,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embedding-only", action="store_true",
                     help="new lanes read the embedding alone, without the band features (as before them)")
     ap.add_argument("--real-lanes", default="", help=f"new lanes on takes of real recordings: of {', '.join(REAL_LANES)}")
+    ap.add_argument("--take-dir", type=Path,
+                    help="correct the takes of this folder (truth JSON beside each) instead of rendered --bank takes")
     ap.add_argument("--model", help="base model (default: shipped)")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -286,13 +293,22 @@ def main(argv: list[str] | None = None) -> int:
     base = analyzer.model
     params = RegionParams()
     seeds = range(300, 300 + args.takes)
+    if args.take_dir:
+        from training.evaluate import read_take, take_files
+
+        sources = [(audio, solos) for audio, _, solos in map(read_take, take_files([args.take_dir]))]
+        if not sources:
+            ap.error(f"--take-dir: no take (truth JSON) in {args.take_dir}")
+        where = f"takes of {args.take_dir}"
+    else:
+        sources = [cached_take(args.bank, args.minutes, seed, args.cache) for seed in seeds]
+        where = f"{args.bank} takes of {args.minutes:g} min"
     takes, embedded = [], {}
-    for seed in seeds:
-        audio, solos = cached_take(args.bank, args.minutes, seed, args.cache)
+    for audio, solos in sources:
         item, result = embed_review(analyzer, Review(audio, []))
         takes.append((audio, result.duration, solos))
         embedded[audio] = item
-    print(f"base model {base.name}; {len(takes)} {args.bank} takes of {args.minutes:g} min")
+    print(f"base model {base.name}; {len(takes)} {where}")
     rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params)
     lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params, args.examples,
                           args.embedding_only)

@@ -329,6 +329,30 @@ def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed() -> None:
     assert quiet.solos == [] and np.allclose(quiet.audio, quiet.bed)
 
 
+def test_real_takes_play_pianos_with_one_hand_when_asked(monkeypatch) -> None:
+    from training.realtakes import render_real_take
+
+    try:
+        notes = read_manifest(realdata_root())
+    except FileNotFoundError:
+        pytest.skip("../shared/realdata is not beside the repository")
+    by_group = groups_of(notes)
+    played = []
+
+    def lines(group_notes, rng, seconds):
+        played.append(group_notes[0].group)
+        return notephrases.melodic(group_notes, rng, seconds)
+
+    monkeypatch.setitem(notephrases.__dict__, "piano_lines", lines)
+    groups = ["splendid_piano/piano", "ixox_flute/flute"]
+    take = render_real_take(by_group, groups, 1.0, 3, "real:test~lines", piano_lines=True)
+    pianos = [s for s in take.solos if s.label == "piano"]
+    assert pianos and played == ["splendid_piano/piano"] * len(played) and len(played) >= len(pianos)
+    played.clear()
+    render_real_take(by_group, groups, 1.0, 3, "real:test")
+    assert played == []  # two hands unless asked
+
+
 def test_realdata_check_fails_with_a_clear_message_when_the_folder_is_missing(tmp_path, capsys) -> None:
     from training.realdata import main
 

@@ -3,6 +3,10 @@ from the real notes of chosen sources on top (or none, to count false regions).
 
     python -m training.realtakes --out DIR --solo-sources mtg_solosax,splendid_piano --minutes 3 --seed 500
     python -m training.realtakes --out DIR --accompaniment-only --minutes 3 --seed 600 --count 2
+    python -m training.realtakes --out DIR --solo-sources splendid_piano --piano-lines --minutes 8 --seed 540
+
+With ``--piano-lines`` the pianos play their solos with one hand (`notephrases.piano_lines`: a melody, a
+bass line or slow single notes), the way the model names least often; other instruments play as usual.
 
 Same output as `training.takes` (a mono FLAC and its truth JSON per take), so `training.evaluate takes` and
 `training.calibrate` read them as they are. A solo's truth is where it sounds (within 30 dB of its loudest
@@ -54,8 +58,9 @@ def bed(by_group: dict[str, list[Note]], rng: np.random.Generator, seconds: floa
 
 
 def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str], minutes: float, seed: int,
-                     name: str, bed_lines: Sequence[str] = BED_LINES) -> Take:
-    """A take of ``minutes``: the bed throughout, solos of 10-18 s, each label of ``solo_groups`` in turn."""
+                     name: str, bed_lines: Sequence[str] = BED_LINES, piano_lines: bool = False) -> Take:
+    """A take of ``minutes``: the bed throughout, solos of 10-18 s, each label of ``solo_groups`` in turn
+    (pianos played with one hand when ``piano_lines``)."""
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     seconds = minutes * 60.0
     n = int(seconds * RATE)
@@ -75,7 +80,8 @@ def render_real_take(by_group: dict[str, list[Note]], solo_groups: Sequence[str]
         if t + length > seconds - 3.0:
             break
         notes = by_group[str(rng.choice(by_label[queue.pop(0)]))]
-        phrase = notephrases.phrase(notes, rng, length)
+        one_hand = piano_lines and notephrases.kind_of(notes[0]) == "piano"
+        phrase = notephrases.phrase(notes, rng, length, "piano_lines" if one_hand else None)
         a = int(t * RATE)
         extent = sounding_extent(phrase, TRUTH_FLOOR_DB)
         if extent is not None:
@@ -95,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--solo-sources", default="", help="sources whose labelled notes play the solos")
     parser.add_argument("--accompaniment-only", action="store_true", help="no solos: to count false regions")
+    parser.add_argument("--piano-lines", action="store_true",
+                        help="pianos play their solos with one hand (a melody, a bass line, slow notes)")
     parser.add_argument("--salamander", type=Path, default=None, help="Salamander OGG folder (source salamander)")
     parser.add_argument("--realdata", type=Path, default=None)
     parser.add_argument("--minutes", type=float, default=3.0)
@@ -117,12 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no labelled notes in sources {sorted(wanted)}")
     name = "real:accompaniment" if args.accompaniment_only else "real:" + ",".join(sorted(wanted))
     stem = "accompaniment_real" if args.accompaniment_only else "take_real_" + "+".join(sorted(wanted))
+    if args.piano_lines and not args.accompaniment_only:
+        name, stem = name + "~lines", stem + "_lines"
     for seed in range(args.seed, args.seed + args.count):
         path = args.out / f"{stem}_s{seed}.flac"
         if path.exists() and path.with_suffix(".json").exists():
             print(f"{path} exists, skipped", file=sys.stderr)
             continue
-        truth = write_take(render_real_take(by_group, solo_groups, args.minutes, seed, name), path)
+        truth = write_take(render_real_take(by_group, solo_groups, args.minutes, seed, name,
+                                            piano_lines=args.piano_lines), path)
         print(f"{path}: {truth['duration']:.1f} s, {len(truth['solos'])} solos", file=sys.stderr)
     return 0
 
