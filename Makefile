@@ -102,7 +102,8 @@ model-accurate: setup
 # more, whose 204 solos count each member of the saxophone family apart); accompaniment-only takes of
 # every family (false regions per minute); then what the phrases do not play: FreePats piano in single lines
 # and comping chords, FreePats single notes of every label, the held-out real notes one file each, and the
-# held-out real piano played as a melody line, a bass line or slow single notes.
+# held-out real piano played as a melody line, a bass line or slow single notes, as clips and as solos in long
+# takes over the real bed.
 MODEL := resources/models/default.safetensors
 evaluate: setup
 	for bank in TimGM6mb sf_GMbank FluidR3_GM MuseScore_General; do \
@@ -169,6 +170,10 @@ evaluate: setup
 	$(PY) -m training.realsynth --piano-lines --out $(DATA)/realpianolines --clips 400 --seed 0 --jobs 2
 	$(PY) -m training.evaluate clips --model $(MODEL) --data synth --root $(DATA)/realpianolines \
 		--subsets splendid_piano --in-memory --no-negatives --out reports/clips-pianolines-heldout-real
+	$(PY) -m training.realtakes --out $(DATA)/takes_real_pianolines --solo-sources splendid_piano,mtg_solosax \
+		--piano-lines --minutes 8 --seed 540 --count 3
+	$(PY) -m training.evaluate takes --model $(MODEL) --takes $(DATA)/takes_real_pianolines \
+		--out reports/takes-pianolines-heldout-real
 
 clean:
 	rm -rf $(VENV) .pytest_cache
