@@ -437,6 +437,33 @@ def test_an_ensembles_head_is_fitted_member_by_member():
         fit_member_heads(x, targets, known, weight, bias, [3, 2])
 
 
+def test_an_ensembles_new_lane_reads_each_members_band_features_with_its_embedding():
+    # Two members of two embedding features and four band features each, laid out as the ensemble gives
+    # them: [embedding A, embedding B, bands A, bands B]. A new lane (label 1) plays where member B's first
+    # band feature is high; the shipped lane (label 0) reads the embeddings only.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((600, 12)).astype(np.float32)
+    targets = np.zeros((600, 2), np.float32)
+    targets[:, 1] = x[:, 8] > 0.5
+    known = np.zeros((600, 2), bool)
+    known[:300, 1] = True
+    weight, bias = np.zeros((1, 12), np.float32), np.zeros(1, np.float32)
+    weight[0, :4] = 0.25
+    banded = np.array([False, True])
+    w, b = fit_member_heads(x, targets, known, weight, bias, [2, 2], band_widths=[4, 4], banded=banded)
+    assert w.shape == (2, 12) and not w[0, 4:].any()  # the shipped lane reads no band feature
+    # member B's part is fitted alone on its own columns (its embedding and its bands), then halved
+    cols_b = np.r_[2:4, 8:12]
+    wb, bb = fit_head(x[:, cols_b], targets, known, weight[:, cols_b] * 2, bias, bands_from=2, banded=banded)
+    np.testing.assert_allclose(w[:, cols_b], wb / 2, atol=1e-6)
+    late = 1 / (1 + np.exp(-(x[300:] @ w[1] + b[1])))
+    # on windows nobody checked, the lane rises where the band feature says it plays (member A, which
+    # knows nothing of it, only halves the margin: the mean of the members' logits)
+    assert late[x[300:, 8] > 1.0].mean() > late[x[300:, 8] < -0.5].mean() + 0.1  # read from the embeddings alone: ~0
+    with pytest.raises(ValueError, match="do not add up"):
+        fit_member_heads(x, targets, known, weight, bias, [2, 2], band_widths=[4, 3], banded=banded)
+
+
 def _taught_once(old_bias: float):
     """A lane taught from 20 checked windows of its instrument and 20 of the bed; unchecked: more of both
     and 200 windows of another instrument that shares part of its features. The old head scores the other

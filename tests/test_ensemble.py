@@ -10,10 +10,11 @@ import torch
 from audiogen import tone_burst
 from testmodels import random_card
 
-from studio_tagger.adapt import Embedded, Review, lane_from_examples, save_adapted
-from studio_tagger.adapt.adapter import embed_review, member_widths
+from studio_tagger.adapt import Embedded, Review, activity_from_embeddings, lane_from_examples, save_adapted
+from studio_tagger.adapt.adapter import embed_review, member_band_widths, member_widths
 from studio_tagger.analysis import Analyzer
 from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model, save_model
+from studio_tagger.models.activity_cnn import LANE_BANDS
 from training.ensemble import main
 
 SMALL = {"channels": [8, 16, 24, 32]}
@@ -55,13 +56,31 @@ def test_the_analyzer_and_adapting_take_an_ensemble_like_one_network(tmp_path, w
     analyzer = Analyzer(tmp_path / "pair.safetensors", device="cpu", embeddings=True)
     item, result = embed_review(analyzer, Review(path, [], [(0.0, 24.0)]))
     assert result.activity.shape[1] == 8 and np.isfinite(result.activity).all()
-    assert isinstance(item, Embedded) and item.embeddings.shape[1] == 64
+    # the members' embeddings side by side, then their band features side by side, as each gives them
+    assert isinstance(item, Embedded) and item.embeddings.shape[1] == 64 + 2 * 32 * LANE_BANDS
     assert member_widths(analyzer.model) == [32, 32] and member_widths(load_model(a)) == []
+    assert member_band_widths(analyzer.model) == [32 * LANE_BANDS] * 2
+    x = torch.randn(1, 400, 128)
+    with torch.no_grad():
+        e, bands = analyzer.model.module.embed_parts(x, LANE_BANDS)
+        ea, ba = load_model(a).module.embed_parts(x, LANE_BANDS)
+        eb, bb = load_model(b).module.embed_parts(x, LANE_BANDS)
+    torch.testing.assert_close(e, torch.cat([ea, eb], dim=1))
+    torch.testing.assert_close(bands, torch.cat([ba, bb], dim=1))
+    # a new lane reads each member's band features beside its embedding; the shipped lanes keep to the embeddings
     adapted = lane_from_examples(analyzer.model, [item], "tone", [[(4.0, 8.0), (10.0, 14.0)]])
+    head = adapted.model.module.head.weight.detach()[:, :, 0]
+    assert adapted.model.module.head_bands == LANE_BANDS and head.shape[1] == item.embeddings.shape[1]
+    assert not head[:8, 64:].any() and head[-1, 64:96].abs().sum() > 0 and head[-1, 96:].abs().sum() > 0
     weights, _ = save_adapted(adapted, tmp_path / "with_tone.safetensors")
     again = load_model(weights)
     assert isinstance(again.module, ActivityEnsemble) and again.labels[-1] == "tone"
-    assert Analyzer(again, device="cpu").analyze(path).activity.shape[1] == 9
+    assert again.card["architecture"]["params"]["head_bands"] == LANE_BANDS
+    # the saved model analyses as the lanes computed from the cached embeddings did
+    fresh = Analyzer(again, device="cpu").analyze(path)
+    times, cached = activity_from_embeddings(adapted.model, item)
+    assert fresh.activity.shape[1] == 9
+    np.testing.assert_allclose(fresh.activity[:, -1], cached[: len(fresh.activity), -1], atol=0.02)
 
 
 def test_what_cannot_be_joined_is_refused(tmp_path, capsys):

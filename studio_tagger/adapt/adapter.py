@@ -123,6 +123,13 @@ def member_widths(model: LoadedModel) -> list[int]:
     return [int(body.embed_width) for body in bodies] if bodies is not None else []
 
 
+def member_band_widths(model: LoadedModel) -> list[int]:
+    """How many band features each of an ensemble's member networks gives (they follow all the embeddings,
+    in the same order); empty for a single network."""
+    bodies = getattr(model.module, "bodies", None)
+    return [int(body.band_channels) * LANE_BANDS for body in bodies] if bodies is not None else []
+
+
 def needed_width(model: LoadedModel) -> int:
     """How many features of each window's embeddings the model's head reads."""
     return int(model.module.head.in_channels)
@@ -194,8 +201,9 @@ def adapt_model(
         raise AdaptError("no corrections to learn from: in the reviewed spans every lane has the regions the "
                          "model shows (at the default region settings); correct some first")
     members = member_widths(base)
-    if members and not banded.any():  # an ensemble: each network's part of the head on its own
-        w, b = fit_member_heads(x, targets, known, weight, bias, members, fit, progress, should_cancel, keep=keep)
+    if members:  # an ensemble: each network's part of the head on its own, its band features with it
+        w, b = fit_member_heads(x, targets, known, weight, bias, members, fit, progress, should_cancel, keep=keep,
+                                band_widths=member_band_widths(base) if banded.any() else None, banded=banded)
     else:
         w, b = fit_head(x, targets, known, weight, bias, fit, progress, should_cancel,
                         bands_from=n_embed if banded.any() else None, banded=banded, keep=keep)

@@ -73,26 +73,31 @@ def fit_member_heads(
     x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray,
     widths: Sequence[int], fit: HeadFit | None = None, progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None, keep: np.ndarray | None = None,
+    band_widths: Sequence[int] | None = None, banded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`fit_head` for the joined head of several networks (`ActivityEnsemble`): ``x``'s columns are the
-    members' embeddings side by side, ``widths`` wide each, and the head is their mean. Each member's part
-    is fitted on its own, as the head of that network alone (its columns of ``weight`` times the number of
-    members, the joint ``bias``), and the parts are joined again. Fitted as one head over all the columns,
-    three times the inputs of the network `HeadFit` was tuned on, three corrected solos gained +0.063 on
-    benchmarks/adaptation.py's takes and new lanes reached 0.435; member by member +0.098 and 0.616."""
+    members' embeddings side by side, ``widths`` wide each, then (with ``band_widths``) the members' band
+    features side by side, which only the labels ``banded`` says read; the head is the members' mean. Each
+    member's part is fitted on its own, as the head of that network alone (its columns of ``weight`` times
+    the number of members, the joint ``bias``), and the parts are joined again. Fitted as one head over all
+    the columns, three times the inputs of the network `HeadFit` was tuned on, three corrected solos gained
+    +0.063 on benchmarks/adaptation.py's takes and new lanes reached 0.435; member by member +0.098 and
+    0.616 (embedding alone), 0.653 with each member's band features."""
     n = len(widths)
-    if sum(widths) != x.shape[1] or weight.shape[1] != x.shape[1]:
-        raise ValueError(f"members {list(widths)} do not add up to {x.shape[1]} embedding features")
-    parts, biases, start = [], [], 0
-    for k, width in enumerate(widths):
-        columns = slice(start, start + width)
+    bands = list(band_widths) if band_widths is not None else [0] * n
+    if len(bands) != n or sum(widths) + sum(bands) != x.shape[1] or weight.shape[1] != x.shape[1]:
+        raise ValueError(f"members {list(widths)} (bands {bands}) do not add up to {x.shape[1]} features")
+    w_out = np.zeros((targets.shape[1], x.shape[1]), np.float32)  # old and new labels
+    biases, e_start, b_start = [], 0, sum(widths)
+    for k, (width, band) in enumerate(zip(widths, bands, strict=True)):
+        columns = np.r_[e_start:e_start + width, b_start:b_start + band]
         step = None if progress is None else (lambda f, k=k: progress((k + f) / n))
         w, b = fit_head(x[:, columns], targets, known, weight[:, columns] * n, bias, fit, step, should_cancel,
-                        keep=keep)
-        parts.append(w / n)
+                        bands_from=width if band else None, banded=banded if band else None, keep=keep)
+        w_out[:, columns] = w / n
         biases.append(b)
-        start += width
-    return np.concatenate(parts, axis=1), np.mean(biases, axis=0).astype(np.float32)
+        e_start, b_start = e_start + width, b_start + band
+    return w_out, np.mean(biases, axis=0).astype(np.float32)
 
 
 def _fit(x: np.ndarray, targets: np.ndarray, known: np.ndarray, weight: np.ndarray, bias: np.ndarray, fit: HeadFit,
