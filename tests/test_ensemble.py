@@ -10,7 +10,14 @@ import torch
 from audiogen import tone_burst
 from testmodels import random_card
 
-from studio_tagger.adapt import Embedded, Review, activity_from_embeddings, lane_from_examples, save_adapted
+from studio_tagger.adapt import (
+    Embedded,
+    Review,
+    activity_from_embeddings,
+    lane_from_examples,
+    remove_lanes,
+    save_adapted,
+)
 from studio_tagger.adapt.adapter import embed_review, member_band_widths, member_widths
 from studio_tagger.analysis import Analyzer
 from studio_tagger.models import ActivityCNN, ActivityEnsemble, load_model, save_model
@@ -81,6 +88,10 @@ def test_the_analyzer_and_adapting_take_an_ensemble_like_one_network(tmp_path, w
     times, cached = activity_from_embeddings(adapted.model, item)
     assert fresh.activity.shape[1] == 9
     np.testing.assert_allclose(fresh.activity[:, -1], cached[: len(fresh.activity), -1], atol=0.02)
+    # removing the lane gives the plain joined head back, and the eight lanes their scores
+    plain = remove_lanes(again, ["tone"]).model
+    assert plain.module.head_bands == 0 and plain.module.head.in_channels == 64
+    np.testing.assert_allclose(Analyzer(plain, device="cpu").analyze(path).activity, fresh.activity[:, :8], atol=1e-5)
 
 
 def test_what_cannot_be_joined_is_refused(tmp_path, capsys):
