@@ -7,6 +7,7 @@ file (``Part`` = one instrument on one channel, ``Placement`` = a phrase at a ti
 
 from __future__ import annotations
 
+import io
 import math
 import subprocess
 import tempfile
@@ -81,6 +82,11 @@ def _part_events(part: Part, channel: int) -> list[tuple[int, int, mido.Message]
 
 def write_midi(parts: Sequence[Part], path: Path, length: float) -> None:
     """A type-1 MIDI file with one track per part; every track lasts ``length`` seconds."""
+    midi_file(parts, length).save(path)
+
+
+def midi_file(parts: Sequence[Part], length: float) -> mido.MidiFile:
+    """`write_midi`'s file, in memory."""
     mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     melodic = (c for c in range(16) if c != DRUM_CHANNEL)
     for part in parts:
@@ -92,7 +98,7 @@ def write_midi(parts: Sequence[Part], path: Path, length: float) -> None:
             now = tick
         track.append(mido.MetaMessage("end_of_track", time=max(0, _ticks(length) - now)))
         mf.tracks.append(track)
-    mf.save(path)
+    return mf
 
 
 def render(parts: Sequence[Part], soundfont: SoundFont, length: float, *, gain: float = 0.4,
@@ -161,11 +167,10 @@ def _timidity(parts: Sequence[Part], bank: SoundFont, length: float, gain: float
 
 def _sonivox(parts: Sequence[Part], length: float, gain: float) -> np.ndarray:
     """Mono audio of ``parts`` played by the EAS synthesizer (no reverb), resampled from its rate to ours."""
-    with tempfile.TemporaryDirectory(prefix="studio-tagger-render-") as tmp:
-        midi = Path(tmp) / "in.mid"
-        write_midi(parts, midi, length)
-        rate = sonivox.sample_rate()
-        audio = sonivox.render_midi(midi.read_bytes(), math.ceil(length * rate))
+    midi = io.BytesIO()  # EAS reads the file from memory: no temporary file
+    midi_file(parts, length).save(file=midi)
+    rate = sonivox.sample_rate()
+    audio = sonivox.render_midi(midi.getvalue(), math.ceil(length * rate))
     # EAS plays a lone line 3-5 times as loud as FluidSynth does at gain 0.4 (flute, sax, piano, violin
     # phrases): scaled to about FluidSynth's level, so takes mix as they do with the other banks.
     return soxr.resample(audio * (0.25 * gain / 0.4), rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
