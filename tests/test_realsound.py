@@ -51,23 +51,28 @@ def tone_notes(tmp_path: Path) -> list[Note]:
     return notes
 
 
+@pytest.fixture(scope="module")
+def real_notes() -> list[Note]:
+    """Every note of ../shared/realdata's manifest; the test is skipped where the folder is missing."""
+    try:
+        return read_manifest(realdata_root())
+    except FileNotFoundError:
+        pytest.skip("../shared/realdata is not beside the repository")
+
+
 def test_a_missing_realdata_folder_says_where_it_was_looked_for(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("STUDIO_TAGGER_REALDATA", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="nowhere/manifest.csv is missing"):
         realdata_root()
 
 
-def test_the_manifest_maps_every_saxophone_to_tenor_and_the_di_guitar_to_distorted() -> None:
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    by = {n.instrument: n.label for n in notes}
+def test_the_manifest_maps_every_saxophone_to_tenor_and_the_di_guitar_to_distorted(real_notes) -> None:
+    by = {n.instrument: n.label for n in real_notes}
     for sax in ("alto saxophone", "baritone saxophone", "soprano saxophone", "tenor saxophone"):
         assert by[sax] == "tenor saxophone"
     assert by["electric guitar (clean DI)"] == "distorted electric guitar"
     assert by["french horn"] is None and by["female voice (growl)"] is None and by["noise"] is None
-    assert {n.label for n in notes} - {None} == set(LABELS) - {"female singer"}
+    assert {n.label for n in real_notes} - {None} == set(LABELS) - {"female singer"}
 
 
 def test_salamander_names_give_pitch_and_velocity_layer(tmp_path: Path) -> None:
@@ -179,12 +184,8 @@ def test_amplifier_chains_distort_and_roll_off_like_a_cabinet() -> None:
         assert np.abs(driven).max() == pytest.approx(0.9, abs=0.01)
 
 
-def test_plan_spreads_every_label_over_its_sources_and_keeps_sources_apart(tone_notes) -> None:
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    jobs = plan(notes, 40, seed=0, stk=True, sinsy=True)
+def test_plan_spreads_every_label_over_its_sources_and_keeps_sources_apart(tone_notes, real_notes) -> None:
+    jobs = plan(real_notes, 40, seed=0, stk=True, sinsy=True)
     per_label = {label: sum(j.clips for j in jobs if j.label == label) for label in LABELS}
     assert all(abs(n - 40) <= 1 for n in per_label.values()), per_label
     sax = {j.subset for j in jobs if j.label == "tenor saxophone"}
@@ -197,12 +198,8 @@ def test_plan_spreads_every_label_over_its_sources_and_keeps_sources_apart(tone_
         assert all(n.source == j.subset for n in j.notes)
 
 
-def test_oneshots_plan_holds_out_with_their_source_and_adds_accompaniment_negatives() -> None:
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    jobs = plan_oneshots(notes, 30, seed=0)
+def test_oneshots_plan_holds_out_with_their_source_and_adds_accompaniment_negatives(real_notes) -> None:
+    jobs = plan_oneshots(real_notes, 30, seed=0)
     assert {j.kind for j in jobs} == {"oneshots"} and all(j.subset.endswith(ONESHOTS) for j in jobs)
     per_label = {j.label: 0 for j in jobs}
     for j in jobs:
@@ -215,14 +212,10 @@ def test_oneshots_plan_holds_out_with_their_source_and_adds_accompaniment_negati
         assert all(n.source + ONESHOTS == j.subset for n in j.notes)
 
 
-def test_piano_lines_plan_plays_every_real_piano_and_holds_out_with_its_source() -> None:
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    piano = [n for n in notes if n.label == "piano"]
+def test_piano_lines_plan_plays_every_real_piano_and_holds_out_with_its_source(real_notes) -> None:
+    piano = [n for n in real_notes if n.label == "piano"]
     others = [Note(n.path, "elsewhere", "piano", n.pitch) for n in piano[:10]]
-    jobs = plan_piano_lines(notes + others, 41, seed=0)
+    jobs = plan_piano_lines(real_notes + others, 41, seed=0)
     assert {j.kind for j in jobs} == {"piano_lines"} and {j.label for j in jobs} == {"piano"}
     assert sum(j.clips for j in jobs) == 41
     per_subset = {j.subset: 0 for j in jobs}
@@ -298,15 +291,11 @@ def test_stk_demo_is_found_when_installed() -> None:
     assert physical.available() == (shutil.which("stk-demo") is not None)
 
 
-def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed() -> None:
+def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed(real_notes) -> None:
     from training.realtakes import render_real_take
     from training.render import SAMPLE_RATE as TAKE_RATE
 
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    by_group = groups_of(notes)
+    by_group = groups_of(real_notes)
     take = render_real_take(by_group, ["mtg_solosax/tenor saxophone", "ixox_flute/flute"], 1.0, 3, "real:test")
     assert len(take.audio) == 60 * TAKE_RATE and {s.label for s in take.solos} == {"tenor saxophone", "flute"}
     # each solo names the source's instrument that plays it, so reports can count solos found per group
@@ -329,14 +318,10 @@ def test_real_takes_put_each_solo_where_it_sounds_above_a_real_bed() -> None:
     assert quiet.solos == [] and np.allclose(quiet.audio, quiet.bed)
 
 
-def test_real_takes_play_pianos_with_one_hand_when_asked(monkeypatch) -> None:
+def test_real_takes_play_pianos_with_one_hand_when_asked(monkeypatch, real_notes) -> None:
     from training.realtakes import render_real_take
 
-    try:
-        notes = read_manifest(realdata_root())
-    except FileNotFoundError:
-        pytest.skip("../shared/realdata is not beside the repository")
-    by_group = groups_of(notes)
+    by_group = groups_of(real_notes)
     played = []
 
     def lines(group_notes, rng, seconds):
