@@ -17,6 +17,12 @@ worth of windows.
     python benchmarks/adaptation.py --takes 2 --minutes 4 --corrections 3
     python benchmarks/adaptation.py --corrections 1 --new-lanes "" --real-lanes "french horn,trombone"
     python benchmarks/adaptation.py --take-dir DIR --new-lanes ""   # corrections on takes rendered before
+    python benchmarks/adaptation.py --editor doubtful --corrections 3 16 --new-lanes ""
+
+With ``--editor doubtful`` the editor checks the 10 s spans of the first halves where the base model's lanes are
+least sure (`studio_tagger.adapt.doubt`, the app's Analysis > Next Span to Check) instead of correcting the first
+solos: each span is checked whole, every solo in it marked. Each row says how many seconds were checked, so
+the two editors can be compared at equal listening.
 
 With ``--take-dir`` the corrections are played on the takes of a folder (each audio file with its truth JSON,
 as `training.takes` and `training.realtakes` write them) instead of rendered ``--bank`` takes: e.g. the
@@ -38,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studio_tagger.adapt import Embedded, Review, activity_from_embeddings, adapt_model, lane_from_examples  # noqa: E402
 from studio_tagger.adapt.adapter import embed_review, embed_width  # noqa: E402
+from studio_tagger.adapt.doubt import SPAN, spans_to_check  # noqa: E402
 from studio_tagger.analysis import Analyzer, find_regions  # noqa: E402
 from studio_tagger.analysis.regions import Region, RegionParams  # noqa: E402
 from studio_tagger.models import LoadedModel  # noqa: E402
@@ -160,6 +167,29 @@ def editor_reviews(takes, n_corrections: int) -> list[Review]:
     return reviews
 
 
+def doubtful_reviews(base: LoadedModel, takes, embedded: dict, n_spans: int, params: RegionParams) -> list[Review]:
+    """The editor of "Next Span to Check": ``n_spans`` spans of the first halves where the base model's lanes
+    are least sure (`spans_to_check`), round robin over the takes, each checked whole: every solo in it
+    marked (clipped to the span), every other lane absent there."""
+    ranked = []
+    for audio, duration, _ in takes:
+        times, activity = activity_from_embeddings(base, embedded[audio])
+        ranked.append(spans_to_check(times, activity, base.labels, params, duration=duration, count=n_spans,
+                                     within=(0.0, duration / 2)))
+    chosen: list[list[tuple[float, float]]] = [[] for _ in takes]
+    for i in range(n_spans):
+        k = i % len(takes)
+        if len(chosen[k]) < len(ranked[k]):
+            chosen[k].append((ranked[k][len(chosen[k])].start, ranked[k][len(chosen[k])].end))
+    reviews = []
+    for (audio, _, solos), spans in zip(takes, chosen, strict=True):
+        if spans:
+            regions = [Region(s.label, max(s.start, a), min(s.end, b)) for s in solos for a, b in spans
+                       if min(s.end, b) > max(s.start, a)]
+            reviews.append(Review(audio, regions, spans))
+    return reviews
+
+
 def second_half_scores(labels, takes, activities, params: RegionParams) -> dict:
     """Segment F1 per label and overall, and solos found, on the second half of every take."""
     counts = np.zeros((len(labels), 3))
@@ -192,14 +222,15 @@ def edited_labels(reviews: list[Review], base_regions: dict) -> set[str]:
     return labels
 
 
-def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict, corrections, params) -> list[dict]:
+def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict, corrections, params,
+                    editor: str = "first-solos") -> list[dict]:
     base_activity = {a: activity_from_embeddings(base, embedded[a]) for a, _, _ in takes}
     base_regions = {a: find_regions(*base_activity[a], base.labels, params, duration=d) for a, d, _ in takes}
     before = second_half_scores(base.labels, takes, [base_activity[a] for a, _, _ in takes], params)
     rows = []
     print(f"before: segment F1 {before['f1']:.3f}, solos found {before['found']}/{before['solos']}")
     for n in corrections:
-        reviews = editor_reviews(takes, n)
+        reviews = editor_reviews(takes, n) if editor == "first-solos" else doubtful_reviews(base, takes, embedded, n, params)
         items = [Embedded(r, embedded[r.source].duration, embedded[r.source].hop, embedded[r.source].window,
                           embedded[r.source].embeddings) for r in reviews]
         started = time.perf_counter()
@@ -212,7 +243,9 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
         worst = min((v for k, v in change.items() if k not in corrected), default=0.0)
         taught = float(np.mean([v for k, v in change.items() if k in corrected])) if corrected & set(change) else 0.0
         marked = sum(len(rv.regions) for rv in reviews)
-        print(f"{n:>2} corrected solos ({marked} regions marked; lanes changed: {', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
+        heard = sum(e - s for rv in reviews for s, e in rv.reviewed or [])
+        what = "corrected solos" if editor == "first-solos" else "doubtful spans checked"
+        print(f"{n:>2} {what} ({heard:.0f} s checked, {marked} regions marked; lanes changed: {', '.join(sorted(corrected))}): segment F1 {before['f1']:.3f} -> "
               f"{after['f1']:.3f} ({after['f1'] - before['f1']:+.3f}), solos found {before['found']} -> "
               f"{after['found']} of {after['solos']}; corrected lanes {taught:+.3f} on average; "
               f"worst change of an uncorrected lane {worst:+.3f}; "
@@ -221,7 +254,8 @@ def run_corrections(base: LoadedModel, analyzer: Analyzer, takes, embedded: dict
             if label in before["per_label"] or label in after["per_label"]:
                 print(f"     {label:<26} {before['per_label'].get(label, 0):.3f} -> {after['per_label'].get(label, 0):.3f}"
                       + ("  (corrected)" if label in corrected else ""))
-        rows.append({"corrections": n, "regions_marked": marked, "before": before, "after": after, "corrected": sorted(corrected),
+        rows.append({"corrections": n, "editor": editor, "seconds_checked": heard, "regions_marked": marked,
+                     "before": before, "after": after, "corrected": sorted(corrected),
                      "corrected_mean_change": taught, "worst_uncorrected": worst,
                      "seconds": elapsed})
     return rows
@@ -276,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lane-bank", default="TimGM6mb")
     ap.add_argument("--takes", type=int, default=3)
     ap.add_argument("--minutes", type=float, default=8.0)
-    ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10])
+    ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10],
+                    help="how many solos the editor corrects (with --editor doubtful: how many spans they check)")
+    ap.add_argument("--editor", choices=("first-solos", "doubtful"), default="first-solos",
+                    help="first-solos: the first solos of the first halves, each corrected whole; doubtful: the "
+                         f"{SPAN:g} s spans of the first halves where the lanes are least sure (the app's Next Span "
+                         "to Check), each checked and marked")
     ap.add_argument("--new-lanes", default=",".join(NEW_LANES), help="instruments to teach as new lanes")
     ap.add_argument("--examples", type=int, default=3, help="marked examples per new lane (the app takes 2-5)")
     ap.add_argument("--embedding-only", action="store_true",
@@ -309,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         takes.append((audio, result.duration, solos))
         embedded[audio] = item
     print(f"base model {base.name}; {len(takes)} {where}")
-    rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params)
+    rows = run_corrections(base, analyzer, takes, embedded, args.corrections, params, args.editor)
     lanes = [run_new_lane(base, analyzer, name, args.lane_bank, args.minutes, seeds, args.cache, params, args.examples,
                           args.embedding_only)
              for name in args.new_lanes.split(",") if name]
