@@ -95,6 +95,13 @@ def test_where_every_lane_is_sure_nothing_is_offered():
     assert len(spans_to_check(times, activity, LABELS, duration=120.0, count=5, most=None)) == 5
 
 
+def test_a_short_doubtful_phrase_is_offered_in_the_middle_of_its_span():
+    times, activity = lanes()
+    near(times, activity, "flute", 86, 90, 0.45)  # 4 s between sure stretches
+    (only,) = spans_to_check(times, activity, LABELS, duration=120.0, count=3)
+    assert only.label == "flute" and abs((only.start + only.end) / 2 - 88.0) <= 1.0
+
+
 def test_window_doubt_is_the_logit_distance_of_the_nearest_lane():
     times, activity = lanes(20.0)
     activity[:, 0] = 0.4  # flute exactly at its threshold everywhere

@@ -27,10 +27,13 @@ SPAN = 10.0
 """Seconds an editor checks at a time: long enough to hear what plays, short enough to stay on one
 question. Chosen on the tuning takes (OPL3 seeds 310-321): 6 s spans gained less per span and 15 s no more
 per second of listening."""
-DOUBTFUL = 2.0
-"""The most a span's mean logit distance may be for it to be offered: about 8 % or 83 % activity against a
-0.4 threshold. Past it every lane is sure there, and an editor sent to listen would mostly hear it right;
-on the OPL3 tuning takes, the model's most confused family, 5 of 150 spans picked were beyond it."""
+DOUBTFUL = 1.5
+"""A span is offered only if somewhere in it a lane stays this near its threshold (logit distance, mean
+over ``PHRASE``): about 13 % or 75 % activity against a 0.4 threshold. Where every lane stays further off,
+all are sure, and an editor sent to listen would mostly hear them right."""
+PHRASE = 3.0
+"""Seconds of doubt that make a span worth checking (the shortest region, `RegionParams.min_duration`):
+every region's edge crosses its threshold for a moment, which is no doubt about the region."""
 SPACING = 0.5
 """The least gap between two spans, as a share of ``SPAN``: neighbours of a doubtful span are often as
 doubtful, and the same passage twice teaches little."""
@@ -51,6 +54,14 @@ class SpanToCheck:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-4, 1.0 - 1e-4)
     return np.log(p / (1.0 - p))
+
+
+def _rolling_min(x: np.ndarray, width: int) -> np.ndarray:
+    """The minimum over the same bins `smooth` averages (``width`` bins centred on each)."""
+    if width <= 1 or len(x) == 0:
+        return x.copy()
+    padded = np.concatenate([np.full((width - 1) // 2, np.inf), x, np.full(width // 2, np.inf)])
+    return np.lib.stride_tricks.sliding_window_view(padded, width).min(axis=1)
 
 
 def window_doubt(times: np.ndarray, activity: np.ndarray, labels: Sequence[str],
@@ -75,7 +86,8 @@ def spans_to_check(
 ) -> list[SpanToCheck]:
     """Up to ``count`` spans of ``span`` seconds inside ``within`` (default: the whole recording), most
     doubtful first, each at least ``SPACING`` x ``span`` away from the others and from the ``checked``
-    ones, none whose mean distance is over ``most`` (None: no limit). A recording (or ``within``) shorter
+    ones, none where no lane stays within ``most`` of its threshold for ``PHRASE`` seconds (None: no
+    limit). A recording (or ``within``) shorter
     than ``span`` is one span. Asked again with the spans given so far as ``checked``, it goes on where it
     left off."""
     times = np.asarray(times, np.float64)
@@ -88,10 +100,14 @@ def spans_to_check(
     span = min(span, hi - lo)
     hop = float(times[1] - times[0]) if len(times) > 1 else hi - lo
     distance, nearest, curves = window_doubt(times, activity, labels, params)
-    # The mean distance over a span centred on each window; centres whose span leaves the bounds are out.
-    mean = smooth(distance, max(1, int(round(span / hop))))
-    fits = (times - span / 2 >= lo - 1e-9) & (times + span / 2 <= hi + 1e-9)
+    # The mean distance over a span centred on each window, and over a phrase there (which breaks ties
+    # between spans that hold the same doubtful passage: the one centred on it wins); centres whose span
+    # leaves the bounds are out, and so are spans with no doubtful phrase.
+    width = max(1, int(round(span / hop)))
+    mean = smooth(distance, width)
+    phrase = smooth(distance, max(1, int(round(PHRASE / hop))))
     limit = np.inf if most is None else most
+    fits = (times - span / 2 >= lo - 1e-9) & (times + span / 2 <= hi + 1e-9) & (_rolling_min(phrase, width) <= limit)
 
     def asked(start: float, end: float) -> SpanToCheck:
         """The span, with the lane nearest its threshold over the span as a whole (the windows' votes
@@ -103,17 +119,16 @@ def spans_to_check(
         j = int(votes.argmax())
         return SpanToCheck(round(start, 3), round(end, 3), labels[j], round(float(curves[inside, j].mean()), 4))
 
-    if not fits.any():  # bounds about one span long: the span is all of them
+    if span >= hi - lo:  # bounds no longer than a span: the span is all of them
         inside = (times >= lo) & (times <= hi)
-        if any(lo < e and s < hi for s, e in checked) or distance[inside if inside.any() else slice(None)].mean() > limit:
+        if any(lo < e and s < hi for s, e in checked) or phrase[inside if inside.any() else slice(None)].min() > limit:
             return []
         return [asked(lo, hi)]
     gap = SPACING * span
     taken = [(float(s), float(e)) for s, e in checked]
     out: list[SpanToCheck] = []
-    for i in np.flatnonzero(fits)[np.argsort(mean[fits], kind="stable")]:
-        if mean[i] > limit:
-            break
+    candidates = np.flatnonzero(fits)
+    for i in candidates[np.lexsort((phrase[candidates], mean[candidates]))]:
         start, end = float(times[i]) - span / 2, float(times[i]) + span / 2
         if any(start < e + gap and s - gap < end for s, e in taken):
             continue
