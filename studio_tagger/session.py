@@ -189,6 +189,9 @@ class Session:
     view: dict = field(default_factory=dict)
     cache: dict[str, np.ndarray] = field(default_factory=dict)  # view summaries (peaks, spectrogram)
     source_relative: str | None = None  # the recording relative to the session file's folder, as loaded
+    # Spans the editor checked through "Next Span to Check" (seconds); adapting learns from these and the
+    # edited regions when there are any, from the whole recording when not.
+    checked: list[tuple[float, float]] = field(default_factory=list)
 
     def source_candidates(self, session_path: str | os.PathLike) -> list[Path]:
         """Where the recording may be, best first: its absolute path, then the saved path relative to
@@ -239,6 +242,7 @@ def save_session(session: Session, path: str | os.PathLike) -> Path:
         "labels": list(session.labels), "hop": session.hop, "window": session.window,
         "params": params_to_dict(session.params),
         "edits": [e.to_dict() for e in session.edits],
+        "checked": [[round(float(a), 6), round(float(b), 6)] for a, b in session.checked],
         "regions": [r.to_dict() for r in session.regions()],
         "view": session.view,
         "times": [round(float(t), 6) for t in session.times],
@@ -316,6 +320,9 @@ def _session_from(data: dict) -> Session:
     edits = data.get("edits", [])
     if not isinstance(edits, list):
         raise TypeError("edits must be a list")
+    checked = data.get("checked", [])
+    if not isinstance(checked, list):
+        raise TypeError("checked must be a list of [start, end] spans")
     model_path = data.get("model_path")
     relative = source.get("relative")
     return Session(
@@ -325,4 +332,15 @@ def _session_from(data: dict) -> Session:
         model_path=model_path if isinstance(model_path, str) else None, device=str(data.get("device", "auto")),
         params=params_from_dict(data.get("params", {}), saved=True), edits=[Edit.from_dict(e) for e in edits],
         view=_view(data.get("view")), source_relative=relative if isinstance(relative, str) else None,
+        checked=[_span(x) for x in checked],
     )
+
+
+def _span(value: object) -> tuple[float, float]:
+    """A checked span: two finite times, the first before the second; raises TypeError or ValueError."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise TypeError(f"a checked span must be [start, end], not {value!r}"[:120])
+    start, end = _finite(value[0], "a checked span's start"), _finite(value[1], "a checked span's end")
+    if not 0.0 <= start < end:
+        raise ValueError(f"checked span {start}..{end} s")
+    return start, end

@@ -23,6 +23,7 @@ from studio_tagger.adapt import (
     save_adapted,
 )
 from studio_tagger.adapt.adapter import base_head, left_as_shown, needed_width
+from studio_tagger.adapt.reviews import checked_spans
 from studio_tagger.adapt.embedded import Embedded, embeddings_key, from_cache, to_cache
 from studio_tagger.adapt.head import HeadFit, fit_head, fit_member_heads
 from studio_tagger.analysis import Analyzer, find_regions
@@ -346,6 +347,33 @@ def test_read_review_refuses_bad_spans_and_missing_files(tmp_path):
     assert review.spans(10.0) == [(0.0, 10.0)]
     (tmp_path / "take.wav").write_bytes(b"")
     assert read_review(relative).source == tmp_path / "take.wav"
+
+
+def test_a_session_with_checked_spans_is_reviewed_there_and_where_regions_were_edited(tmp_path):
+    """An editor who used Next Span to Check heard those spans and the regions they fixed, nothing else:
+    adapting assumes nothing about the rest (without checked spans, the whole take counts as checked)."""
+    from studio_tagger.session import Edit, Session, content_hash, save_session
+
+    audio = tmp_path / "take.wav"
+    sf.write(audio, np.zeros(16000 * 60, np.float32), 16000)
+    times = (np.arange(120) + 0.5) * 0.5
+    activity = np.zeros((120, 2), np.float32)
+    activity[20:40, 0] = 0.9  # a flute region at 10-20 s
+    edits = [Edit("replace", old=Region("flute", 10.0, 20.0, 0.9), new=Region("flute", 12.0, 24.0, 0.9)),
+             Edit("add", new=Region("oboe", 50.0, 55.0))]
+    session = Session(source=audio, source_hash=content_hash(audio), duration=60.0, sample_rate=16000, model="m",
+                      labels=("flute", "piano"), hop=0.5, times=times, activity=activity, edits=edits)
+    path = save_session(session, tmp_path / "whole.stsession")
+    assert read_review(path).reviewed is None
+    session.checked = [(30.0, 40.0), (22.0, 28.0)]
+    path = save_session(session, tmp_path / "checked.stsession")
+    review = read_review(path)
+    assert review.reviewed == [(10.0, 28.0), (30.0, 40.0), (50.0, 55.0)]
+    assert checked_spans([], []) == []
+    data = json.loads(path.read_text())  # spans written by hand still win
+    data["reviewed"] = [[0, 5]]
+    path.write_text(json.dumps(data))
+    assert read_review(path).reviewed == [(0.0, 5.0)]
 
 
 def test_a_review_saved_in_another_folder_finds_its_recording(tmp_path, monkeypatch):

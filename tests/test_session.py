@@ -121,3 +121,20 @@ def test_failed_save_leaves_the_old_session(tmp_path) -> None:
         save_session(session, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.stsession", "take.wav"]
+
+
+def test_checked_spans_round_trip_and_bad_ones_are_refused(tmp_path) -> None:
+    session = _session(tmp_path)
+    assert session.checked == []
+    session.checked = [(10.0, 20.0), (42.5, 52.5)]
+    path = save_session(session, tmp_path / "take.stsession")
+    assert load_session(path).checked == [(10.0, 20.0), (42.5, 52.5)]
+    data = json.loads(path.read_text())
+    for bad in ([[20, 10]], [[1, "x"]], [[1, 2, 3]], "10-20", [[-1, 2]]):
+        data["checked"] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(SessionError, match="malformed"):
+            load_session(path)
+    del data["checked"]  # a session saved before spans could be checked
+    path.write_text(json.dumps(data))
+    assert load_session(path).checked == []

@@ -1,7 +1,8 @@
 """Reviews: what an editor checked in one recording, read from a session or a JSON regions file (no Qt).
 
 A review names a recording, its regions and the spans the editor checked (``reviewed``; the whole file
-when not given). Inside those spans the regions are the truth for every label, a label without a region
+when not given; for a session where the editor used "Next Span to Check", those spans and the regions
+edited). Inside those spans the regions are the truth for every label, a label without a region
 there being absent; outside them nothing is assumed. A session also knows the regions the editor was
 shown before correcting (``shown``), so a lane left as it was shown is known to be right.
 """
@@ -9,13 +10,14 @@ shown before correcting (``shown``), so a lane left as it was shown is known to 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.regions import Region
 from ..interchange.errors import MarkerFileError
 from ..interchange.tables import load_json_document, recording_path, regions_from_document
-from ..session import SESSION_FORMAT, SessionError, apply_edits, load_session
+from ..session import SESSION_FORMAT, Edit, SessionError, apply_edits, load_session
 
 
 class AdaptError(Exception):
@@ -57,7 +59,10 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
             raise AdaptError(f"{p}: the session has no corrections (edit some regions first)")
         shown = session.detected()
         regions = apply_edits(shown, session.edits)
-        return Review(session.source, regions, _spans(p, data.get("reviewed")), str(p), session, shown)
+        reviewed = _spans(p, data.get("reviewed"))
+        if reviewed is None and session.checked:
+            reviewed = checked_spans(session.checked, session.edits)
+        return Review(session.source, regions, reviewed, str(p), session, shown)
     if not isinstance(data, dict) or "regions" not in data:
         raise AdaptError(f"{p}: not a session or JSON regions file (no 'regions')")
     try:
@@ -68,6 +73,21 @@ def read_review(path: str | Path, require_edits: bool = True) -> Review:
     if not source:
         raise AdaptError(f"{p}: names no recording ('file')")
     return Review(Path(source), regions, _spans(p, data.get("reviewed")), str(p))
+
+
+def checked_spans(checked: Sequence[tuple[float, float]], edits: Sequence[Edit]) -> list[tuple[float, float]]:
+    """What an editor who used "Next Span to Check" has checked: the spans they were sent to, and every
+    region they edited (where it was and where it went), since an editor who fixes a region has heard it.
+    Adapting assumes nothing elsewhere: the rest of the recording was not checked."""
+    spans = [(float(a), float(b)) for a, b in checked]
+    spans += [(r.start, r.end) for e in edits for r in (e.old, e.new) if r is not None and r.end > r.start]
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def _spans(path: Path, value: object) -> list[tuple[float, float]] | None:
