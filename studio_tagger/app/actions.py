@@ -64,6 +64,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("end", "Playhead to End", ("End",)),
     ActionSpec("rerun", "&Re-run Analysis", ("Ctrl+R",)),
     ActionSpec("cancel", "&Cancel Analysis", ("Ctrl+.",)),
+    ActionSpec("check_next", "Next Span to &Check", ("C",),
+               "Go to the next 10 s where the lanes are least sure; the span shown before counts as checked, "
+               "and adapting learns from the spans checked"),
     ActionSpec("adapt", "&Adapt to My Corrections", (),
                "Teach the model this take's corrected regions; a region with a new name makes a new lane"),
     ActionSpec("new_lane", "&New Lane from Examples…", (),
@@ -83,7 +86,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&View", ("zoom_in", "zoom_out", "fit", None, "lane_up", "lane_down", None, "@panels")),
     ("F&ind", ("next", "prev", None, "@find")),
     ("&Playback", ("play", "play_region", "start", "end")),
-    ("&Analysis", ("rerun", "cancel", None, "adapt", "new_lane", "remove_lane", "undo_adapt",
+    ("&Analysis", ("rerun", "cancel", None, "check_next", "adapt", "new_lane", "remove_lane", "undo_adapt",
                    "shipped_model")),
     ("&Help", ("shortcuts",)),
 )

@@ -28,6 +28,7 @@ from .. import adapt, analysis, models
 from ..adapt import AdaptError, Embedded, Review
 from ..adapt.embedded import embeddings_key, from_cache, to_cache
 from ..adapt.lanes import check_new_lane, lane_in_use
+from ..adapt.reviews import checked_spans
 from ..analysis import AnalysisResult, Cancelled
 from ..analysis.regions import lane_name
 from ..audio.reader import AudioError
@@ -201,7 +202,10 @@ class Adaptation(QObject):
         if doc is None or not doc.activity.is_complete or len(doc.activity.times) == 0:
             self.error.emit("adapting needs a finished analysis of the recording")
             return
-        review = Review(doc.path, list(doc.regions), None, str(doc.path), shown=list(doc.detected))
+        # With spans checked through Next Span to Check, those and the edited regions are what the editor
+        # heard; without, the whole take counts as checked, every region left as shown taken as right.
+        reviewed = checked_spans(doc.checked, doc.edits) if doc.checked else None
+        review = Review(doc.path, list(doc.regions), reviewed, str(doc.path), shown=list(doc.detected))
         settings = self.settings
         # Read here, not on the worker thread: the model adapted is the one in use when the editor asked.
         model_path, device, hop = settings.model_path, settings.device, settings.hop

@@ -56,6 +56,22 @@ class RestoreEditsCommand(QUndoCommand):
         self.document._set_edits(self.before)
 
 
+class CheckSpanCommand(QUndoCommand):
+    """A span the editor checked (Analysis > Next Span to Check) as a step on the undo stack, so undo takes
+    it back and the document counts as changed until saved."""
+
+    def __init__(self, document: Document, span: tuple[float, float]) -> None:
+        super().__init__("Check span")
+        self.document = document
+        self.span = span
+
+    def redo(self) -> None:
+        self.document._set_checked([*self.document.checked, self.span])
+
+    def undo(self) -> None:
+        self.document._set_checked([s for s in self.document.checked if s != self.span])
+
+
 class Document(QObject):
     activityChanged = Signal(float, float)  # time range whose activity changed
     modelChanged = Signal()  # a new ActivityModel (labels may differ): lanes rebuild
@@ -64,6 +80,7 @@ class Document(QObject):
     playheadChanged = Signal(float)
     selectionChanged = Signal()  # selected region, lane or time selection
     editsChanged = Signal()  # the user's edits changed (an edit, undo, redo or restore)
+    checkedChanged = Signal()  # a span was checked, or the check undone
 
     def __init__(self, info: AudioInfo, params: RegionParams | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +99,7 @@ class Document(QObject):
         self.selection_label: str | None = None  # the lane the time selection was made in; None: not in a lane
         self.by_hand: set[Region] = set()  # regions the user drew (or moved after drawing), not detected
         self.extra_labels: tuple[str, ...] = ()  # lanes of the user's regions that the model does not know
+        self.checked: list[tuple[float, float]] = []  # spans checked through "Next Span to Check"
         self.undo = QUndoStack(self)
 
     @property
@@ -197,6 +215,16 @@ class Document(QObject):
             what = "Relabel" if new.label != region.label else "Move"
             self.edit(Edit("replace", old=region, new=new), f"{what} {region.label} region")
         return new
+
+    def check_span(self, start: float, end: float) -> None:
+        """Count ``start``..``end`` as checked by the editor (once; undoable)."""
+        span = (round(max(0.0, start), 6), round(min(self.duration, end), 6))
+        if span[1] > span[0] and span not in self.checked:
+            self.undo.push(CheckSpanCommand(self, span))
+
+    def _set_checked(self, spans: list[tuple[float, float]]) -> None:
+        self.checked = spans
+        self.checkedChanged.emit()
 
     # --- playhead, selection, navigation -------------------------------------------------------
 

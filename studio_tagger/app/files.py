@@ -119,6 +119,7 @@ class Files(QObject):
         self._install(doc, source_hash, Path(path))
         self.settings.add_recent(path)
         doc.edits = list(session.edits)  # the saved state is the starting point; undo starts empty
+        doc.checked = list(session.checked)
         same = source_hash == session.source_hash and abs(session.duration - info.duration) < 1e-3
         if same:
             self.jobs.use_saved(session)
@@ -254,6 +255,6 @@ class Files(QObject):
             source=doc.path, source_hash=content_hash(doc.path), duration=doc.duration,
             sample_rate=doc.info.sample_rate, model=model.model, labels=model.labels, hop=model.hop,
             times=model.times, activity=model.activity, model_path=self.settings.model_path or None,
-            device=self.settings.device, params=doc.params, edits=list(doc.edits),
+            device=self.settings.device, params=doc.params, edits=list(doc.edits), checked=list(doc.checked),
             view={"start": x0, "end": x1, "playhead": doc.playhead, "label": doc.selected_label}, cache=cache,
         )

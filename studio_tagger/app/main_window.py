@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
             "play": nav.toggle_play, "play_region": nav.play_selected, "start": nav.to_start, "end": nav.to_end,
             "rerun": self.jobs.start_analysis, "cancel": self.cancel_work, "shortcuts": self.show_shortcuts,
             "adapt": self.adaptation.adapt, "undo_adapt": self.adaptation.undo, "shipped_model": self.back_to_shipped,
-            "new_lane": self.new_lane_dialog, "remove_lane": self.remove_lane,
+            "new_lane": self.new_lane_dialog, "remove_lane": self.remove_lane, "check_next": nav.next_span_to_check,
         }
 
     def _action(self, text: str, slot, keys: list[QKeySequence], tip: str = "") -> QAction:
@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(self.jobs.state == "running" or self.adaptation.running)
         self.adapt_action.setEnabled(has_doc and self.jobs.state != "running" and not self.adaptation.running)
         self.new_lane_action.setEnabled(self.adapt_action.isEnabled())
+        self.check_next_action.setEnabled(self.adapt_action.isEnabled())
         self.remove_lane_action.setEnabled(has_doc and not self.adaptation.running
                                            and doc.selected_label in self.adaptation.removable(doc))
         self.undo_adapt_action.setEnabled(bool(self.adaptation.history) and not self.adaptation.running)

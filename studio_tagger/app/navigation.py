@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from ..adapt.doubt import SpanToCheck, spans_to_check
 from ..analysis.regions import Region
 from .document import Document
 from .playback import Player
@@ -19,11 +20,13 @@ class Navigator(QObject):
         self.timeline = timeline
         self.player = player
         self.doc: Document | None = None
+        self.asked: tuple[float, float] | None = None  # the span to check shown last, not yet counted checked
         player.positionChanged.connect(self._play_position)
 
     def set_document(self, doc: Document | None) -> None:
         self.player.stop()
         self.doc = doc
+        self.asked = None
 
     # --- regions and lanes ----------------------------------------------------------------------
 
@@ -50,6 +53,41 @@ class Navigator(QObject):
         doc.set_playhead(region.start)
         self.timeline.ensure_visible(region.start, region.end)
         self.message.emit(f"{region.label}: {clock(region.start)} – {clock(region.end)}", 4000)
+
+    def next_span_to_check(self) -> SpanToCheck | None:
+        """Analysis > Next Span to Check: the span shown before counts as checked (the editor has heard it
+        and fixed what was wrong), and the next place where the lanes are least sure is selected, in the
+        lane it asks about, for the editor to play and correct. Adapting then learns from the spans checked."""
+        doc = self.doc
+        if doc is None:
+            return None
+        model = doc.activity
+        if not model.is_complete or len(model.times) == 0:
+            self.message.emit("Spans to check come from a finished analysis", 4000)
+            return None
+        if self.asked is not None:
+            doc.check_span(*self.asked)
+            self.asked = None
+        spans = spans_to_check(model.times, model.activity, model.labels, doc.params, duration=doc.duration,
+                               checked=doc.checked)
+        heard = sum(b - a for a, b in doc.checked)
+        if not spans:
+            self.message.emit(f"No doubtful span left: outside the {len(doc.checked)} spans checked every lane is "
+                              "clearly on or off", 6000)
+            return None
+        span = spans[0]
+        self.asked = (span.start, span.end)
+        doc.select_region(None)
+        doc.set_time_selection((span.start, span.end), span.label)
+        doc.select_label(span.label)
+        doc.set_playhead(span.start)
+        self.timeline.ensure_visible(span.start, span.end)
+        on = doc.params.thresholds(span.label)[0]
+        self.message.emit(
+            f"Check {clock(span.start)} – {clock(span.end)}: {span.label} {span.activity:.2f} against its threshold "
+            f"{on:.2f}. Play it (Shift+Space), fix what is wrong, then C for the next "
+            f"({len(doc.checked)} checked, {heard:.0f} s)", 0)
+        return span
 
     def step_lane(self, step: int) -> None:
         doc = self.doc

@@ -13,6 +13,7 @@ GRID = "#2b2f38"
 ACCENT = "#4fa3ff"
 PLAYHEAD = "#ffcf40"
 WAVEFORM = "#6fb4c9"
+CHECKED = (110, 200, 140, 70)  # spans the editor checked, shaded on the overview
 
 # Readable on a dark background and apart from each other (Okabe-Ito inspired, brightened).
 INSTRUMENT_COLOURS = (

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from ..analysis.regions import Region
 from .document import Document
 from .lanes import LanesLayer
-from .theme import ACCENT, BACKGROUND, GRID, PANEL, PLAYHEAD, WAVEFORM
+from .theme import ACCENT, BACKGROUND, CHECKED, GRID, PANEL, PLAYHEAD, WAVEFORM
 from .timefmt import TimeAxis
 from .viewbox import TimeViewBox
 from .waveform import WaveformLayer
@@ -47,6 +47,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.range_box.setZValue(10)
         self.range_box.sigRegionChanged.connect(self._overview_moved)
         self.overview.addItem(self.range_box)
+        self.checked_items: list[pg.LinearRegionItem] = []  # spans checked, shaded on the overview
 
         self.wave = self._detail_plot(1, "Waveform", axis_items={"top": TimeAxis("top")})
         self.wave.showAxis("top")
@@ -136,7 +137,9 @@ class Timeline(pg.GraphicsLayoutWidget):
         doc.summaryChanged.connect(self._summary_changed)
         doc.playheadChanged.connect(self._playhead_changed)
         doc.selectionChanged.connect(self._selection_changed)
+        doc.checkedChanged.connect(self._checked_changed)
         self.set_view(0.0, duration)
+        self._checked_changed()
         self._summary_changed()
         self._playhead_changed(doc.playhead)
         self._selection_changed()
@@ -144,6 +147,17 @@ class Timeline(pg.GraphicsLayoutWidget):
     def set_colours(self, colours: dict[str, str]) -> None:
         self.colours = colours
         self.lanes.set_colours(colours)
+
+    def _checked_changed(self) -> None:
+        """Shade the spans the editor checked on the overview, so what is left to check shows at a glance."""
+        for item in self.checked_items:
+            self.overview.removeItem(item)
+        self.checked_items = []
+        for span in self.doc.checked if self.doc else []:
+            item = pg.LinearRegionItem(span, movable=False, brush=pg.mkBrush(CHECKED), pen=pg.mkPen(None))
+            item.setZValue(5)
+            self.overview.addItem(item, ignoreBounds=True)
+            self.checked_items.append(item)
 
     def _summary_changed(self) -> None:
         doc = self.doc

@@ -259,3 +259,38 @@ def test_the_dialog_says_an_example_is_too_short_before_teach(qtbot, analysed):
     dialog.examples.setCurrentRow(0)
     dialog.remove_current()
     assert dialog.problem() == "" and dialog.teach_button.isEnabled()
+
+
+def test_next_span_to_check_walks_the_doubtful_places_and_adapting_learns_there(qtbot, analysed, tmp_path):
+    w = analysed
+    w.adaptation.out_dir = tmp_path / "models"
+    doc = w.doc
+    assert w.check_next_action.isEnabled()
+    # Every lane sure it is off, but the violin just under its threshold at 16-20 s.
+    model = doc.activity
+    model.activity[:] = 0.02
+    model.activity[(model.times > 16) & (model.times < 20), model.labels.index("violin")] = 0.38
+    doc.recompute_regions()
+    assert doc.regions == []
+    first = w.navigation.next_span_to_check()
+    assert first is not None and first.label == "violin" and first.start <= 16 and 20 <= first.end
+    assert doc.time_selection == (first.start, first.end) and doc.selection_label == "violin"
+    assert doc.playhead == first.start and doc.checked == []  # shown, not yet checked
+    assert "Check" in w.statusBar().currentMessage()
+    qtbot.keyClick(w, Qt.Key.Key_A)  # the editor hears a violin there: a region over the span
+    qtbot.keyClick(w, Qt.Key.Key_C)  # done with it: counted as checked, the next one comes
+    second = (doc.time_selection, doc.selection_label)
+    assert doc.checked == [(first.start, first.end)] and second[0] != (first.start, first.end)
+    assert len(w.timeline.checked_items) == 1 and not doc.undo.isClean()
+    doc.undo.undo()  # the check is a step of its own
+    assert doc.checked == [] and len(w.timeline.checked_items) == 0
+    doc.undo.redo()
+    assert doc.checked == [(first.start, first.end)]
+
+    session = tmp_path / "checked.stsession"
+    assert w.files.save_session(path=session)
+    assert load_session(session).checked == [(first.start, first.end)]
+    with qtbot.waitSignal(w.adaptationFinished, timeout=240_000) as done:
+        w.adapt_action.trigger()
+    # Adapted on the span checked (and the region added there), not on the whole take.
+    assert f"adapted on {first.end - first.start:.0f} corrected seconds" in done.args[0]
