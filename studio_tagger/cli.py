@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(a)
     a.add_argument("--regions", "--verbose", "-v", dest="list_regions", action="store_true",
                    help="list every region after the summary")
+    a.add_argument("--to-check", type=_count, metavar="N",
+                   help="also name the N spans of 10 s where the lanes are least sure, most doubtful first (as "
+                        "the app's Next Span to Check): listen to those, then give them as 'reviewed' in a JSON "
+                        "review for `adapt`; in --json as 'to_check'")
     _add_common(a)
 
     b = sub.add_parser("batch", help="tag every recording under folders into a results folder (resumable; "
@@ -371,17 +375,37 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # says why instead of "0 regions".
     too_short = result.shorter_than_window
     regions = result.regions(params)
+    to_check = None
+    if args.to_check:
+        from .adapt.doubt import spans_to_check
+
+        to_check = [] if too_short else spans_to_check(result.times, result.activity, result.labels, params,
+                                                         duration=result.duration, count=args.to_check)
     written = []
     if args.json:
         with _open_output(args.json) as f:
-            write_analysis_json(result, regions, f)
+            write_analysis_json(result, regions, f, to_check)
         written.append(args.json)
     for fmt, out in exports:
         export_result(fmt, regions, Path(out), source_audio=Path(args.file), result=result)
         written.append(f"{out} ({fmt})")
     if not args.quiet and args.json != "-":
         print_summary(args.file, result, regions, written, too_short=too_short, list_regions=args.list_regions)
+        if to_check is not None:
+            print_to_check(to_check, args.to_check)
     return 0
+
+
+def print_to_check(spans: Sequence, asked: int) -> None:
+    """The spans `analyze --to-check` found, one a line; or why there are fewer than asked."""
+    from .timefmt import clock
+
+    print(f"  {counted(len(spans), 'span')} to check, most doubtful first:" if spans else
+          "  no span to check: every lane is clearly on or off throughout")
+    for s in spans:
+        print(_printable(f"  {clock(s.start)} - {clock(s.end)}  {s.label:<26} {s.activity:.2f}"))
+    if spans and len(spans) < asked:
+        print("  (no other place is doubtful)")
 
 
 def print_summary(file: str, result: AnalysisResult, regions: Sequence[Region], written: Sequence[str], *,

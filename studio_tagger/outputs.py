@@ -10,9 +10,15 @@ from .analysis import AnalysisResult, Region
 from .jsontext import json_text
 
 
-def write_analysis_json(result: AnalysisResult, regions: Sequence[Region], out: IO[str]) -> None:
-    """The analysis document (see the README's `analyze` contract) as one line of JSON."""
-    out.write(json_text(result.to_json_dict(list(regions))))
+def write_analysis_json(result: AnalysisResult, regions: Sequence[Region], out: IO[str],
+                        to_check: Sequence | None = None) -> None:
+    """The analysis document (see the README's `analyze` contract) as one line of JSON; with ``to_check``
+    (`adapt.doubt.SpanToCheck`), the spans `analyze --to-check` found, as ``to_check``."""
+    document = result.to_json_dict(list(regions))
+    if to_check is not None:
+        document["to_check"] = [{"start": s.start, "end": s.end, "label": s.label, "activity": s.activity}
+                                for s in to_check]
+    out.write(json_text(document))
     out.write("\n")
 
 

@@ -67,6 +67,30 @@ def test_analyze_json_contract(tmp_path, take, random_model_path):
         assert 0.0 <= r["start"] < r["end"] <= 12.0
 
 
+def test_analyze_names_the_spans_to_check(tmp_path, take, random_model_path, capsys):
+    """--to-check N: the spans where the lanes written are least sure, as the app's Next Span to Check
+    finds them, in the JSON and the summary."""
+    from studio_tagger.adapt.doubt import spans_to_check
+
+    out = tmp_path / "analysis.json"
+    assert main(["analyze", str(take), "--model", str(random_model_path), "--json", str(out), "--to-check", "3",
+                 "--threshold", "0.5"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    expected = spans_to_check(np.array(data["times"]), np.array(data["activity"]), data["labels"],
+                              RegionParams(threshold_on=0.5), duration=data["duration"], count=3)
+    assert [(s["start"], s["end"], s["label"]) for s in data["to_check"]] == [(s.start, s.end, s.label) for s in expected]
+    for s in data["to_check"]:
+        assert 0.0 <= s["start"] < s["end"] <= data["duration"] and s["label"] in LABELS
+    printed = capsys.readouterr().out
+    assert ("to check, most doubtful first" in printed) == bool(expected)
+    assert "to_check" not in json.loads(_analysis(take, random_model_path, tmp_path / "plain.json"))
+
+
+def _analysis(take, model, out) -> str:
+    assert main(["analyze", str(take), "--model", str(model), "--json", str(out), "--quiet"]) == 0
+    return out.read_text(encoding="utf-8")
+
+
 def test_analyze_json_to_stdout(take, random_model_path, capsys):
     assert main(["analyze", str(take), "--model", str(random_model_path), "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["labels"] == list(LABELS)
