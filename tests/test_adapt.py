@@ -23,9 +23,9 @@ from studio_tagger.adapt import (
     save_adapted,
 )
 from studio_tagger.adapt.adapter import base_head, left_as_shown, needed_width
-from studio_tagger.adapt.reviews import checked_spans
 from studio_tagger.adapt.embedded import Embedded, embeddings_key, from_cache, to_cache
 from studio_tagger.adapt.head import HeadFit, fit_head, fit_member_heads
+from studio_tagger.adapt.reviews import checked_spans
 from studio_tagger.analysis import Analyzer, find_regions
 from studio_tagger.analysis.regions import Region, RegionParams
 from studio_tagger.cli import main

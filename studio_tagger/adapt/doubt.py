@@ -3,14 +3,15 @@
 A window is doubtful when some lane's activity, smoothed as regions smooth it, sits near that lane's
 threshold: a little more or less and a region would appear, vanish or change its edges. The doubt of a
 span is the mean over its windows of how near the nearest lane comes (in logits, so 0.35 against a 0.4
-threshold is as near as 0.45). Spans are picked most doubtful first and kept apart, so an editor who
+threshold is about as near as 0.45). Spans are picked most doubtful first and kept apart, so an editor who
 checks them hears different passages, not one passage five times.
 
-Measured with `benchmarks/adaptation.py --editor doubtful` (stop 35): an editor who checks 16 such 10 s spans
-(160 s of listening) and marks what plays there gains +0.205 segment F1 on the OPL3 takes' second halves,
-+0.204 on the Sonivox takes and +0.257 on the takes of a real piano played with one hand, against
-+0.189 / +0.116 / +0.231 for the first 10 solos (155-203 s of listening); with 3 spans (30 s) +0.080 /
-+0.052 / +0.203 against +0.082 / +0.090 / +0.112 for the first 3 solos (59-66 s). Uncertainty sampling,
+Measured with `benchmarks/adaptation.py --editor doubtful` (stop 35; the README's table): an editor who checks
+16 such 10 s spans (160 s of listening) and marks what plays there gains +0.205 segment F1 on the OPL3 takes'
+second halves, +0.204 on the Sonivox takes and +0.257 on the takes of a real piano played with one hand,
+against +0.189 / +0.116 / +0.231 for the first 10 solos (155-203 s of listening); 3 spans (30 s) gain +0.080 /
++0.052 / +0.203, the first 3 solos (59-66 s) +0.082 / +0.090 / +0.112. On a family the model knows
+(MuseScore_General) the first spans cost a little (-0.022 after one, +0.016 after 16). Uncertainty sampling,
 the oldest rule of active learning: the windows a head is least sure of are those its refit learns most from.
 """
 
