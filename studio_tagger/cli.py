@@ -384,7 +384,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     written = []
     if args.json:
         with _open_output(args.json) as f:
-            write_analysis_json(result, regions, f, to_check)
+            write_analysis_json(result, regions, f, to_check=to_check)
         written.append(args.json)
     for fmt, out in exports:
         export_result(fmt, regions, Path(out), source_audio=Path(args.file), result=result)

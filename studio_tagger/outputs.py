@@ -10,7 +10,7 @@ from .analysis import AnalysisResult, Region
 from .jsontext import json_text
 
 
-def write_analysis_json(result: AnalysisResult, regions: Sequence[Region], out: IO[str],
+def write_analysis_json(result: AnalysisResult, regions: Sequence[Region], out: IO[str], *,
                         to_check: Sequence | None = None) -> None:
     """The analysis document (see the README's `analyze` contract) as one line of JSON; with ``to_check``
     (`adapt.doubt.SpanToCheck`), the spans `analyze --to-check` found, as ``to_check``."""

@@ -143,11 +143,11 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_file(tmp_path, take, random_mod
     write = outputs.write_analysis_json
     seen = []
 
-    def stopped_while_writing(result, regions, f):
+    def stopped_while_writing(result, regions, f, **options):
         f.write("{")
         seen.extend(p.name for p in out.iterdir())  # the temporary file, half written
         os.kill(os.getpid(), signal.SIGTERM)  # the handler raises before this call returns
-        write(result, regions, f)
+        write(result, regions, f, **options)
 
     monkeypatch.setattr(outputs, "write_analysis_json", stopped_while_writing)
     previous = signal.signal(signal.SIGTERM, cli._terminate)  # what `run` installs for this command
