@@ -26,8 +26,8 @@ from ..analysis.regions import RegionParams, smooth
 
 SPAN = 10.0
 """Seconds an editor checks at a time: long enough to hear what plays, short enough to stay on one
-question. Chosen on the tuning takes (OPL3 seeds 310-321): 6 s spans gained less per span and 15 s no more
-per second of listening."""
+question. On the OPL3 tuning takes (seeds 310-312) 6 s and 15 s spans gained less for 3 and for 10 spans
+(docs/adaptation-experiments.md, stop 35)."""
 DOUBTFUL = 1.5
 """A span is offered only if somewhere in it a lane stays this near its threshold (logit distance, mean
 over ``PHRASE``): about 13 % or 75 % activity against a 0.4 threshold. Where every lane stays further off,
@@ -88,9 +88,8 @@ def spans_to_check(
     """Up to ``count`` spans of ``span`` seconds inside ``within`` (default: the whole recording), most
     doubtful first, each at least ``SPACING`` x ``span`` away from the others and from the ``checked``
     ones, none where no lane stays within ``most`` of its threshold for ``PHRASE`` seconds (None: no
-    limit). A recording (or ``within``) shorter
-    than ``span`` is one span. Asked again with the spans given so far as ``checked``, it goes on where it
-    left off."""
+    limit). A recording (or ``within``) no longer than ``span`` is one span. Asked again with the spans
+    given so far as ``checked``, it goes on where it left off."""
     times = np.asarray(times, np.float64)
     if count <= 0 or len(times) == 0 or not labels:
         return []
