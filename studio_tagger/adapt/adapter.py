@@ -33,7 +33,7 @@ from ..models.activity_cnn import LANE_BANDS
 from .embedded import Embedded, embeddings_key, from_cache, network_id, weights_hash
 from .head import HeadFit, fit_head, fit_member_heads
 from .lanes import check_new_lane, items_on_lanes, lane_in_use
-from .reviews import AdaptError, Review
+from .reviews import AdaptError, Review, merged_spans
 
 THRESHOLD = 0.5  # the score that counts as "plays" in the before/after figures
 
@@ -72,16 +72,6 @@ def _coverage(starts: np.ndarray, ends: np.ndarray, spans: Sequence[tuple[float,
     return np.clip(covered / np.maximum(ends - starts, 1e-9), 0.0, 1.0)
 
 
-def _merged(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
 def window_truth(item: Embedded, labels: Sequence[str],
                  checked_labels: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(targets, known), both (windows, labels): how much of each window a label's regions cover, and
@@ -90,9 +80,9 @@ def window_truth(item: Embedded, labels: Sequence[str],
     starts, ends = item.window_spans()
     targets = np.zeros((len(starts), len(labels)), np.float32)
     for j, label in enumerate(labels):
-        spans = _merged([(r.start, r.end) for r in item.review.regions if r.label == label])
+        spans = merged_spans([(r.start, r.end) for r in item.review.regions if r.label == label])
         targets[:, j] = _coverage(starts, ends, spans)
-    inside = _coverage(starts, ends, _merged(item.review.spans(item.duration))) >= 0.999
+    inside = _coverage(starts, ends, merged_spans(item.review.spans(item.duration))) >= 0.999
     known = np.repeat(inside[:, None], len(labels), axis=1)
     if checked_labels is not None:
         known[:, [label not in checked_labels for label in labels]] = False
@@ -225,7 +215,7 @@ def left_as_shown(model: LoadedModel, items: Sequence[Embedded], params: RegionP
     settings, as `analyze --json` writes them)."""
     same = np.ones(len(model.labels), bool)
     for it in items:
-        spans = _merged(it.review.spans(it.duration))
+        spans = merged_spans(it.review.spans(it.duration))
         shown = it.review.shown
         if shown is None:
             shown = find_regions(*activity_from_embeddings(model, it), model.labels, params or RegionParams(),
@@ -242,7 +232,7 @@ def left_as_shown(model: LoadedModel, items: Sequence[Embedded], params: RegionP
 
 def _clipped(regions: Sequence[Region], spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """The parts of ``regions`` inside ``spans``, merged."""
-    return _merged([(max(r.start, s), min(r.end, e)) for r in regions for s, e in spans
+    return merged_spans([(max(r.start, s), min(r.end, e)) for r in regions for s, e in spans
                     if min(r.end, e) > max(r.start, s)])
 
 

@@ -80,14 +80,19 @@ def checked_spans(checked: Sequence[tuple[float, float]], edits: Sequence[Edit])
     region they edited (where it was and where it went), since an editor who fixes a region has heard it.
     Adapting assumes nothing elsewhere: the rest of the recording was not checked."""
     spans = [(float(a), float(b)) for a, b in checked]
-    spans += [(r.start, r.end) for e in edits for r in (e.old, e.new) if r is not None and r.end > r.start]
-    merged: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+    return merged_spans(spans + [(r.start, r.end) for e in edits for r in (e.old, e.new)
+                                 if r is not None and r.end > r.start])
+
+
+def merged_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``spans`` in time order, those that overlap or touch joined into one."""
+    out: list[list[float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
         else:
-            merged.append((a, b))
-    return merged
+            out.append([s, e])
+    return [(s, e) for s, e in out]
 
 
 def _spans(path: Path, value: object) -> list[tuple[float, float]] | None:
