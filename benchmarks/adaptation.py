@@ -147,21 +147,27 @@ def _real_take_with_lane(minutes: float, seed: int, name: str):
     return replace(take, audio=soxr.resample(mix, RATE, SAMPLE_RATE).astype(np.float32), solos=solos)
 
 
+def round_robin(available: list[list], n: int) -> list[list]:
+    """The first ``n`` items taken in turn from each take's list (the first of each, then the second of each,
+    ...), skipping takes that have run out: what an editor working through several takes does."""
+    counts = [0] * len(available)
+    for i in range(n):
+        k = i % len(available)
+        if counts[k] < len(available[k]):
+            counts[k] += 1
+    return [items[:c] for items, c in zip(available, counts, strict=True)]
+
+
 def editor_reviews(takes, n_corrections: int) -> list[Review]:
     """The first solos of each take's first half corrected in turn (round robin over the takes), each as a
     whole region, as an editor fixes a region; each take is checked from its start to the end of its last
     corrected solo, so a solo overlapping that stretch is marked too (the editor saw it)."""
     first = [[s for s in solos if s.end <= duration / 2] for _, duration, solos in takes]
-    counts = [0] * len(takes)
-    for i in range(n_corrections):
-        k = i % len(takes)
-        if counts[k] < len(first[k]):
-            counts[k] += 1
     reviews = []
-    for (audio, duration, solos), mine, n in zip(takes, first, counts, strict=True):
-        if n == 0:
+    for (audio, duration, solos), mine in zip(takes, round_robin(first, n_corrections), strict=True):
+        if not mine:
             continue
-        checked_to = min(duration / 2, max(s.end for s in mine[:n]) + 0.5)
+        checked_to = min(duration / 2, max(s.end for s in mine) + 0.5)
         regions = [Region(s.label, s.start, min(s.end, checked_to)) for s in solos if s.start < checked_to]
         reviews.append(Review(audio, regions, [(0.0, checked_to)]))
     return reviews
@@ -176,13 +182,9 @@ def doubtful_reviews(base: LoadedModel, takes, embedded: dict, n_spans: int, par
         times, activity = activity_from_embeddings(base, embedded[audio])
         ranked.append(spans_to_check(times, activity, base.labels, params, duration=duration, count=n_spans,
                                      within=(0.0, duration / 2)))
-    chosen: list[list[tuple[float, float]]] = [[] for _ in takes]
-    for i in range(n_spans):
-        k = i % len(takes)
-        if len(chosen[k]) < len(ranked[k]):
-            chosen[k].append((ranked[k][len(chosen[k])].start, ranked[k][len(chosen[k])].end))
     reviews = []
-    for (audio, _, solos), spans in zip(takes, chosen, strict=True):
+    for (audio, _, solos), mine in zip(takes, round_robin(ranked, n_spans), strict=True):
+        spans = [(span.start, span.end) for span in mine]
         if spans:
             regions = [Region(s.label, max(s.start, a), min(s.end, b)) for s in solos for a, b in spans
                        if min(s.end, b) > max(s.start, a)]
@@ -273,12 +275,7 @@ def run_new_lane(base: LoadedModel, analyzer: Analyzer, name: str, bank: str, mi
         items.append(item)
     # The marked examples over the takes' first halves, in time order, round robin.
     first = [[s for s in solos if s.label == name and s.end <= d / 2] for _, d, solos in takes]
-    marks: list[list[tuple[float, float]]] = [[] for _ in takes]
-    for i in range(examples):
-        k = i % len(takes)
-        if len(marks[k]) < len(first[k]):
-            s = first[k][len(marks[k])]
-            marks[k].append((s.start, s.end))
+    marks = [[(s.start, s.end) for s in mine] for mine in round_robin(first, examples)]
     adapted = lane_from_examples(base, items, name, marks)
     scores = second_half_scores(adapted.model.labels, takes,
                                 [activity_from_embeddings(adapted.model, it) for it in items], params)
