@@ -156,3 +156,15 @@ def test_linear_probe_separates_separable_features() -> None:
     train = means[labels] + rng.normal(size=(120, 5))
     val = means[labels] + rng.normal(size=(120, 5))
     assert np.mean(linear_probe(train, labels, val, 3) == labels) > 0.9
+
+
+def test_zero_shot_names_the_label_whose_strongest_tag_is_highest() -> None:
+    from training.musicnn import MTT_TAGS, ZERO_SHOT, zero_shot
+
+    tags = np.full((3, len(MTT_TAGS)), -5.0)
+    tags[0, MTT_TAGS.index("piano")] = 2.0
+    tags[1, MTT_TAGS.index("strings")] = 1.0  # violin's second tag
+    tags[1, MTT_TAGS.index("flute")] = 0.5
+    tags[2, MTT_TAGS.index("woman")] = 3.0
+    tags[2, MTT_TAGS.index("guitar")] = 9.0  # a tag of no label: ignored
+    assert [list(ZERO_SHOT)[i] for i in zero_shot(tags)] == ["piano", "violin", "female singer"]

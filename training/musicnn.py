@@ -4,6 +4,7 @@
     python -m training.musicnn convert --checkpoint WHEELS/musicnn/MTT_musicnn \
         --out runs/musicnn-mtt.safetensors
     python -m training.musicnn probe --weights runs/musicnn-mtt.safetensors --root DIR --train fluid --val gm6
+    python -m training.musicnn zeroshot --weights runs/musicnn-mtt.safetensors --root DIR --subsets FreePats
 
 The `musicnn` wheel (Pons & Serra) ships TensorFlow 1 checkpoints of taggers trained on MagnaTagATune and
 the Million Song Dataset. ``convert`` is the one-off conversion: it reads the checkpoint's tensor bundle
@@ -375,6 +376,38 @@ def probe(args: argparse.Namespace) -> None:
               + " ".join(f"{r:7.2f}" for r in recall))
 
 
+ZERO_SHOT = {
+    "piano": ("piano",), "violin": ("violin", "strings"), "flute": ("flute",),
+    "female singer": ("female vocal", "female", "woman", "female voice", "singing", "vocal", "vocals", "voice"),
+}
+"""The four labels the MagnaTagATune tags name, and the tags that stand for each."""
+
+
+def zero_shot(tags: np.ndarray) -> np.ndarray:
+    """Per clip, the `ZERO_SHOT` label (index in its order) whose strongest tag logit is highest."""
+    columns = {tag: i for i, tag in enumerate(MTT_TAGS)}
+    scores = np.stack([tags[:, [columns[t] for t in group]].max(axis=1) for group in ZERO_SHOT.values()], axis=1)
+    return scores.argmax(axis=1)
+
+
+def zeroshot(args: argparse.Namespace) -> None:
+    """What musicnn's tags alone call the clips of each label of a selection: one of `ZERO_SHOT`'s four."""
+    from training.data import decode, load_dataset, select
+
+    model = load(args.weights)
+    dataset = load_dataset(args.data, args.root)
+    clips = decode([s for s in select(dataset.sources, args.subsets) if s.label_id >= 0], dataset.labels)
+    rng = np.random.default_rng(args.seed)
+    names = list(ZERO_SHOT)
+    print(f"{args.root} ({args.subsets}): musicnn's tags alone, {args.per_label} clips a label at most")
+    for c, label in enumerate(dataset.labels):
+        rows = rng.permutation(np.flatnonzero(clips.label_ids == c))[: args.per_label]
+        if len(rows):
+            picked = np.bincount(zero_shot(embed(model, clips.audio[rows])["tags"]), minlength=len(names))
+            print(f"  {label:26} {len(rows):3d}: " + ", ".join(f"{names[i]} {picked[i]}" for i in np.argsort(-picked)
+                                                             if picked[i]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.musicnn", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -389,10 +422,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--val", required=True, help="subsets or families to test on")
     p.add_argument("--per-label", type=int, default=150, help="clips per label on each side")
     p.add_argument("--seed", type=int, default=0)
+    z = sub.add_parser("zeroshot", help="which of piano, violin, flute, female singer the tags alone name")
+    z.add_argument("--weights", type=Path, required=True)
+    z.add_argument("--data", choices=("medley", "synth", "folder"), default="synth")
+    z.add_argument("--root", type=Path, required=True)
+    z.add_argument("--subsets", required=True, help="subsets or families to read")
+    z.add_argument("--per-label", type=int, default=40)
+    z.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     if args.command == "convert":
         convert(args.checkpoint, args.out)
+    elif args.command == "zeroshot":
+        zeroshot(args)
     else:
         probe(args)
     return 0
