@@ -306,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bank", default="OPL3_FM")
     ap.add_argument("--lane-bank", default="TimGM6mb")
     ap.add_argument("--takes", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=300,
+                    help="seed of the first rendered take (300: the benchmark's takes; 310, 313, ...: tuning takes)")
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--corrections", type=int, nargs="+", default=[1, 3, 10],
                     help="how many solos the editor corrects (with --editor doubtful: how many spans they check)")
@@ -328,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     analyzer = Analyzer(args.model, device="cpu", embeddings=True)
     base = analyzer.model
     params = RegionParams()
-    seeds = range(300, 300 + args.takes)
+    seeds = range(args.seed, args.seed + args.takes)
     if args.take_dir:
         from training.evaluate import read_take, take_files
 
